@@ -1,0 +1,33 @@
+// ExceptionHandling (toro-spec §3.2 / §3.4): a fault in app code is reported with the
+// exception's name, the registers and a symbolised backtrace naming the faulting function.
+// `-append pagefault` touches an unmapped address instead of dividing by zero.
+// (Until faults become C++ exceptions, the report ends the VM with exit code 120.)
+#include <toro.h>
+
+#include <cstring>
+
+// noinline keeps these as their own frames, so the backtrace names them.
+[[gnu::noinline]] PtrInt DoDivZero(PtrInt divisor) {
+  volatile PtrInt dividend = 10;
+  return dividend / divisor;
+}
+
+[[gnu::noinline]] void DoPageFault() {
+  // 64 TiB: canonical, far above any RAM, never mapped.
+  volatile PtrUInt* unmapped = reinterpret_cast<volatile PtrUInt*>(0x0000400000000000ull);
+  *unmapped = 0x1234;
+}
+
+int main() {
+  const char* mode = GetKernelParam(0);
+  if (mode != nullptr && strcmp(mode, "pagefault") == 0) {
+    WriteConsoleF("ExceptionHandling: writing to an unmapped address\n");
+    DoPageFault();
+  } else {
+    WriteConsoleF("ExceptionHandling: dividing by zero\n");
+    volatile PtrInt zero = 0;
+    WriteConsoleF("result: %d\n", DoDivZero(zero));
+  }
+  WriteConsoleF("ExceptionHandling: the fault did not stop the program\n");
+  return 1;
+}

@@ -1,0 +1,11 @@
+// Toro C++: the whole public API in one header.
+//
+//   #include <toro.h>
+//   int main() { WriteConsoleF("Hello World, I am TORO !!!\n"); return 0; }
+//
+// Names follow Toro (Pascal) one-to-one; docs/PORTING.md maps Pascal constructs to C++.
+#pragma once
+
+#include <toro/types.h>
+#include <toro/console.h>
+#include <toro/kernel.h>

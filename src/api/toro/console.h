@@ -1,0 +1,34 @@
+// Console output on COM1 (toro-spec §1.6).
+//
+//   WriteConsoleF("\t Core#%d has %d MB, name %p\n", core, mb, name);
+//   PrintDecimal(42);
+//
+// Format language: %d decimal (signed types print a '-'), %h hex as 0x + 16 digits, %s and %p a
+// C string, %c a character, %% prints '%' and uses up an argument (as in Toro). '\n' prints
+// CR LF, '\t' prints the date and time DD/MM/YYYY-hh:mm:ss (not a tab), '\v' 9 spaces.
+// Arguments are checked against the format at compile time; for a format known only at run
+// time, pass RuntimeFormat{ptr}. The one difference from Toro: %s takes a C string, since
+// C++ has no AnsiString.
+#pragma once
+
+#include <lib/format.h>
+#include <toro/types.h>
+
+#include <type_traits>
+
+namespace toro::detail {
+void console_write(const char* fmt, const klib::Arg* args, size_t count);
+}  // namespace toro::detail
+
+using klib::RuntimeFormat;
+
+template <typename... Args>
+inline void WriteConsoleF(klib::FormatString<std::type_identity_t<Args>...> Format, const Args&... args) {
+  const klib::Arg packed[] = {klib::make_arg(args)..., klib::Arg()};
+  toro::detail::console_write(Format.str, packed, sizeof...(Args));
+}
+
+// Unsigned decimal, no newline.
+void PrintDecimal(PtrUInt Value);
+// One raw character (Toro HEAD's PutCtoSerial).
+void PutCtoSerial(XChar C);

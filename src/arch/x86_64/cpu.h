@@ -1,0 +1,150 @@
+// x86-64 CPU primitives: port I/O, control registers, MSRs, CPUID, interrupt flag, halting.
+// This header and the .S files next to it are the only places with inline assembly.
+//
+//   arch::outb(0x3F8, 'A');           // port I/O
+//   uint64_t fault_address = arch::read_cr2();
+//   arch::halt_forever();             // cli; hlt loop
+#pragma once
+
+#include <cstdint>
+
+namespace arch {
+
+inline void outb(uint16_t port, uint8_t value) { asm volatile("outb %0, %1" ::"a"(value), "Nd"(port)); }
+inline void outw(uint16_t port, uint16_t value) { asm volatile("outw %0, %1" ::"a"(value), "Nd"(port)); }
+inline void outl(uint16_t port, uint32_t value) { asm volatile("outl %0, %1" ::"a"(value), "Nd"(port)); }
+inline uint8_t inb(uint16_t port) {
+  uint8_t v;
+  asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+inline uint16_t inw(uint16_t port) {
+  uint16_t v;
+  asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+inline uint32_t inl(uint16_t port) {
+  uint32_t v;
+  asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+
+inline uint64_t read_cr0() {
+  uint64_t v;
+  asm volatile("mov %%cr0, %0" : "=r"(v));
+  return v;
+}
+inline uint64_t read_cr2() {
+  uint64_t v;
+  asm volatile("mov %%cr2, %0" : "=r"(v));
+  return v;
+}
+inline uint64_t read_cr3() {
+  uint64_t v;
+  asm volatile("mov %%cr3, %0" : "=r"(v));
+  return v;
+}
+inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+inline uint64_t read_cr4() {
+  uint64_t v;
+  asm volatile("mov %%cr4, %0" : "=r"(v));
+  return v;
+}
+
+inline uint64_t rdmsr(uint32_t msr) {
+  uint32_t lo, hi;
+  asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+  return (uint64_t(hi) << 32) | lo;
+}
+inline void wrmsr(uint32_t msr, uint64_t v) {
+  asm volatile("wrmsr" ::"c"(msr), "a"(uint32_t(v)), "d"(uint32_t(v >> 32)));
+}
+
+struct CpuidResult {
+  uint32_t eax, ebx, ecx, edx;
+};
+inline CpuidResult cpuid(uint32_t leaf, uint32_t subleaf = 0) {
+  CpuidResult r;
+  asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+  return r;
+}
+
+inline uint64_t rdtsc() {
+  uint32_t lo, hi;
+  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (uint64_t(hi) << 32) | lo;
+}
+
+inline void cpu_relax() { asm volatile("pause" ::: "memory"); }
+inline void disable_interrupts() { asm volatile("cli" ::: "memory"); }
+inline void enable_interrupts() { asm volatile("sti" ::: "memory"); }
+inline uint64_t read_rflags() {
+  uint64_t f;
+  asm volatile("pushfq; popq %0" : "=r"(f)::"memory");
+  return f;
+}
+inline bool interrupts_enabled() { return (read_rflags() & (1u << 9)) != 0; }
+
+// Save the interrupt flag and disable interrupts; restore() puts it back.
+class InterruptGuard {
+ public:
+  InterruptGuard() : was_enabled_(interrupts_enabled()) { disable_interrupts(); }
+  ~InterruptGuard() {
+    if (was_enabled_) enable_interrupts();
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  bool was_enabled_;
+};
+
+[[noreturn]] inline void halt_forever() {
+  for (;;) asm volatile("cli; hlt" ::: "memory");
+}
+
+// Bochs "magic breakpoint" (xchg %bx, %bx): stops Bochs' debugger when magic_break is enabled,
+// a no-op everywhere else.
+inline void bochs_magic_break() { asm volatile("xchg %%bx, %%bx" ::: "memory"); }
+
+inline uint64_t read_rbp() {
+  uint64_t v;
+  asm volatile("mov %%rbp, %0" : "=r"(v));
+  return v;
+}
+
+struct [[gnu::packed]] DescriptorTablePointer {
+  uint16_t limit;
+  uint64_t base;
+};
+inline void lgdt(const DescriptorTablePointer& p) { asm volatile("lgdt %0" ::"m"(p) : "memory"); }
+inline void lidt(const DescriptorTablePointer& p) { asm volatile("lidt %0" ::"m"(p) : "memory"); }
+inline void ltr(uint16_t selector) { asm volatile("ltr %0" ::"r"(selector) : "memory"); }
+
+// Reload CS with a far return and the data segments with `data`.
+inline void reload_segments(uint16_t code, uint16_t data) {
+  asm volatile(
+      "pushq %q0\n\t"
+      "leaq 1f(%%rip), %%rax\n\t"
+      "pushq %%rax\n\t"
+      "lretq\n"
+      "1:\n\t"
+      "movw %w1, %%ds\n\t"
+      "movw %w1, %%es\n\t"
+      "movw %w1, %%ss\n\t" ::"r"(uint64_t(code)),
+      "r"(data)
+      : "rax", "memory");
+}
+
+inline void invlpg(uint64_t addr) { asm volatile("invlpg (%0)" ::"r"(addr) : "memory"); }
+
+}  // namespace arch
+
+namespace arch {
+// Mask every line of both 8259 PICs: the kernel uses the APIC; a stray legacy IRQ would
+// otherwise arrive on vectors 8-15 and look like an exception.
+inline void mask_legacy_pic() {
+  outb(0x21, 0xFF);
+  outb(0xA1, 0xFF);
+}
+}  // namespace arch

@@ -1,0 +1,15 @@
+// Leaving the VM with an exit code.
+//
+//   arch::poweroff(3);   // QEMU exits with status (3 << 1) | 1 = 7; tools/toro maps it back to 3
+#pragma once
+
+#include <cstdint>
+
+namespace arch {
+
+// Tries, in order: QEMU isa-debug-exit (port 0xF4, `-device isa-debug-exit,iobase=0xf4,iosize=4`),
+// the Bochs magic breakpoint (tools/toro bochs quits the simulator there), ACPI S5 on QEMU's PM
+// ports, then halts with interrupts off. `code` is reduced to 0..127 (QEMU's status is 8 bits).
+[[noreturn]] void poweroff(uint32_t code);
+
+}  // namespace arch

@@ -1,0 +1,32 @@
+// The register frame built by the interrupt stubs (isr.S), and the hook the kernel implements.
+//
+//   extern "C" void trap_dispatch(arch::TrapFrame* frame) {
+//     if (frame->vector < 32) report_fault(*frame);
+//   }
+#pragma once
+
+#include <cstdint>
+
+namespace arch {
+
+struct TrapFrame {
+  uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+  uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  uint64_t vector, error_code;
+  // Pushed by the CPU.
+  uint64_t rip, cs, rflags, rsp, ss;
+};
+static_assert(sizeof(TrapFrame) == 22 * 8, "isr.S pushes 15 GPRs, vector, error and the CPU frame");
+
+constexpr uint64_t kExceptionCount = 32;
+
+// Exception names, indexed by vector (Intel SDM vol. 3 table 6-1); Toro's wording where it has one.
+const char* exception_name(uint64_t vector);
+
+// Install the GDT (with a TSS whose IST1 stack takes #DF and NMI) and the IDT on this CPU.
+void init_descriptor_tables();
+
+}  // namespace arch
+
+// Implemented by the kernel layer (src/kernel/trap.cpp); called by isr.S with interrupts off.
+extern "C" void trap_dispatch(arch::TrapFrame* frame);

@@ -1,0 +1,30 @@
+// The kernel console on COM1: Toro's WriteConsoleF engine behind a cross-core lock.
+//
+//   kernel::printk("Core#%d ... Running\n", 0);
+//   kernel::console_flush();
+#pragma once
+
+#include <lib/format.h>
+
+#include <cstddef>
+#include <type_traits>
+
+namespace kernel {
+
+void console_init();
+// Formats under the console lock with interrupts off (the whole line stays together).
+void console_write(const char* fmt, const klib::Arg* args, size_t count);
+// Waits until the UART has sent everything.
+void console_flush();
+// From now on writes skip the lock: the fault and panic paths may interrupt a holder of it.
+void console_enter_panic_mode();
+// Unlocked sink for code that already serialises (the fault report).
+klib::Sink console_sink();
+
+template <typename... Args>
+void printk(klib::FormatString<std::type_identity_t<Args>...> fmt, const Args&... args) {
+  const klib::Arg packed[] = {klib::make_arg(args)..., klib::Arg()};
+  console_write(fmt.str, packed, sizeof...(Args));
+}
+
+}  // namespace kernel

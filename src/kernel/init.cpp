@@ -1,0 +1,138 @@
+// kernel_entry: the boot sequence, in the order of toro-spec §2.2 and docs/ARCHITECTURE.md:
+// descriptor tables -> console -> banner -> boot info and kernel parameters -> memory map ->
+// early allocator -> final page tables -> main thread (runs .init_array, then main) -> exit.
+#include <arch/x86_64/boot_info.h>
+#include <arch/x86_64/cpu.h>
+#include <arch/x86_64/paging.h>
+#include <arch/x86_64/trap.h>
+#include <kernel/boot.h>
+#include <kernel/console.h>
+#include <kernel/debug.h>
+#include <kernel/system.h>
+#include <kernel/version.h>
+#include <mm/early_alloc.h>
+
+extern "C" int main();
+extern "C" int arch_call_on_stack(void* arg, int (*fn)(void*), void* stack_top);
+extern "C" char __image_start[], __image_end[];
+using InitFn = void (*)();
+extern "C" const InitFn __init_array_start[], __init_array_end[];
+
+namespace kernel {
+namespace {
+
+constexpr size_t kMainThreadStackSize = 64 * 1024;  // Toro's MainThreadStackSize
+
+arch::BootInfo g_boot;
+klib::KernelParams g_params;
+mm::EarlyAllocator g_early;
+
+struct MainThread {
+  void* stack_base;
+  size_t stack_size;
+};
+MainThread* g_main_thread = nullptr;
+
+const char* memory_type_name(uint32_t type) {
+  switch (type) {
+    case 1:
+      return "usable";
+    case 3:
+      return "ACPI reclaimable";
+    case 4:
+      return "ACPI NVS";
+    default:
+      return "reserved";
+  }
+}
+
+void print_banner() {
+  printk("\nLoading Toro ... \n");
+  printk("Toro C++ %p, compiled with: GCC-%d.%d.%d\n", kToroVersion, __GNUC__, __GNUC_MINOR__,
+         __GNUC_PATCHLEVEL__);
+  printk("commit: %p\n", kToroCommit);
+}
+
+void setup_paging() {
+  arch::PageTableBuilder builder(mm::EarlyAllocator::alloc_zeroed_page, &g_early);
+  // The low 4 GiB hold the image, low RAM and the MMIO windows (LAPIC, IOAPIC, PCI BARs).
+  builder.identity_map(0, 4ull << 30, arch::kPageWritable);
+  for (const auto& r : g_boot.memory) {
+    if (!r.usable() || r.end() <= (4ull << 30)) continue;
+    uint64_t end = r.end();
+    if (end > arch::kMaxMappedAddress) {
+      printk("Toro: RAM above %d GiB is not mapped\n", arch::kMaxMappedAddress >> 30);
+      end = arch::kMaxMappedAddress;
+    }
+    if (r.base < end) builder.identity_map(r.base, end, arch::kPageWritable);
+  }
+  builder.unmap_4k(0);  // NULL dereferences fault
+  if (!builder.ok()) panic("out of memory while building the page tables");
+  arch::write_cr3(builder.root());
+}
+
+void print_memory() {
+  printk("Memory Map Entries:\n");
+  for (size_t i = 0; i < g_boot.memory.size(); ++i) {
+    const auto& r = g_boot.memory[i];
+    printk("entry[%d]: [%h:%h], %p\n", i, r.base, r.end() - 1, memory_type_name(r.type));
+  }
+  if (g_boot.memory.overflowed()) printk("Toro: memory map truncated to %d entries\n", arch::MemoryMap::kMaxRegions);
+  const uint64_t total = g_boot.memory.usable_bytes();
+  printk("System Memory ... %d MB\n", total >> 20);
+  printk("Memory per Core ... %d MB\n", (g_early.end() - g_early.start()) >> 20);
+  printk("Core#0, region addr: %h, Size: %d bytes\n", g_early.start(), g_early.end() - g_early.start());
+}
+
+int main_thread_entry(void*) {
+  // C++ global constructors: Toro's "unit initialization sections", run by the main thread.
+  for (const InitFn* f = __init_array_start; f != __init_array_end; ++f) (*f)();
+  return main();
+}
+
+}  // namespace
+
+uint64_t current_thread_id() { return reinterpret_cast<uint64_t>(g_main_thread); }
+
+const klib::KernelParams& kernel_params() { return g_params; }
+
+void* early_allocate(size_t size, size_t align) { return g_early.allocate(size, align); }
+
+bool early_owns(const void* p) { return g_early.contains(p); }
+
+}  // namespace kernel
+
+extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
+  using namespace kernel;
+  arch::init_descriptor_tables();
+  arch::mask_legacy_pic();
+  console_init();
+  symbols_init();
+  print_banner();
+
+  const bool boot_ok =
+      arch::parse_boot_info(magic, reinterpret_cast<const void*>(static_cast<uintptr_t>(info)), &g_boot);
+  if (!boot_ok) panic("unknown boot protocol (magic %h, info %h)", magic, info);
+  g_params.parse(g_boot.cmdline);
+  if (g_params.count() > 0) {
+    printk("Kernel Parameters:\n");
+    for (size_t i = 0; i < g_params.count(); ++i) printk("param[%d]: %p\n", i, g_params.get(i));
+  }
+  if (g_params.truncated()) printk("Toro: kernel command line truncated\n");
+  printk("Core#0 ... Running\n");
+
+  if (!g_early.init(g_boot.memory, reinterpret_cast<uint64_t>(__image_end))) {
+    panic("no usable RAM above the kernel image (%d regions reported by %p)", g_boot.memory.size(),
+          arch::boot_protocol_name(g_boot.protocol));
+  }
+  setup_paging();
+  print_memory();
+
+  void* stack = g_early.allocate(kMainThreadStackSize, 4096);
+  g_main_thread = static_cast<MainThread*>(g_early.allocate(sizeof(MainThread), 64));
+  if (stack == nullptr || g_main_thread == nullptr) panic("out of memory for the main thread");
+  *g_main_thread = {stack, kMainThreadStackSize};
+  printk("Starting MainThread: %h\n", g_main_thread);
+  const int code = arch_call_on_stack(nullptr, main_thread_entry, static_cast<char*>(stack) + kMainThreadStackSize);
+  system_exit(code);
+}

@@ -1,0 +1,32 @@
+// Ending the VM: normal exit, panic, and the exit codes tools/toro reports.
+//
+//   kernel::system_exit(0);                          // "System_Exit due to ExitCode: 0", power off
+//   kernel::panic("no usable memory (map has %d entries)", n);
+#pragma once
+
+#include <kernel/console.h>
+#include <lib/format.h>
+
+#include <cstdint>
+#include <type_traits>
+
+namespace kernel {
+
+// VM exit codes that are not the app's own (tools/toro and the tests know them).
+constexpr int kExitCodeFault = 120;  // unhandled CPU exception
+constexpr int kExitCodePanic = 121;  // kernel or app Panic()
+
+[[noreturn]] void system_exit(int code);
+
+[[noreturn]] void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_t rbp);
+
+template <typename... Args>
+[[noreturn]] inline void panic(klib::FormatString<std::type_identity_t<Args>...> fmt, const Args&... args) {
+  const klib::Arg packed[] = {klib::make_arg(args)..., klib::Arg()};
+  panic_message(fmt.str, packed, sizeof...(Args), reinterpret_cast<uint64_t>(__builtin_frame_address(0)));
+}
+
+// ID printed in fault reports: the current thread record's address (0 during boot).
+uint64_t current_thread_id();
+
+}  // namespace kernel
