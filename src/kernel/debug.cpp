@@ -51,21 +51,40 @@ void print_symbol_at(const klib::Sink& sink, uint64_t address, uint64_t lookup_a
   while (n > 0) sink.put(sink.ctx, buf[--n]);
 }
 
-void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp) {
+bool is_return_address(uint64_t address) {
+  klib::Symbol s;
+  return address > 7 && readable(address - 7, 7, nullptr) && g_symbols.lookup(address - 1, &s) &&
+         klib::follows_call_instruction(reinterpret_cast<const uint8_t*>(address - 7));
+}
+
+void print_frame(const klib::Sink& sink, uint64_t address, uint64_t lookup_address, const char* mark) {
+  klib::put_string(sink, "[");
+  klib::put_hex16(sink, address);
+  klib::put_string(sink, "] ");
+  klib::put_string(sink, mark);
+  print_symbol_at(sink, address, lookup_address);
+  klib::put_string(sink, "\r\n");
+}
+
+void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp, uint64_t rsp) {
   uint64_t frames[kMaxFrames];
   const size_t n = klib::walk_frames(rbp, frames, kMaxFrames, readable, nullptr);
   klib::put_string(sink, "Backtrace:\r\n");
-  // Return addresses point after the call: look up address - 1 so that a call ending a
-  // function is attributed to that function, but print the real return address.
-  for (size_t i = 0; i <= n; ++i) {
-    const uint64_t address = i == 0 ? rip : frames[i - 1];
-    klib::put_string(sink, "[");
-    klib::put_hex16(sink, address);
-    klib::put_string(sink, "] ");
-    print_symbol_at(sink, address, i == 0 ? address : address - 1);
-    klib::put_string(sink, "\r\n");
+  print_frame(sink, rip, rip, "");
+  // A fault after `leave` (or in a function without a frame) leaves the caller's return address
+  // at [rsp] and outside the RBP chain: show it, marked '?' as not proven by the chain.
+  if (rsp != 0 && (rsp & 7) == 0 && readable(rsp, 8, nullptr)) {
+    const uint64_t candidate = *reinterpret_cast<const uint64_t*>(rsp);
+    if ((n == 0 || candidate != frames[0]) && is_return_address(candidate)) {
+      print_frame(sink, candidate, candidate - 1, "? ");
+    }
   }
+  for (size_t i = 0; i < n; ++i) print_frame(sink, frames[i], frames[i] - 1, "");
   if (!g_symbols.valid()) klib::put_string(sink, "(no embedded symbol table: link with tools/ksyms.py)\r\n");
+}
+
+void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp) {
+  print_backtrace(sink, rip, rbp, 0);
 }
 
 }  // namespace kernel

@@ -16,6 +16,8 @@ void symbols_init();
 const klib::SymbolTable& symbols();
 // One line per frame: `rip` first, then the return addresses of the RBP chain.
 void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp);
+// Same, and also considers the word at `rsp` (the faulting frame's stack pointer).
+void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp, uint64_t rsp);
 // "name+0xOFF" or "??".
 void print_symbol(const klib::Sink& sink, uint64_t address);
 // Same, naming the symbol that contains `lookup_address` but printing the offset of `address`.

@@ -52,7 +52,7 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
   klib::put_string(s, "Faulting code: ");
   print_symbol(s, f.rip);
   klib::put_string(s, "\r\n");
-  print_backtrace(s, f.rip, f.rbp);
+  print_backtrace(s, f.rip, f.rbp, f.rsp);
   printk("Toro: unhandled exception, stopping the VM with exit code %d\n", kExitCodeFault);
   console_flush();
   arch::poweroff(kExitCodeFault);

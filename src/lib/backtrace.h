@@ -20,3 +20,12 @@ using ReadableFn = bool (*)(uint64_t address, size_t length, void* ctx);
 size_t walk_frames(uint64_t rbp, uint64_t* out, size_t max, ReadableFn readable, void* ctx);
 
 }  // namespace klib
+
+namespace klib {
+
+// True if the 7 bytes before a candidate return address end with a CALL instruction (E8 rel32,
+// or FF /2 through a register, a displacement or RIP). Used on the word at RSP when a fault hits
+// a function whose frame is already torn down (after `leave`), so the caller still shows up.
+bool follows_call_instruction(const uint8_t* seven_bytes_before);
+
+}  // namespace klib

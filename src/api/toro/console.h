@@ -23,7 +23,7 @@ void console_write(const char* fmt, const klib::Arg* args, size_t count);
 using klib::RuntimeFormat;
 
 template <typename... Args>
-inline void WriteConsoleF(klib::FormatString<std::type_identity_t<Args>...> Format, const Args&... args) {
+[[gnu::noinline]] void WriteConsoleF(klib::FormatString<std::type_identity_t<Args>...> Format, const Args&... args) {
   const klib::Arg packed[] = {klib::make_arg(args)..., klib::Arg()};
   toro::detail::console_write(Format.str, packed, sizeof...(Args));
 }

@@ -57,3 +57,20 @@ TEST(Backtrace, RespectsMax) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Backtrace, RecognisesCallSites) {
+  const uint8_t rel32[7] = {0x90, 0x90, 0xE8, 1, 2, 3, 4};
+  const uint8_t reg[7] = {0, 0, 0, 0, 0, 0xFF, 0xD0};
+  const uint8_t disp8[7] = {0, 0, 0, 0, 0xFF, 0x50, 0x08};
+  const uint8_t riprel[7] = {0, 0xFF, 0x15, 1, 2, 3, 4};
+  const uint8_t plain[7] = {0x48, 0x89, 0xC7, 0x48, 0x89, 0xE5, 0x5D};  // movs and a pop
+  EXPECT_TRUE(klib::follows_call_instruction(rel32));
+  EXPECT_TRUE(klib::follows_call_instruction(reg));
+  EXPECT_TRUE(klib::follows_call_instruction(disp8));
+  EXPECT_TRUE(klib::follows_call_instruction(riprel));
+  EXPECT_FALSE(klib::follows_call_instruction(plain));
+}
+
+}  // namespace

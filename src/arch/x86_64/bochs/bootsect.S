@@ -1,11 +1,21 @@
 /*
- * Boot sector for Bochs (tools/toro bochs): Bochs' BIOS loads it at 0x7C00 from a floppy, and
- * `optramimage1` has already put the flat kernel image (objcopy -O binary NAME.elf) at 1 MiB.
- * We collect the BIOS E820 memory map (INT 15h, AX=E820h; ACPI spec "INT 15H, E820H") into
- * BOCHS_E820_TABLE, open A20, enter 32-bit protected mode with flat segments and jump to the
- * image's .bootvec at 1 MiB with EAX = BOOT_MAGIC_BOCHS and EBX = the table.
+ * Boot sector for Bochs (tools/toro bochs). The disk image (tools/mkbochsdisk.py) is this
+ * sector followed by the flat kernel image (objcopy -O binary NAME.elf, linked at 1 MiB); the
+ * image's sector count is patched in at `kernel_sectors`.
+ *
+ * 1. Collect the BIOS E820 memory map (INT 15h AX=E820h, ACPI spec "INT 15H, E820H") into
+ *    BOCHS_E820_TABLE.
+ * 2. Open A20 and enter "unreal mode" (FS keeps a 4 GiB limit after returning to real mode).
+ * 3. Read the kernel 32 KiB at a time with INT 13h extensions (AH=42h, LBA) into a bounce
+ *    buffer below 1 MiB and copy each piece up to 1 MiB through FS. (Bochs' optramimage would
+ *    avoid this, but it loads at most 128 KiB.)
+ * 4. Enter 32-bit protected mode with flat segments and jump to the image's .bootvec at 1 MiB
+ *    with EAX = BOOT_MAGIC_BOCHS and EBX = the E820 table.
  */
 #include <arch/x86_64/boot_protocol.h>
+
+#define BOUNCE_SEGMENT 0x1000           /* 0x10000 physical */
+#define SECTORS_PER_READ 64
 
         .code16
         .section .text
@@ -18,6 +28,7 @@ start:
         movw %ax, %ss
         movw $0x7C00, %sp
         sti
+        movb %dl, boot_drive
 
         movw $(BOCHS_E820_TABLE + 8), %di
         xorl %ebx, %ebx
@@ -47,12 +58,65 @@ e820_done:
         andb $0xFE, %al
         outb %al, $0x92
 
+        movl $0x100000, %edi            /* where the next piece goes */
+load_next:
+        movl kernel_sectors, %eax
+        testl %eax, %eax
+        jz load_done
+        movw $SECTORS_PER_READ, %cx
+        cmpl $SECTORS_PER_READ, %eax
+        jae 1f
+        movw %ax, %cx
+1:      movw %cx, dap_count
+        movw $dap, %si
+        movb boot_drive, %dl
+        movb $0x42, %ah
+        int $0x13
+        jc disk_error
+        /* Unreal mode: load FS with the flat data descriptor in protected mode, come back. */
+        cli
+        lgdtl gdt_ptr
+        movl %cr0, %eax
+        orb $1, %al
+        movl %eax, %cr0
+        movw $0x10, %bx
+        movw %bx, %fs
+        andb $0xFE, %al
+        movl %eax, %cr0
+        xorw %bx, %bx
+        movw %bx, %fs
+        sti
+        movzwl dap_count, %ecx
+        shll $7, %ecx                   /* dwords */
+        movl $(BOUNCE_SEGMENT << 4), %esi
+2:      movl %fs:(%esi), %eax
+        movl %eax, %fs:(%edi)
+        addl $4, %esi
+        addl $4, %edi
+        loopl 2b
+        movzwl dap_count, %eax
+        addl %eax, dap_lba
+        subl %eax, kernel_sectors
+        jmp load_next
+
+load_done:
         cli
         lgdtl gdt_ptr
         movl %cr0, %eax
         orl $1, %eax
         movl %eax, %cr0
         ljmpl $0x08, $pm32
+
+disk_error:
+        movw $disk_error_msg, %si
+3:      lodsb
+        testb %al, %al
+        jz 4f
+        movw $0x3F8, %dx
+        outb %al, %dx
+        jmp 3b
+4:      hlt
+        jmp 4b
 
         .code32
 pm32:
@@ -68,6 +132,18 @@ pm32:
         movl $0x100000, %ecx
         jmp *%ecx
 
+disk_error_msg:
+        .asciz "Toro boot sector: disk read error\r\n"
+boot_drive:
+        .byte 0
+        .balign 4
+dap:                                    /* INT 13h extensions disk address packet */
+        .byte 16, 0
+dap_count:
+        .word 0
+        .word 0, BOUNCE_SEGMENT         /* buffer offset, segment */
+dap_lba:
+        .quad 1
         .balign 8
 gdt:
         .quad 0
@@ -77,5 +153,9 @@ gdt_ptr:
         .word gdt_ptr - gdt - 1
         .long gdt
 
+        .org 0x1F8
+        .globl kernel_sectors
+kernel_sectors:                         /* patched by tools/mkbochsdisk.py */
+        .long 0
         .org 510
         .word 0xAA55
