@@ -103,6 +103,7 @@ void operator delete(void* p, size_t, std::align_val_t) noexcept { release(p); }
 void operator delete[](void* p, size_t, std::align_val_t) noexcept { release(p); }
 
 namespace std {
+const nothrow_t nothrow{};
 [[noreturn]] void __throw_bad_alloc() { kernel::panic("std::bad_alloc"); }
 [[noreturn]] void __throw_bad_array_new_length() { kernel::panic("std::bad_array_new_length"); }
 [[noreturn]] void __throw_length_error(const char* what) { kernel::panic("std::length_error: %p", what); }

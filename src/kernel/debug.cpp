@@ -70,7 +70,7 @@ void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp, uint64_
   uint64_t frames[kMaxFrames];
   const size_t n = klib::walk_frames(rbp, frames, kMaxFrames, readable, nullptr);
   klib::put_string(sink, "Backtrace:\r\n");
-  print_frame(sink, rip, rip, "");
+  if (rip != 0) print_frame(sink, rip, rip, "");
   // A fault after `leave` (or in a function without a frame) leaves the caller's return address
   // at [rsp] and outside the RBP chain: show it, marked '?' as not proven by the chain.
   if (rsp != 0 && (rsp & 7) == 0 && readable(rsp, 8, nullptr)) {

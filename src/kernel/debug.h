@@ -14,7 +14,7 @@ namespace kernel {
 // Checks the embedded table (magic, bounds, and that it was made for this very link).
 void symbols_init();
 const klib::SymbolTable& symbols();
-// One line per frame: `rip` first, then the return addresses of the RBP chain.
+// One line per frame: `rip` first (unless 0), then the return addresses of the RBP chain.
 void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp);
 // Same, and also considers the word at `rsp` (the faulting frame's stack pointer).
 void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp, uint64_t rsp);

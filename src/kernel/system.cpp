@@ -20,9 +20,8 @@ void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_
     printk("\nPanic: ");
     console_write(fmt, args, count);
     printk("\n");
-    // The first frame is the panic() caller: start the walk from its frame.
-    const auto* frame = reinterpret_cast<const uint64_t*>(rbp);
-    print_backtrace(console_sink(), frame[1], frame[0]);
+    // `rbp` is panic()'s own frame: the walk starts with the return address into its caller.
+    print_backtrace(console_sink(), 0, rbp);
   }
   printk("Toro: panic, stopping the VM with exit code %d\n", kExitCodePanic);
   console_flush();
