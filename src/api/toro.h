@@ -6,6 +6,6 @@
 // Names follow Toro (Pascal) one-to-one; docs/PORTING.md maps Pascal constructs to C++.
 #pragma once
 
-#include <toro/types.h>
 #include <toro/console.h>
 #include <toro/kernel.h>
+#include <toro/types.h>

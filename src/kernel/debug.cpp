@@ -83,8 +83,6 @@ void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp, uint64_
   if (!g_symbols.valid()) klib::put_string(sink, "(no embedded symbol table: link with tools/ksyms.py)\r\n");
 }
 
-void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp) {
-  print_backtrace(sink, rip, rbp, 0);
-}
+void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp) { print_backtrace(sink, rip, rbp, 0); }
 
 }  // namespace kernel

@@ -48,8 +48,7 @@ const char* memory_type_name(uint32_t type) {
 
 void print_banner() {
   printk("\nLoading Toro ... \n");
-  printk("Toro C++ %p, compiled with: GCC-%d.%d.%d\n", kToroVersion, __GNUC__, __GNUC_MINOR__,
-         __GNUC_PATCHLEVEL__);
+  printk("Toro C++ %p, compiled with: GCC-%d.%d.%d\n", kToroVersion, __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
   printk("commit: %p\n", kToroCommit);
 }
 

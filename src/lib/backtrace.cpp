@@ -22,9 +22,9 @@ namespace klib {
 
 bool follows_call_instruction(const uint8_t* b) {
   // b[6] is the last byte before the return address.
-  if (b[2] == 0xE8) return true;                                           // call rel32
-  if (b[5] == 0xFF && (b[6] & 0xF8) == 0xD0) return true;                  // call *%reg
-  if (b[4] == 0xFF && (b[5] & 0xF8) == 0x50) return true;                  // call *disp8(%reg)
+  if (b[2] == 0xE8) return true;                                             // call rel32
+  if (b[5] == 0xFF && (b[6] & 0xF8) == 0xD0) return true;                    // call *%reg
+  if (b[4] == 0xFF && (b[5] & 0xF8) == 0x50) return true;                    // call *disp8(%reg)
   if (b[1] == 0xFF && ((b[2] & 0xF8) == 0x90 || b[2] == 0x15)) return true;  // disp32 / RIP
   return false;
 }

@@ -52,8 +52,7 @@ constexpr ArgKind arg_kind() {
 template <typename T>
 inline Arg make_arg(const T& value) {
   constexpr ArgKind kind = arg_kind<T>();
-  static_assert(kind != ArgKind::kNone,
-                "WriteConsoleF takes integers, enums, chars, pointers and C strings only");
+  static_assert(kind != ArgKind::kNone, "WriteConsoleF takes integers, enums, chars, pointers and C strings only");
   Arg a;
   a.kind = kind;
   if constexpr (kind == ArgKind::kString) {

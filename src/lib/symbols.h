@@ -14,7 +14,7 @@
 namespace klib {
 
 struct KsymsHeader {
-  char magic[4];  // "KSYM"
+  char magic[4];     // "KSYM"
   uint32_t version;  // 1
   uint32_t count;
   uint32_t strings_size;

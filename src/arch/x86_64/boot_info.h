@@ -53,7 +53,7 @@ struct BootInfo {
   BootProtocol protocol = BootProtocol::kUnknown;
   MemoryMap memory;
   char cmdline[kMaxCmdline + 1] = {};  // copied: the loader's copy may be overwritten later
-  uint64_t rsdp = 0;                    // ACPI RSDP physical address if the loader gave one
+  uint64_t rsdp = 0;                   // ACPI RSDP physical address if the loader gave one
 };
 
 const char* boot_protocol_name(BootProtocol p);

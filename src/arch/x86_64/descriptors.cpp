@@ -60,22 +60,38 @@ void set_gate(int vector, uint64_t handler, uint8_t ist) {
 
 const char* exception_name(uint64_t vector) {
   static const char* const kNames[kExceptionCount] = {
-      "Division by zero",       "Debug",
-      "NMI",                    "Breakpoint",
-      "Overflow",               "Bound instruction",
-      "Illegal instruction",    "Device not available",
-      "Double fault",           "Coprocessor segment overrun",
-      "Invalid TSS",            "Segment not present",
-      "Stack fault",            "General protection fault",
-      "Page Fault",             "Reserved (15)",
-      "FPU error",              "Alignment check",
-      "Machine check",          "SIMD floating-point",
-      "Virtualization",         "Control protection",
-      "Reserved (22)",          "Reserved (23)",
-      "Reserved (24)",          "Reserved (25)",
-      "Reserved (26)",          "Reserved (27)",
-      "Hypervisor injection",   "VMM communication",
-      "Security exception",     "Reserved (31)",
+      "Division by zero",
+      "Debug",
+      "NMI",
+      "Breakpoint",
+      "Overflow",
+      "Bound instruction",
+      "Illegal instruction",
+      "Device not available",
+      "Double fault",
+      "Coprocessor segment overrun",
+      "Invalid TSS",
+      "Segment not present",
+      "Stack fault",
+      "General protection fault",
+      "Page Fault",
+      "Reserved (15)",
+      "FPU error",
+      "Alignment check",
+      "Machine check",
+      "SIMD floating-point",
+      "Virtualization",
+      "Control protection",
+      "Reserved (22)",
+      "Reserved (23)",
+      "Reserved (24)",
+      "Reserved (25)",
+      "Reserved (26)",
+      "Reserved (27)",
+      "Hypervisor injection",
+      "VMM communication",
+      "Security exception",
+      "Reserved (31)",
   };
   return vector < kExceptionCount ? kNames[vector] : "Interrupt";
 }
@@ -86,8 +102,8 @@ void init_descriptor_tables() {
   g_gdt[2] = 0x00CF92000000FFFF;  // data
   const uint64_t tss = reinterpret_cast<uint64_t>(&g_tss);
   const uint64_t limit = sizeof(Tss) - 1;
-  g_gdt[3] = (limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) | (uint64_t(0x89) << 40) |
-             (((limit >> 16) & 0xF) << 48) | (((tss >> 24) & 0xFF) << 56);
+  g_gdt[3] = (limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) | (uint64_t(0x89) << 40) | (((limit >> 16) & 0xF) << 48) |
+             (((tss >> 24) & 0xFF) << 56);
   g_gdt[4] = tss >> 32;
 
   g_tss.ist[kIstDoubleFault - 1] = reinterpret_cast<uint64_t>(g_ist_stacks[0] + sizeof(g_ist_stacks[0]));

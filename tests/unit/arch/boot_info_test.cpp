@@ -24,7 +24,7 @@ TEST(MemoryMap, SanitizeSortsMergesAndCutsOverlaps) {
   m.add(0x100000, 0x7F00000, 1);  // 1 MiB .. 128 MiB usable
   m.add(0, 0x9FC00, 1);
   m.add(0x9FC00, 0x400, 2);
-  m.add(0x2000000, 0x100000, 2);  // a reserved hole inside the usable range
+  m.add(0x2000000, 0x100000, 2);   // a reserved hole inside the usable range
   m.add(0x8000000, 0x1000000, 1);  // touches the first usable range: merged
   m.sanitize();
   ASSERT_EQ(m.size(), 5u);

@@ -6,9 +6,9 @@ namespace {
 TEST(EarlyAllocator, PicksLargestUsableRegionAboveFloor) {
   arch::MemoryMap m;
   m.add(0, 0x9F000, 1);
-  m.add(0x100000, 0x700000, 1);    // 1 MiB .. 8 MiB
+  m.add(0x100000, 0x700000, 1);  // 1 MiB .. 8 MiB
   m.add(0x800000, 0x100000, 2);
-  m.add(0x900000, 0x3700000, 1);   // 9 MiB .. 64 MiB: largest
+  m.add(0x900000, 0x3700000, 1);  // 9 MiB .. 64 MiB: largest
   m.sanitize();
   mm::EarlyAllocator a;
   ASSERT_TRUE(a.init(m, 0x200000));

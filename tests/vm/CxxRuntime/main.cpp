@@ -20,7 +20,6 @@ struct PureDerived : PureBase {
   int value() override { return g_sink + 1; }
 };
 
-
 namespace {
 
 int g_constructed_value = 0;
