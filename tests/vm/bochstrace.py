@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""`tools/toro bochs --trace` writes a per-instruction trace with registers for a symbol window:
+trace HelloWorld from long_mode_entry to arch::init_descriptor_tables and require the
+instructions of that window (the CR4 write, the call to kernel_entry) and register dumps.
+
+Usage: bochstrace.py TORO BUILD_DIR IMAGE"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    toro, build_dir, _image = sys.argv[1:4]
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace.txt")
+        cmd = [sys.executable, toro, "--build-dir", build_dir, "bochs", "HelloWorld", "--no-build",
+               "--trace", trace, "--trace-from", "long_mode_entry", "--trace-to", "arch::init_descriptor_tables"]
+        print("$ " + " ".join(cmd), flush=True)
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        print(r.stdout[-500:])
+        text = open(trace, errors="replace").read() if os.path.exists(trace) else ""
+        checks = {
+            "exit code 0": r.returncode == 0,
+            "trace written": len(text) > 0,
+            "CR4 write traced": re.search(r"mov cr4, rax", text) is not None,
+            "call to kernel_entry traced": re.search(r"call \.\+\d+ ", text) is not None,
+            "registers dumped": re.search(r"rax: [0-9a-f]{8}_[0-9a-f]{8}", text, re.I) is not None,
+            "window respected (< 2 MB)": len(text) < 2_000_000,
+        }
+        for name, ok in checks.items():
+            print(("ok   " if ok else "FAIL ") + name)
+        return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
