@@ -78,6 +78,11 @@ int main() {
       volatile PtrUInt* p = reinterpret_cast<volatile PtrUInt*>(0x8000000000000000ull);
       return int(*p);
     }
+    if (strcmp(mode, "badstack") == 0) {
+      // A stack pointer into unmapped memory: the page fault cannot push its frame, the CPU
+      // raises a double fault, which runs on its own IST stack and must still be reported.
+      asm volatile("movabs $0x0000400000001000, %%rsp; pushq $0" ::: "memory");
+    }
     if (strcmp(mode, "params") == 0) {
       WriteConsoleF("KernelParamCount: %d\n", KernelParamCount());
       for (LongInt i = 0; i < KernelParamCount(); ++i) WriteConsoleF("GetKernelParam(%d) = %p\n", i, GetKernelParam(i));
