@@ -8,8 +8,7 @@
 namespace kernel {
 
 const klib::KernelParams& kernel_params();
-// The boot-time bump allocator (never frees) until the per-CPU allocator exists.
-void* early_allocate(size_t size, size_t align);
-bool early_owns(const void* p);
+// Number of CPUs found at boot (ACPI MADT or MP table; 1 if neither).
+uint32_t cpu_count();
 
 }  // namespace kernel

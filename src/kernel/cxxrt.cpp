@@ -1,8 +1,8 @@
 // The C++ runtime (memcpy and memset live in src/arch/x86_64/string_ops.cpp) a freestanding g++ build expects
-// (toolchain.md, "Runtime pieces g++ needs"): mem* functions, operator new/delete on the early allocator,
+// (toolchain.md, "Runtime pieces g++ needs"): mem* functions, operator new/delete and malloc & co. on the per-core heap,
 // __cxa_pure_virtual, atexit registration (the kernel never runs global destructors: the VM powers off) and the
 // libstdc++ throw helpers that header-only code can reach (they panic: the kernel has no exceptions).
-#include <kernel/boot.h>
+#include <kernel/memory.h>
 #include <kernel/system.h>
 
 #include <cstddef>
@@ -12,6 +12,7 @@
 extern "C" {
 
 void* memcpy(void* dst, const void* src, size_t n);  // src/arch/x86_64/string_ops.cpp
+void* memset(void* dst, int c, size_t n);
 
 void* memmove(void* dst, const void* src, size_t n) {
   auto* d = static_cast<unsigned char*>(dst);
@@ -68,31 +69,44 @@ int atexit(void (*)()) { return 0; }
 
 namespace {
 
-void* allocate_or_null(size_t size, size_t align) {
-  if (size == 0) size = 1;
-  if (align < alignof(std::max_align_t)) align = alignof(std::max_align_t);
-  return kernel::early_allocate(size, align);
-}
-
 void* allocate_or_panic(size_t size, size_t align) {
-  void* p = allocate_or_null(size, align);
+  void* p = kernel::allocate(size, align);
   if (p == nullptr) kernel::panic("operator new: out of memory (%d bytes)", size);
   return p;
 }
 
-void release(void* p) {
-  // The early allocator never frees; a pointer it never gave out is a caller bug.
-  if (p != nullptr && !kernel::early_owns(p)) kernel::panic("operator delete: %h was not allocated by new", p);
-}
+void release(void* p) { kernel::release(p); }
 
 }  // namespace
 
-void* operator new(size_t size) { return allocate_or_panic(size, 0); }
-void* operator new[](size_t size) { return allocate_or_panic(size, 0); }
+// C allocation functions for app code (and libraries it brings), on the same heap.
+extern "C" {
+void* malloc(size_t size) { return kernel::allocate(size); }
+void free(void* p) { kernel::release(p); }
+void* calloc(size_t count, size_t size) {
+  if (size != 0 && count > ~size_t(0) / size) return nullptr;  // overflow
+  void* p = kernel::allocate(count * size);
+  if (p != nullptr) memset(p, 0, count * size);
+  return p;
+}
+void* realloc(void* p, size_t size) { return kernel::heap().reallocate(kernel::current_core(), p, size); }
+void* aligned_alloc(size_t align, size_t size) { return kernel::allocate(size, align); }
+int posix_memalign(void** out, size_t align, size_t size) {
+  if (align < sizeof(void*) || (align & (align - 1)) != 0) return 22;  // EINVAL
+  void* p = kernel::allocate(size, align);
+  if (p == nullptr) return 12;  // ENOMEM
+  *out = p;
+  return 0;
+}
+size_t malloc_usable_size(void* p) { return p == nullptr ? 0 : kernel::heap().usable_size(p); }
+}  // extern "C"
+
+void* operator new(size_t size) { return allocate_or_panic(size, 16); }
+void* operator new[](size_t size) { return allocate_or_panic(size, 16); }
 void* operator new(size_t size, std::align_val_t a) { return allocate_or_panic(size, size_t(a)); }
 void* operator new[](size_t size, std::align_val_t a) { return allocate_or_panic(size, size_t(a)); }
-void* operator new(size_t size, const std::nothrow_t&) noexcept { return allocate_or_null(size, 0); }
-void* operator new[](size_t size, const std::nothrow_t&) noexcept { return allocate_or_null(size, 0); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept { return kernel::allocate(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return kernel::allocate(size); }
 void operator delete(void* p) noexcept { release(p); }
 void operator delete[](void* p) noexcept { release(p); }
 void operator delete(void* p, size_t) noexcept { release(p); }

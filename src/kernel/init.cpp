@@ -1,20 +1,23 @@
 // kernel_entry: the boot sequence, in the order of toro-spec §2.2 and docs/ARCHITECTURE.md:
-// descriptor tables -> console -> banner -> boot info and kernel parameters -> memory map ->
-// early allocator -> final page tables -> main thread (runs .init_array, then main) -> exit.
+// descriptor tables -> console -> banner -> boot info and kernel parameters -> CPUs (ACPI/MP)
+// -> memory map -> early allocator -> final page tables -> per-core heaps -> main thread (runs
+// .init_array, then main) -> exit.
 #include <arch/x86_64/boot_info.h>
 #include <arch/x86_64/cpu.h>
+#include <arch/x86_64/cpus.h>
 #include <arch/x86_64/paging.h>
 #include <arch/x86_64/trap.h>
 #include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/debug.h>
+#include <kernel/memory.h>
 #include <kernel/system.h>
 #include <kernel/version.h>
 #include <mm/early_alloc.h>
 
 extern "C" int main();
 extern "C" int arch_call_on_stack(void* arg, int (*fn)(void*), void* stack_top);
-extern "C" char __image_start[], __image_end[];
+extern "C" char __image_end[];
 using InitFn = void (*)();
 extern "C" const InitFn __init_array_start[], __init_array_end[];
 
@@ -26,6 +29,7 @@ constexpr size_t kMainThreadStackSize = 64 * 1024;  // Toro's MainThreadStackSiz
 arch::BootInfo g_boot;
 klib::KernelParams g_params;
 mm::EarlyAllocator g_early;
+arch::CpuList g_cpus;
 
 struct MainThread {
   void* stack_base;
@@ -70,17 +74,28 @@ void setup_paging() {
   arch::write_cr3(builder.root());
 }
 
-void print_memory() {
+void print_memory_map() {
   printk("Memory Map Entries:\n");
   for (size_t i = 0; i < g_boot.memory.size(); ++i) {
     const auto& r = g_boot.memory[i];
     printk("entry[%d]: [%h:%h], %p\n", i, r.base, r.end() - 1, memory_type_name(r.type));
   }
   if (g_boot.memory.overflowed()) printk("Toro: memory map truncated to %d entries\n", arch::MemoryMap::kMaxRegions);
-  const uint64_t total = g_boot.memory.usable_bytes();
-  printk("System Memory ... %d MB\n", total >> 20);
-  printk("Memory per Core ... %d MB\n", (g_early.end() - g_early.start()) >> 20);
-  printk("Core#0, region addr: %h, Size: %d bytes\n", g_early.start(), g_early.end() - g_early.start());
+}
+
+// The boot page tables map the low 4 GiB, where firmware tables live.
+const void* read_low_memory(uint64_t address, size_t length, void*) {
+  if (address + length > (4ull << 30)) return nullptr;
+  return reinterpret_cast<const void*>(static_cast<uintptr_t>(address));
+}
+
+void find_cpus() {
+  if (!arch::find_cpus(g_boot.rsdp, read_low_memory, nullptr, &g_cpus)) {
+    g_cpus = arch::CpuList();
+    g_cpus.count = 1;
+  }
+  printk("CPUs: %d (%p)\n", g_cpus.count, g_cpus.source);
+  if (g_cpus.truncated) printk("Toro: more than %d CPUs; the others stay off\n", arch::kMaxCpus);
 }
 
 int main_thread_entry(void*) {
@@ -95,9 +110,7 @@ uint64_t current_thread_id() { return reinterpret_cast<uint64_t>(g_main_thread);
 
 const klib::KernelParams& kernel_params() { return g_params; }
 
-void* early_allocate(size_t size, size_t align) { return g_early.allocate(size, align); }
-
-bool early_owns(const void* p) { return g_early.contains(p); }
+uint32_t cpu_count() { return g_cpus.count; }
 
 }  // namespace kernel
 
@@ -118,17 +131,19 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
     for (size_t i = 0; i < g_params.count(); ++i) printk("param[%d]: %p\n", i, g_params.get(i));
   }
   if (g_params.truncated()) printk("Toro: kernel command line truncated\n");
+  find_cpus();  // before paging: the firmware's tables may sit in page 0's neighbourhood
   printk("Core#0 ... Running\n");
 
+  print_memory_map();
   if (!g_early.init(g_boot.memory, reinterpret_cast<uint64_t>(__image_end))) {
     panic("no usable RAM above the kernel image (%d regions reported by %p)", g_boot.memory.size(),
           arch::boot_protocol_name(g_boot.protocol));
   }
   setup_paging();
-  print_memory();
+  memory_init(g_boot, g_cpus.count, g_early);
 
-  void* stack = g_early.allocate(kMainThreadStackSize, 4096);
-  g_main_thread = static_cast<MainThread*>(g_early.allocate(sizeof(MainThread), 64));
+  void* stack = allocate(kMainThreadStackSize, 4096);
+  g_main_thread = static_cast<MainThread*>(allocate(sizeof(MainThread), 64));
   if (stack == nullptr || g_main_thread == nullptr) panic("out of memory for the main thread");
   *g_main_thread = {stack, kMainThreadStackSize};
   printk("Starting MainThread: %h\n", g_main_thread);

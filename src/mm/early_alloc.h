@@ -26,6 +26,8 @@ class EarlyAllocator {
   static uint64_t alloc_zeroed_page(void* self);
 
   bool contains(const void* p) const;
+  // After this, allocate() returns nullptr: the heap owns the rest of the memory.
+  void seal() { end_ = next_; }
   uint64_t start() const { return start_; }
   uint64_t end() const { return end_; }
   uint64_t used() const { return next_ - start_; }

@@ -117,4 +117,37 @@ bool PageTableBuilder::translate(uint64_t root, uint64_t vaddr, uint64_t* paddr)
   return true;
 }
 
+bool PageTableBuilder::set_uncached(uint64_t root, uint64_t start, uint64_t end, bool uncached) {
+  const uint64_t bits = kPageCacheDisable | kPageWriteThrough;
+  bool all_mapped = true;
+  uint64_t a = start & ~(kPage4K - 1);
+  while (a < end) {
+    if (a >= kMaxMappedAddress) return false;
+    const uint64_t pml4e = table(root)[pml4_index(a)];
+    const uint64_t pdpte = (pml4e & kPagePresent) ? table(pml4e & kPageAddressMask)[pdpt_index(a)] : 0;
+    if (!(pdpte & kPagePresent)) {
+      all_mapped = false;
+      a = (a + (1ull << 30)) & ~((1ull << 30) - 1);
+      continue;
+    }
+    uint64_t& pde = table(pdpte & kPageAddressMask)[pd_index(a)];
+    if (!(pde & kPagePresent)) {
+      all_mapped = false;
+      a = (a + kPage2M) & ~(kPage2M - 1);
+    } else if (pde & kPageLarge) {
+      pde = uncached ? (pde | bits) : (pde & ~bits);
+      a = (a + kPage2M) & ~(kPage2M - 1);
+    } else {
+      uint64_t& pte = table(pde & kPageAddressMask)[pt_index(a)];
+      if (pte & kPagePresent) {
+        pte = uncached ? (pte | bits) : (pte & ~bits);
+      } else {
+        all_mapped = false;
+      }
+      a += kPage4K;
+    }
+  }
+  return all_mapped;
+}
+
 }  // namespace arch

@@ -13,7 +13,9 @@ namespace arch {
 
 constexpr uint64_t kPagePresent = 1ull << 0;
 constexpr uint64_t kPageWritable = 1ull << 1;
-constexpr uint64_t kPageLarge = 1ull << 7;  // PS bit in a PDE: 2 MiB page
+constexpr uint64_t kPageWriteThrough = 1ull << 3;  // PWT
+constexpr uint64_t kPageCacheDisable = 1ull << 4;  // PCD: with PWT, the default PAT entry 3 = UC
+constexpr uint64_t kPageLarge = 1ull << 7;         // PS bit in a PDE: 2 MiB page
 constexpr uint64_t kPageAddressMask = 0x000FFFFFFFFFF000ull;
 constexpr uint64_t kPage4K = 4096;
 constexpr uint64_t kPage2M = 2ull << 20;
@@ -39,6 +41,10 @@ class PageTableBuilder {
 
   // Walks tables rooted at `root`; returns true and the physical address if `vaddr` is mapped.
   static bool translate(uint64_t root, uint64_t vaddr, uint64_t* paddr);
+  // Sets (uncached) or clears PCD|PWT on every leaf entry that maps part of [start, end): a
+  // whole 2 MiB page where the range touches one. False if part of the range is unmapped (the
+  // mapped part is still changed). The caller flushes the TLB.
+  static bool set_uncached(uint64_t root, uint64_t start, uint64_t end, bool uncached);
 
  private:
   uint64_t* table_at(uint64_t* entry);  // the next-level table of `entry`, allocated if absent

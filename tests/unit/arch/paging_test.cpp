@@ -82,3 +82,36 @@ TEST(Paging, RefusesBeyond512GiBAndReportsOutOfMemory) {
 }
 
 }  // namespace
+
+namespace {
+
+uint64_t leaf(uint64_t root, uint64_t a) {
+  // The entry that maps `a` (PDE for 2 MiB pages, PTE otherwise).
+  auto t = [](uint64_t x) { return reinterpret_cast<uint64_t*>(x & arch::kPageAddressMask); };
+  const uint64_t pdpte = t(t(root)[0] )[(a >> 30) & 511];
+  const uint64_t pde = t(pdpte)[(a >> 21) & 511];
+  if (pde & arch::kPageLarge) return pde;
+  return t(pde)[(a >> 12) & 511];
+}
+
+TEST(Paging, SetUncachedFlipsPcdAndPwtOnCoveringPages) {
+  Arena arena;
+  arch::PageTableBuilder b(Arena::alloc, &arena);
+  ASSERT_TRUE(b.identity_map(0, 16ull << 20, arch::kPageWritable));
+  ASSERT_TRUE(b.unmap_4k(0));  // the first 2 MiB are 4 KiB pages now
+  const uint64_t bits = arch::kPageCacheDisable | arch::kPageWriteThrough;
+  ASSERT_TRUE(arch::PageTableBuilder::set_uncached(b.root(), 0x5000, 0x6000, true));
+  EXPECT_EQ(leaf(b.root(), 0x5000) & bits, bits);
+  EXPECT_EQ(leaf(b.root(), 0x6000) & bits, 0u);
+  ASSERT_TRUE(arch::PageTableBuilder::set_uncached(b.root(), (4ull << 20) + 10, (4ull << 20) + 20, true));
+  EXPECT_EQ(leaf(b.root(), 5ull << 20) & bits, bits);  // the whole 2 MiB page
+  EXPECT_EQ(leaf(b.root(), 6ull << 20) & bits, 0u);
+  uint64_t phys;
+  EXPECT_TRUE(arch::PageTableBuilder::translate(b.root(), 5ull << 20, &phys));
+  ASSERT_TRUE(arch::PageTableBuilder::set_uncached(b.root(), 4ull << 20, 6ull << 20, false));
+  EXPECT_EQ(leaf(b.root(), 5ull << 20) & bits, 0u);
+  EXPECT_FALSE(arch::PageTableBuilder::set_uncached(b.root(), 0, 0x1000, true));  // page 0 unmapped
+  EXPECT_FALSE(arch::PageTableBuilder::set_uncached(b.root(), 1ull << 30, (1ull << 30) + 1, true));
+}
+
+}  // namespace

@@ -1,0 +1,90 @@
+#include <kernel/console.h>
+#include <kernel/memory.h>
+#include <kernel/system.h>
+
+extern "C" char __image_start[], __image_end[];
+
+namespace kernel {
+namespace {
+
+mm::Heap g_heap;
+bool g_oom_reported[mm::kMaxCores] = {};
+
+void on_heap_error(mm::HeapError error, const void* ptr, uint32_t core, void*) {
+  panic("ToroFreeMem: %p: %h (detected by Core#%d)", mm::heap_error_name(error), ptr, core);
+}
+
+// Cuts [cut_base, cut_end) out of the ranges in `out` (at most one split per cut).
+size_t cut(mm::MemoryRange* out, size_t n, size_t cap, uint64_t cut_base, uint64_t cut_end) {
+  for (size_t i = 0; i < n; ++i) {
+    mm::MemoryRange& r = out[i];
+    if (cut_end <= r.base || cut_base >= r.end) continue;
+    if (cut_base > r.base && cut_end < r.end && n < cap) {
+      out[n++] = {cut_end, r.end};
+      r.end = cut_base;
+    } else if (cut_base <= r.base) {
+      r.base = cut_end < r.end ? cut_end : r.end;
+    } else {
+      r.end = cut_base;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+mm::Heap& heap() { return g_heap; }
+
+void memory_init(const arch::BootInfo& boot, uint32_t cpu_count, mm::EarlyAllocator& early) {
+  constexpr size_t kCap = arch::MemoryMap::kMaxRegions + 4;
+  mm::MemoryRange ranges[kCap];
+  size_t n = 0;
+  for (const auto& r : boot.memory) {
+    if (r.usable() && r.end() > (1u << 20) && n < kCap) {
+      ranges[n++] = {r.base < (1u << 20) ? (1u << 20) : r.base, r.end()};
+    }
+  }
+  n = cut(ranges, n, kCap, reinterpret_cast<uint64_t>(__image_start), reinterpret_cast<uint64_t>(__image_end));
+  n = cut(ranges, n, kCap, early.start(), early.start() + early.used());
+  // Sort by address (the cuts may have appended).
+  for (size_t i = 1; i < n; ++i) {
+    const mm::MemoryRange r = ranges[i];
+    size_t j = i;
+    while (j > 0 && ranges[j - 1].base > r.base) {
+      ranges[j] = ranges[j - 1];
+      --j;
+    }
+    ranges[j] = r;
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += ranges[i].end - ranges[i].base;
+  if (!g_heap.init(ranges, n, cpu_count, on_heap_error, nullptr)) {
+    panic("not enough memory for %d cores: %d MB usable", cpu_count, total >> 20);
+  }
+  early.seal();
+  printk("System Memory ... %d MB\n", boot.memory.usable_bytes() >> 20);
+  printk("Memory per Core ... %d MB\n", (total / cpu_count) >> 20);
+  for (uint32_t core = 0; core < cpu_count; ++core) {
+    uint64_t base, size;
+    for (uint32_t i = 0; g_heap.region(core, i, &base, &size); ++i) {
+      printk("Core#%d, region addr: %h, Size: %d bytes\n", core, base, size);
+    }
+  }
+}
+
+void* allocate(size_t size, size_t align) {
+  const uint32_t core = current_core();
+  void* p = g_heap.allocate(core, size, align);
+  if (p == nullptr && g_heap.initialized() && !g_oom_reported[core]) {
+    g_oom_reported[core] = true;
+    const mm::HeapStats s = g_heap.stats(core, core);
+    printk("ToroGetMem: we ran out of memory!!! Core#%d asked for %d bytes; it has %d bytes free, largest block %d "
+           "bytes, of %d bytes (reported once per core)\n",
+           core, size, s.bytes_free, s.largest_free_block, s.region_bytes);
+  }
+  return p;
+}
+
+void release(void* ptr) { g_heap.free(current_core(), ptr); }
+
+}  // namespace kernel

@@ -1,0 +1,30 @@
+// The kernel's memory: the early boot allocator until the heap exists, then one heap per core.
+//
+//   kernel::memory_init(boot_info, cpus, early);     // once, on the boot core
+//   void* p = kernel::heap().allocate(kernel::current_core(), 100);
+#pragma once
+
+#include <arch/x86_64/boot_info.h>
+#include <mm/early_alloc.h>
+#include <mm/heap.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kernel {
+
+// The calling core's dense number. One core runs until SMP bring-up (issue #4).
+inline uint32_t current_core() { return 0; }
+
+// Splits all usable RAM above 1 MiB, minus the image and what the early allocator handed out,
+// between `cpu_count` cores and prints the memory banner lines. Panics if there is too little.
+void memory_init(const arch::BootInfo& boot, uint32_t cpu_count, mm::EarlyAllocator& early);
+mm::Heap& heap();
+
+// Allocation for the kernel and the API: nullptr when out of memory, after logging once per
+// core which core ran out and what it had.
+void* allocate(size_t size, size_t align = 16);
+// Frees on behalf of the calling core; a bad pointer stops the VM (heap error handler).
+void release(void* ptr);
+
+}  // namespace kernel
