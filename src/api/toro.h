@@ -8,4 +8,5 @@
 
 #include <toro/console.h>
 #include <toro/kernel.h>
+#include <toro/memory.h>
 #include <toro/types.h>

@@ -74,6 +74,10 @@ void memory_init(const arch::BootInfo& boot, uint32_t cpu_count, mm::EarlyAlloca
 
 void* allocate(size_t size, size_t align) {
   const uint32_t core = current_core();
+  if (align == 0 || (align & (align - 1)) != 0 || align > mm::kMaxAlignment) {
+    printk("ToroGetMemAligned: alignment %d is not a power of two up to %d\n", align, mm::kMaxAlignment);
+    return nullptr;
+  }
   void* p = g_heap.allocate(core, size, align);
   if (p == nullptr && g_heap.initialized() && !g_oom_reported[core]) {
     g_oom_reported[core] = true;

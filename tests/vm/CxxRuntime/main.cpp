@@ -3,6 +3,7 @@
 // "CxxRuntime: PASSED" lines; a parameter picks a failure to provoke instead (tests/vm/meson.build).
 #include <toro.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -82,6 +83,18 @@ int main() {
       // A stack pointer into unmapped memory: the page fault cannot push its frame, the CPU
       // raises a double fault, which runs on its own IST stack and must still be reported.
       asm volatile("movabs $0x0000400000001000, %%rsp; pushq $0" ::: "memory");
+    }
+    if (strcmp(mode, "doublefree") == 0) {
+      void* block = ToroGetMem(100);
+      ToroFreeMem(block);
+      ToroFreeMem(block);
+      return 0;
+    }
+    if (strcmp(mode, "foreignfree") == 0) {
+      int on_stack = 0;
+      int* volatile not_from_the_heap = &on_stack;  // volatile: keep GCC from refusing to compile it
+      free(not_from_the_heap);
+      return 0;
     }
     if (strcmp(mode, "params") == 0) {
       WriteConsoleF("KernelParamCount: %d\n", KernelParamCount());

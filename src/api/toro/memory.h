@@ -1,0 +1,45 @@
+// Memory (toro-spec §1.8): every core allocates from the RAM dedicated to it.
+//
+//   char* buf = static_cast<char*>(ToroGetMem(1500));   // nullptr when the core is out of memory
+//   ToroFreeMem(buf);                                      // any core may free any block
+//   TMemoryStats s; SysGetMemoryStats(GetCoreId(), &s);
+//
+// Blocks are 16-byte aligned (ToroGetMemAligned for up to 4096). Freeing a block twice or a
+// pointer ToroGetMem never returned stops the VM with a message and a backtrace. operator new,
+// malloc, calloc, realloc and free use the same allocator. Not for interrupt handlers.
+#pragma once
+
+#include <toro/types.h>
+
+// Size bytes from the calling core's memory; nil when it has no block that large (logged once
+// per core). Size 0 gives a valid, unique block.
+Pointer ToroGetMem(PtrUInt Size);
+// Alignment: a power of two up to 4096 (64 for per-core data that must not share a cache line).
+Pointer ToroGetMemAligned(PtrUInt Size, PtrUInt Alignment);
+// ToroGetMem + zero fill (Toro's ToroAllocMem).
+Pointer ToroAllocMem(PtrUInt Size);
+// 1 if P is nil, else 0 (Toro's convention).
+LongInt ToroFreeMem(Pointer P);
+// nil P -> ToroGetMem; NewSize 0 -> free, nil; fits -> P; else a new block with P's contents
+// (P is freed). On failure nil, and P is untouched.
+Pointer ToroReAllocMem(Pointer P, PtrUInt NewSize);
+// Usable bytes of the block at P (0 if P is not a live block).
+PtrUInt GetPointerSize(Pointer P);
+
+// Mark the pages overlapping [Add, Add + Size) cacheable / uncacheable (write-back / UC through
+// PCD|PWT), on 2 MiB granularity where the region is mapped with 2 MiB pages. Flushes this
+// core's TLB. False if part of the region is not mapped.
+Boolean SysCacheRegion(Pointer Add, PtrUInt Size);
+Boolean SysUnCacheRegion(Pointer Add, PtrUInt Size);
+
+struct TMemoryStats {
+  QWord RegionBytes;       // RAM dedicated to the core
+  QWord BytesInUse;        // handed out
+  QWord BytesFree;         // free pages and free slab blocks
+  QWord LargestFreeBlock;  // the largest free span now (one empty slab per size class is kept
+                           // cached and given back when a request would otherwise fail)
+  QWord RemoteFrees;       // blocks other cores freed back to this core
+};
+// Exact for the calling core; for another core, as that core last published them. False if CPU
+// is not a core.
+Boolean SysGetMemoryStats(LongInt CPU, TMemoryStats* Stats);
