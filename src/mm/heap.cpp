@@ -6,10 +6,6 @@
 namespace mm {
 namespace {
 
-struct FreeNode {
-  FreeNode* next;
-};
-
 constexpr SlabLayout kSlabs[kClassCount] = {
 #define L(c) slab_layout(c)
     L(0),  L(1),  L(2),  L(3),  L(4),  L(5),  L(6),  L(7),  L(8),  L(9),  L(10), L(11), L(12), L(13),
@@ -18,7 +14,31 @@ constexpr SlabLayout kSlabs[kClassCount] = {
 #undef L
 };
 
+static_assert(class_size(0) >= sizeof(FreeBlock));
+constexpr bool magic_is_exact() {
+  for (uint32_t c = 0; c < kClassCount; ++c) {
+    const uint64_t s = class_size(c);
+    for (uint64_t off : {s, s * 7, s * (kSlabs[c].blocks - 1), s * kSlabs[c].blocks - 16, s + 16}) {
+      if (((off * class_magic(c)) >> 40) != off / s) return false;
+    }
+  }
+  return true;
+}
+static_assert(magic_is_exact(), "class_magic must divide exactly within a slab");
+
 constexpr uint64_t kMinShare = 1 << 20;  // a core with less than 1 MiB is a configuration error
+
+uint8_t* bitmap_of(uint64_t slab_base, uint32_t c) {
+  return reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(slab_base + kSlabs[c].bitmap_offset));
+}
+
+// splitmix64: spreads the heap's address and core into a key that user data is unlikely to hold.
+uint64_t make_key(uint64_t seed) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) | 1;  // never 0, the "handed out" value
+}
 
 }  // namespace
 
@@ -32,319 +52,357 @@ const char* heap_error_name(HeapError e) {
   return "heap error";
 }
 
-struct Arena {
-  PageArena pages;
-  uint32_t partial[kClassCount];  // slabs of a class with at least one free block
-  uint32_t spare[kClassCount];    // one empty slab kept per class so that alloc/free at a slab
-                                  // boundary does not return and re-take pages every time
-};
+// ---------------------------------------------------------------------------------------------
+// Block states. A small block is, at any time, exactly one of:
+//   handed out   bitmap bit set, key word anything but (almost surely) the heap's key;
+//   cached       bitmap bit set, on cache_[c], key word = key_;
+//   slab-free    bitmap bit clear, on its slab's free list, key word = key_.
+// Every block of a new slab starts slab-free with the key written, so a pointer to a block that
+// was never handed out also shows the key. free_fast() therefore only needs the key to be
+// absent to know the block is handed out; when it is present, free_slow() decides by looking
+// in the cache and at the bitmap.
 
-class alignas(64) CoreHeap {
- public:
-  CoreHeap(Heap* heap, uint32_t core) : heap_(heap), core_(core) {}
+CoreHeap::CoreHeap(Heap* heap, uint32_t core)
+    : key_(make_key(reinterpret_cast<uintptr_t>(this) ^ (uint64_t(core) << 48))), heap_(heap), core_(core) {}
 
-  bool add_arena(uint64_t start, uint64_t end) {
-    if (arena_count_ == kMaxArenasPerCore) return false;
-    Arena& a = arenas_[arena_count_];
-    if (!a.pages.init(start, end)) return false;
-    for (uint32_t c = 0; c < kClassCount; ++c) a.partial[c] = a.spare[c] = kNoPage;
-    region_bytes_ += end - start;
-    ++arena_count_;
-    publish_space();
-    return true;
+bool CoreHeap::add_arena(uint64_t start, uint64_t end) {
+  if (arena_count_ == kMaxArenasPerCore) return false;
+  Arena& a = arenas_[arena_count_];
+  if (!a.pages.init(start, end)) return false;
+  for (uint32_t c = 0; c < kClassCount; ++c) a.partial[c] = a.spare[c] = kNoPage;
+  views_[arena_count_] = {a.pages.base(), uint64_t(a.pages.page_count()) * kPageSize, &a.pages.info(0)};
+  region_bytes_ += end - start;
+  ++arena_count_;
+  publish();
+  return true;
+}
+
+void* CoreHeap::refill_and_allocate(uint32_t c) {
+  if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
+  if (cache_[c] == nullptr && refill(c) == 0) {
+    release_spares();
+    if (refill(c) == 0) return nullptr;
   }
+  return allocate_small(c);
+}
 
-  void* allocate(size_t size, size_t align) {
-    // Relaxed is enough to notice a non-empty list; drain_remote() then acquires it.
-    if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
-    void* p = try_allocate(size, align);
-    if (p == nullptr) {
-      // Out of pages: take back what was freed remotely and the empty slabs kept per class
-      // (they may sit between free spans), then try once more.
-      if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
-      release_spares();
-      p = try_allocate(size, align);
-    }
-    return p;
-  }
-
-  // `arena` is this core's arena index holding `ptr`.
-  bool free_local(uint32_t arena, void* ptr) {
-    Arena& a = arenas_[arena];
-    const uint64_t address = reinterpret_cast<uintptr_t>(ptr);
-    const uint32_t page = a.pages.page_of(address);
-    const PageInfo& pi = a.pages.info(page);
-    switch (pi.kind) {
-      case PageKind::kLarge: {
-        if (pi.start != page || (address & (kPageSize - 1)) != 0) return report(HeapError::kNotAllocated, ptr);
-        const uint64_t bytes = uint64_t(a.pages.info(page).pages) * kPageSize;
-        a.pages.free_span(page);
-        in_use_ -= bytes;
-        publish_usage();
-        publish_space();
-        return true;
+// Moves up to half a cache's worth of blocks from slabs into the cache.
+uint32_t CoreHeap::refill(uint32_t c) {
+  const uint32_t want = cache_limit(c) / 2 + 1;
+  uint32_t got = 0;
+  for (uint32_t i = 0; i < arena_count_ && got < want; ++i) {
+    Arena& a = arenas_[i];
+    while (got < want) {
+      uint32_t slab = a.partial[c];
+      if (slab == kNoPage) slab = new_slab(a, c);
+      if (slab == kNoPage) break;
+      PageInfo& s = a.pages.info(slab);
+      const uint64_t base = a.pages.address_of(slab);
+      uint8_t* bitmap = bitmap_of(base, c);
+      while (got < want && s.free_list != nullptr) {
+        auto* b = static_cast<FreeBlock*>(s.free_list);
+        s.free_list = b->next;
+        const uint32_t index = uint32_t(((reinterpret_cast<uintptr_t>(b) - base) * class_magic(c)) >> 40);
+        bitmap[index / 8] |= uint8_t(1u << (index % 8));
+        ++s.used;
+        b->next = cache_[c];
+        cache_[c] = b;  // the key stays: cached blocks carry it too
+        ++cached_[c];
+        ++got;
       }
-      case PageKind::kSlab:
-        return free_block(a, pi.start, address, ptr);
-      case PageKind::kFree:
-        return report((address & (kPageSize - 1)) == 0 ? HeapError::kDoubleFree : HeapError::kNotAllocated, ptr);
-      default:
-        return report(HeapError::kNotAllocated, ptr);
+      if (s.used == kSlabs[c].blocks) unlink_partial(a, c, slab);
     }
   }
+  slab_in_use_ += uint64_t(got) * class_size(c);
+  slab_free_bytes_ -= uint64_t(got) * class_size(c);
+  return got;
+}
 
-  // Called by other cores. The block's first word becomes the list link.
-  // Ordering: the release CAS makes the freeing core's writes (its last uses of the block and
-  // the link) visible to the owner, whose acquire exchange in drain_remote() synchronises with
-  // it; successful CASes on one atomic form a release sequence, so one acquire sees every push.
-  // No ABA: nodes are only ever pushed one by one and taken all at once.
-  void push_remote(void* ptr) {
-    auto* node = static_cast<FreeNode*>(ptr);
-    FreeNode* head = remote_head_.load(std::memory_order_relaxed);
-    do {
-      node->next = head;
-    } while (!remote_head_.compare_exchange_weak(head, node, std::memory_order_release, std::memory_order_relaxed));
-  }
-
-  size_t usable_size(uint32_t arena, uint64_t address) const {
-    const PageArena& pa = arenas_[arena].pages;
-    const PageInfo& pi = pa.info(pa.page_of(address));
-    if (pi.kind == PageKind::kLarge) return size_t(pa.info(pi.start).pages) * kPageSize;
-    if (pi.kind == PageKind::kSlab) return class_size(pa.info(pi.start).size_class);
-    return 0;
-  }
-
-  HeapStats exact_stats() const {
-    HeapStats s{};
-    s.region_bytes = region_bytes_;
-    s.bytes_in_use = in_use_;
-    s.bytes_free = free_page_bytes() + slab_free_bytes_;
-    s.largest_free_block = largest_free();
-    s.remote_frees = remote_frees_;
-    return s;
-  }
-
-  HeapStats published_stats() const {
-    HeapStats s{};
-    s.region_bytes = region_bytes_;  // written once, before other cores run
-    s.bytes_in_use = pub_in_use_.load(std::memory_order_relaxed);
-    s.bytes_free = pub_free_.load(std::memory_order_relaxed);
-    s.largest_free_block = pub_largest_.load(std::memory_order_relaxed);
-    s.remote_frees = pub_remote_frees_.load(std::memory_order_relaxed);
-    return s;
-  }
-
- private:
-  void* try_allocate(size_t size, size_t align) {
-    if (size <= kMaxSmallSize && align <= kPageSize) {
-      uint32_t c = size_class(size);
-      while (c < kClassCount && class_size(c) % align != 0) ++c;  // a class that keeps the alignment
-      if (c < kClassCount) return allocate_block(c);
+// Returns half of an over-full cache to the slabs.
+void CoreHeap::flush(uint32_t c) {
+  const uint32_t keep = cache_limit(c) / 2;
+  while (cached_[c] > keep) {
+    FreeBlock* b = cache_[c];
+    cache_[c] = b->next;
+    --cached_[c];
+    const uint64_t address = reinterpret_cast<uintptr_t>(b);
+    for (uint32_t i = 0; i < arena_count_; ++i) {
+      if (address - views_[i].base < views_[i].size) {
+        give_back(arenas_[i], arenas_[i].pages.info(arenas_[i].pages.page_of(address)).start, b);
+        break;
+      }
     }
-    return allocate_large(size);
   }
+  if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
+  publish();
+}
 
-  void* allocate_large(size_t size) {
-    const uint64_t pages = (uint64_t(size) + kPageSize - 1) / kPageSize;
-    if (pages == 0 || pages > 0xFFFFFFF0ull) return pages == 0 ? allocate_large(1) : nullptr;
+// A cached (bitmap set, key written) block goes back onto its slab's free list.
+void CoreHeap::give_back(Arena& a, uint32_t slab, FreeBlock* b) {
+  PageInfo& s = a.pages.info(slab);
+  const uint32_t c = s.size_class;
+  const uint64_t base = a.pages.address_of(slab);
+  const uint32_t index = uint32_t(((reinterpret_cast<uintptr_t>(b) - base) * class_magic(c)) >> 40);
+  bitmap_of(base, c)[index / 8] &= uint8_t(~(1u << (index % 8)));
+  b->next = static_cast<FreeBlock*>(s.free_list);
+  b->key = key_;
+  s.free_list = b;
+  if (s.used == kSlabs[c].blocks) push_partial(a, c, slab);
+  --s.used;
+  slab_in_use_ -= class_size(c);
+  slab_free_bytes_ += class_size(c);
+  if (s.used == 0) release_slab(a, c, slab);
+}
+
+uint32_t CoreHeap::new_slab(Arena& a, uint32_t c) {
+  uint32_t slab = a.spare[c];
+  if (slab != kNoPage) {
+    a.spare[c] = kNoPage;
+  } else {
+    const SlabLayout& layout = kSlabs[c];
+    slab = a.pages.alloc_span(layout.pages, PageKind::kSlab);
+    if (slab == kNoPage) return kNoPage;
+    // Every page records the class, so free_fast() needs one PageInfo load.
+    for (uint32_t p = slab; p < slab + layout.pages; ++p) a.pages.info(p).size_class = uint8_t(c);
+    PageInfo& s = a.pages.info(slab);
+    s.bump = 0;
+    s.used = 0;
+    const uint64_t base = a.pages.address_of(slab);
+    memset(bitmap_of(base, c), 0, (layout.blocks + 7) / 8);
+    // All blocks slab-free, keyed, linked in address order.
+    const size_t size = class_size(c);
+    FreeBlock* next = nullptr;
+    for (uint32_t i = layout.blocks; i-- > 0;) {
+      auto* b = reinterpret_cast<FreeBlock*>(static_cast<uintptr_t>(base + i * size));
+      b->next = next;
+      b->key = key_;
+      next = b;
+    }
+    s.free_list = next;
+    slab_free_bytes_ += uint64_t(layout.blocks) * size;
+  }
+  push_partial(a, c, slab);
+  return slab;
+}
+
+void CoreHeap::release_slab(Arena& a, uint32_t c, uint32_t slab) {
+  unlink_partial(a, c, slab);
+  if (a.spare[c] == kNoPage) {
+    a.spare[c] = slab;  // kept, still counted as free slab bytes
+    return;
+  }
+  slab_free_bytes_ -= uint64_t(kSlabs[c].blocks) * class_size(c);
+  a.pages.free_span(slab);
+}
+
+void CoreHeap::release_spares() {
+  for (uint32_t i = 0; i < arena_count_; ++i) {
+    Arena& a = arenas_[i];
+    for (uint32_t c = 0; c < kClassCount; ++c) {
+      if (a.spare[c] == kNoPage) continue;
+      slab_free_bytes_ -= uint64_t(kSlabs[c].blocks) * class_size(c);
+      a.pages.free_span(a.spare[c]);
+      a.spare[c] = kNoPage;
+    }
+  }
+  publish();
+}
+
+void CoreHeap::push_partial(Arena& a, uint32_t c, uint32_t slab) {
+  PageInfo& s = a.pages.info(slab);
+  s.prev = kNoPage;
+  s.next = a.partial[c];
+  if (a.partial[c] != kNoPage) a.pages.info(a.partial[c]).prev = slab;
+  a.partial[c] = slab;
+}
+
+void CoreHeap::unlink_partial(Arena& a, uint32_t c, uint32_t slab) {
+  PageInfo& s = a.pages.info(slab);
+  if (s.prev != kNoPage) {
+    a.pages.info(s.prev).next = s.next;
+  } else {
+    a.partial[c] = s.next;
+  }
+  if (s.next != kNoPage) a.pages.info(s.next).prev = s.prev;
+  s.next = s.prev = kNoPage;
+}
+
+void* CoreHeap::allocate_large(size_t size) {
+  const uint64_t pages = size == 0 ? 1 : (uint64_t(size) + kPageSize - 1) / kPageSize;
+  if (pages > 0xFFFFFFF0ull) return nullptr;
+  for (int attempt = 0; attempt < 2; ++attempt) {
     for (uint32_t i = 0; i < arena_count_; ++i) {
       Arena& a = arenas_[i];
       const uint32_t first = a.pages.alloc_span(uint32_t(pages), PageKind::kLarge);
       if (first == kNoPage) continue;
-      in_use_ += pages * kPageSize;
-      publish_usage();
-      publish_space();
+      large_in_use_ += pages * kPageSize;
+      publish();
       return reinterpret_cast<void*>(static_cast<uintptr_t>(a.pages.address_of(first)));
     }
-    return nullptr;
-  }
-
-  void* allocate_block(uint32_t c) {
-    const SlabLayout& layout = kSlabs[c];
-    const size_t size = class_size(c);
-    for (uint32_t i = 0; i < arena_count_; ++i) {
-      if (arenas_[i].partial[c] != kNoPage) return take_block(arenas_[i], arenas_[i].partial[c], c, size, layout);
-    }
-    for (uint32_t i = 0; i < arena_count_; ++i) {
-      const uint32_t slab = new_slab(arenas_[i], c, layout);
-      if (slab != kNoPage) return take_block(arenas_[i], slab, c, size, layout);
-    }
-    return nullptr;
-  }
-
-  uint32_t new_slab(Arena& a, uint32_t c, const SlabLayout& layout) {
-    uint32_t slab = a.spare[c];
-    if (slab != kNoPage) {
-      a.spare[c] = kNoPage;
-    } else {
-      slab = a.pages.alloc_span(layout.pages, PageKind::kSlab);
-      if (slab == kNoPage) return kNoPage;
-      PageInfo& s = a.pages.info(slab);
-      s.size_class = uint8_t(c);
-      s.free_list = nullptr;
-      s.bump = 0;
-      s.used = 0;
-      memset(reinterpret_cast<void*>(static_cast<uintptr_t>(a.pages.address_of(slab) + layout.bitmap_offset)), 0,
-             (layout.blocks + 7) / 8);
-      slab_free_bytes_ += uint64_t(layout.blocks) * class_size(c);
-      publish_space();
-    }
-    push_partial(a, c, slab);
-    return slab;
-  }
-
-  void* take_block(Arena& a, uint32_t slab, uint32_t c, size_t size, const SlabLayout& layout) {
-    PageInfo& s = a.pages.info(slab);
-    const uint64_t base = a.pages.address_of(slab);
-    uint64_t address;
-    if (s.free_list != nullptr) {
-      auto* node = static_cast<FreeNode*>(s.free_list);
-      s.free_list = node->next;
-      address = reinterpret_cast<uintptr_t>(node);
-    } else {
-      address = base + uint64_t(s.bump) * size;
-      ++s.bump;
-    }
-    const uint32_t index = uint32_t((address - base) / size);
-    auto* bitmap = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(base + layout.bitmap_offset));
-    bitmap[index / 8] |= uint8_t(1u << (index % 8));
-    if (++s.used == layout.blocks) unlink_partial(a, c, slab);
-    in_use_ += size;
-    slab_free_bytes_ -= size;
-    publish_usage();
-    return reinterpret_cast<void*>(static_cast<uintptr_t>(address));
-  }
-
-  bool free_block(Arena& a, uint32_t slab, uint64_t address, void* ptr) {
-    PageInfo& s = a.pages.info(slab);
-    const uint32_t c = s.size_class;
-    const SlabLayout& layout = kSlabs[c];
-    const size_t size = class_size(c);
-    const uint64_t base = a.pages.address_of(slab);
-    const uint64_t offset = address - base;
-    if (offset % size != 0 || offset / size >= s.bump) return report(HeapError::kNotAllocated, ptr);
-    const uint32_t index = uint32_t(offset / size);
-    auto* bitmap = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(base + layout.bitmap_offset));
-    const uint8_t bit = uint8_t(1u << (index % 8));
-    if (!(bitmap[index / 8] & bit)) return report(HeapError::kDoubleFree, ptr);
-    bitmap[index / 8] &= uint8_t(~bit);
-    auto* node = static_cast<FreeNode*>(ptr);
-    node->next = static_cast<FreeNode*>(s.free_list);
-    s.free_list = node;
-    if (s.used == layout.blocks) push_partial(a, c, slab);
-    --s.used;
-    in_use_ -= size;
-    slab_free_bytes_ += size;
-    if (s.used == 0) release_slab(a, c, slab, layout);
-    publish_usage();
-    return true;
-  }
-
-  void release_slab(Arena& a, uint32_t c, uint32_t slab, const SlabLayout& layout) {
-    unlink_partial(a, c, slab);
-    if (a.spare[c] == kNoPage) {
-      a.spare[c] = slab;  // keep it, still counted as free slab bytes
-      return;
-    }
-    slab_free_bytes_ -= uint64_t(layout.blocks) * class_size(c);
-    a.pages.free_span(slab);
-    publish_space();
-  }
-
-  void release_spares() {
-    for (uint32_t i = 0; i < arena_count_; ++i) {
-      Arena& a = arenas_[i];
-      for (uint32_t c = 0; c < kClassCount; ++c) {
-        if (a.spare[c] == kNoPage) continue;
-        slab_free_bytes_ -= uint64_t(kSlabs[c].blocks) * class_size(c);
-        a.pages.free_span(a.spare[c]);
-        a.spare[c] = kNoPage;
+    // Out of pages: take back remote frees, cached blocks and spare slabs, then retry once.
+    if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
+    for (uint32_t c = 0; c < kClassCount; ++c) {
+      while (cache_[c] != nullptr) {
+        FreeBlock* b = cache_[c];
+        cache_[c] = b->next;
+        --cached_[c];
+        const uint64_t address = reinterpret_cast<uintptr_t>(b);
+        for (uint32_t i = 0; i < arena_count_; ++i) {
+          if (address - views_[i].base < views_[i].size) {
+            give_back(arenas_[i], arenas_[i].pages.info(arenas_[i].pages.page_of(address)).start, b);
+            break;
+          }
+        }
       }
     }
-    publish_space();
+    release_spares();
   }
+  return nullptr;
+}
 
-  void push_partial(Arena& a, uint32_t c, uint32_t slab) {
-    PageInfo& s = a.pages.info(slab);
-    s.prev = kNoPage;
-    s.next = a.partial[c];
-    if (a.partial[c] != kNoPage) a.pages.info(a.partial[c]).prev = slab;
-    a.partial[c] = slab;
+bool CoreHeap::in_cache(uint32_t c, const void* ptr) const {
+  for (const FreeBlock* b = cache_[c]; b != nullptr; b = b->next) {
+    if (b == ptr) return true;
   }
+  return false;
+}
 
-  void unlink_partial(Arena& a, uint32_t c, uint32_t slab) {
-    PageInfo& s = a.pages.info(slab);
-    if (s.prev != kNoPage) {
-      a.pages.info(s.prev).next = s.next;
-    } else {
-      a.partial[c] = s.next;
+bool CoreHeap::free_slow(uint32_t arena, void* ptr) {
+  Arena& a = arenas_[arena];
+  const uint64_t address = reinterpret_cast<uintptr_t>(ptr);
+  const uint32_t page = a.pages.page_of(address);
+  const PageInfo& pi = a.pages.info(page);
+  switch (pi.kind) {
+    case PageKind::kLarge: {
+      if (pi.start != page || (address & (kPageSize - 1)) != 0) return report(HeapError::kNotAllocated, ptr);
+      large_in_use_ -= uint64_t(a.pages.info(page).pages) * kPageSize;
+      a.pages.free_span(page);
+      publish();
+      return true;
     }
-    if (s.next != kNoPage) a.pages.info(s.next).prev = s.prev;
-    s.next = s.prev = kNoPage;
-  }
-
-  void drain_remote() {
-    // acquire: pairs with the release CAS in push_remote (see there).
-    FreeNode* node = remote_head_.exchange(nullptr, std::memory_order_acquire);
-    while (node != nullptr) {
-      FreeNode* next = node->next;  // read before the free reuses the link word
-      const auto* ref = heap_->find(reinterpret_cast<uintptr_t>(node));
-      ++remote_frees_;
-      if (ref == nullptr || ref->core != core_ || !free_local(ref->arena, node)) break;  // reported; drop the rest
-      node = next;
+    case PageKind::kSlab: {
+      const uint32_t c = pi.size_class;
+      const uint64_t base = a.pages.address_of(pi.start);
+      const uint64_t offset = address - base;
+      const uint64_t index = (offset * class_magic(c)) >> 40;
+      if (index * class_size(c) != offset || index >= kSlabs[c].blocks) return report(HeapError::kNotAllocated, ptr);
+      auto* b = static_cast<FreeBlock*>(ptr);
+      if (b->key == key_) {
+        // Free already (cached or slab-free), unless the user's data happens to equal the key.
+        const bool handed_out = (bitmap_of(base, c)[index / 8] >> (index % 8)) & 1;
+        if (!handed_out || in_cache(c, ptr)) return report(HeapError::kDoubleFree, ptr);
+      }
+      b->next = cache_[c];
+      b->key = key_;
+      cache_[c] = b;
+      if (++cached_[c] > cache_limit(c)) flush(c);
+      return true;
     }
-    pub_remote_frees_.store(remote_frees_, std::memory_order_relaxed);
+    case PageKind::kFree:
+      return report((address & (kPageSize - 1)) == 0 ? HeapError::kDoubleFree : HeapError::kNotAllocated, ptr);
+    default:
+      return report(HeapError::kNotAllocated, ptr);
   }
+}
 
-  bool report(HeapError e, void* ptr) {
-    if (heap_->on_error_ != nullptr) heap_->on_error_(e, ptr, core_, heap_->error_ctx_);
-    return false;
-  }
+// Called by other cores. The block's first word becomes the list link.
+// Ordering: the release CAS makes the freeing core's writes (its last uses of the block and
+// the link) visible to the owner, whose acquire exchange in drain_remote() synchronises with
+// it; successful CASes on one atomic form a release sequence, so one acquire sees every push.
+// No ABA: nodes are only ever pushed one by one and taken all at once.
+void CoreHeap::push_remote(void* ptr) {
+  auto* node = static_cast<FreeBlock*>(ptr);
+  FreeBlock* head = remote_head_.load(std::memory_order_relaxed);
+  do {
+    node->next = head;
+  } while (!remote_head_.compare_exchange_weak(head, node, std::memory_order_release, std::memory_order_relaxed));
+}
 
-  uint64_t free_page_bytes() const {
-    uint64_t pages = 0;
-    for (uint32_t i = 0; i < arena_count_; ++i) pages += arenas_[i].pages.free_pages();
-    return pages * kPageSize;
-  }
-
-  uint64_t largest_free() const {
-    uint64_t best = 0;
-    for (uint32_t i = 0; i < arena_count_; ++i) {
-      const uint64_t b = uint64_t(arenas_[i].pages.largest_free_span()) * kPageSize;
-      if (b > best) best = b;
+void CoreHeap::drain_remote() {
+  if (remote_head_.load(std::memory_order_relaxed) == nullptr) return;
+  // acquire: pairs with the release CAS in push_remote (see there).
+  FreeBlock* node = remote_head_.exchange(nullptr, std::memory_order_acquire);
+  while (node != nullptr) {
+    FreeBlock* next = node->next;  // read before the free reuses the link word
+    ++remote_frees_;
+    if (!free_fast(node)) {
+      const Heap::ArenaRef* ref = heap_->find(reinterpret_cast<uintptr_t>(node));
+      if (ref == nullptr || ref->core != core_ || !free_slow(ref->arena, node)) break;  // reported; drop the rest
     }
-    return best;
+    node = next;
   }
+  pub_remote_frees_.store(remote_frees_, std::memory_order_relaxed);
+  publish();
+}
 
-  // Other cores read these; the owner publishes with plain (relaxed) stores, never an RMW.
-  void publish_usage() { pub_in_use_.store(in_use_, std::memory_order_relaxed); }
-  void publish_space() {
-    pub_free_.store(free_page_bytes() + slab_free_bytes_, std::memory_order_relaxed);
-    pub_largest_.store(largest_free(), std::memory_order_relaxed);
+bool CoreHeap::report(HeapError e, void* ptr) {
+  heap_->error(e, ptr, core_);
+  return false;
+}
+
+size_t CoreHeap::usable_size(uint32_t arena, uint64_t address) const {
+  const PageArena& pa = arenas_[arena].pages;
+  const PageInfo& pi = pa.info(pa.page_of(address));
+  if (pi.kind == PageKind::kLarge) return size_t(pa.info(pi.start).pages) * kPageSize;
+  if (pi.kind == PageKind::kSlab) return class_size(pi.size_class);
+  return 0;
+}
+
+uint64_t CoreHeap::cached_bytes() const {
+  uint64_t bytes = 0;
+  for (uint32_t c = 0; c < kClassCount; ++c) bytes += uint64_t(cached_[c]) * class_size(c);
+  return bytes;
+}
+
+uint64_t CoreHeap::free_page_bytes() const {
+  uint64_t pages = 0;
+  for (uint32_t i = 0; i < arena_count_; ++i) pages += arenas_[i].pages.free_pages();
+  return pages * kPageSize;
+}
+
+uint64_t CoreHeap::largest_free() const {
+  uint64_t best = 0;
+  for (uint32_t i = 0; i < arena_count_; ++i) {
+    const uint64_t b = uint64_t(arenas_[i].pages.largest_free_span()) * kPageSize;
+    if (b > best) best = b;
   }
+  return best;
+}
 
-  // Owner-only state.
-  Heap* heap_;
-  uint32_t core_;
-  uint32_t arena_count_ = 0;
-  Arena arenas_[kMaxArenasPerCore];
-  uint64_t region_bytes_ = 0;
-  uint64_t in_use_ = 0;
-  uint64_t slab_free_bytes_ = 0;
-  uint64_t remote_frees_ = 0;
+HeapStats CoreHeap::exact_stats() const {
+  HeapStats s{};
+  const uint64_t cached = cached_bytes();
+  s.region_bytes = region_bytes_;
+  s.bytes_in_use = slab_in_use_ - cached + large_in_use_;
+  s.bytes_free = free_page_bytes() + slab_free_bytes_ + cached;
+  s.largest_free_block = largest_free();
+  s.remote_frees = remote_frees_;
+  return s;
+}
 
-  // Written by other cores: its own cache line.
-  alignas(64) std::atomic<FreeNode*> remote_head_{nullptr};
-  // Published by the owner for other cores' stats() calls.
-  alignas(64) std::atomic<uint64_t> pub_in_use_{0};
-  std::atomic<uint64_t> pub_free_{0};
-  std::atomic<uint64_t> pub_largest_{0};
-  std::atomic<uint64_t> pub_remote_frees_{0};
+HeapStats CoreHeap::published_stats() const {
+  HeapStats s{};
+  s.region_bytes = region_bytes_;  // written once, before other cores run
+  s.bytes_in_use = pub_in_use_.load(std::memory_order_relaxed);
+  s.bytes_free = pub_free_.load(std::memory_order_relaxed);
+  s.largest_free_block = pub_largest_.load(std::memory_order_relaxed);
+  s.remote_frees = pub_remote_frees_.load(std::memory_order_relaxed);
+  return s;
+}
 
-  friend class Heap;
-};
+// Slow paths only: other cores see the numbers as of this core's last refill, flush or span
+// operation.
+void CoreHeap::publish() {
+  const HeapStats s = exact_stats();
+  pub_in_use_.store(s.bytes_in_use, std::memory_order_relaxed);
+  pub_free_.store(s.bytes_free, std::memory_order_relaxed);
+  pub_largest_.store(s.largest_free_block, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 bool Heap::init(const MemoryRange* ranges, size_t count, uint32_t cores, HeapErrorHandler on_error, void* ctx) {
+  cores_ = 0;
   if (cores == 0 || cores > kMaxCores) return false;
   on_error_ = on_error;
   error_ctx_ = ctx;
@@ -359,36 +417,33 @@ bool Heap::init(const MemoryRange* ranges, size_t count, uint32_t cores, HeapErr
   uint64_t cursor = count > 0 ? ranges[0].base : 0;
   arena_count_ = 0;
   for (uint32_t core = 0; core < cores; ++core) {
-    uint64_t need = core + 1 == cores ? ~uint64_t(0) : share;  // the last core takes the rest
+    const bool last = core + 1 == cores;  // the last core takes the rest
+    uint64_t need = share;
     CoreHeap* heap = nullptr;
-    while (need > 0 && r < count) {
+    while ((last || need > 0) && r < count) {
       if (cursor < ranges[r].base) cursor = ranges[r].base;
       if (cursor + kPageSize > ranges[r].end) {
         ++r;
         continue;
       }
       uint64_t piece_end = ranges[r].end;
-      if (piece_end - cursor > need) piece_end = cursor + need;
+      if (!last && piece_end - cursor > need) piece_end = cursor + need;
       uint64_t start = cursor;
       if (heap == nullptr) {
         // The core's own bookkeeping lives at the start of its own memory.
         start = (start + alignof(CoreHeap) - 1) & ~uint64_t(alignof(CoreHeap) - 1);
         heap = new (reinterpret_cast<void*>(static_cast<uintptr_t>(start))) CoreHeap(this, core);
+        heap->region_bytes_ += sizeof(CoreHeap);
         start += sizeof(CoreHeap);
       }
       if (heap->arena_count_ < kMaxArenasPerCore && heap->add_arena(start, piece_end)) {
-        arenas_[arena_count_++] = {heap->arenas_[heap->arena_count_ - 1].pages.base(), piece_end, core,
-                                   heap->arena_count_ - 1};
+        arenas_[arena_count_++] = {heap->views_[heap->arena_count_ - 1].base, piece_end, core, heap->arena_count_ - 1};
       }
-      need = need == ~uint64_t(0) ? need : need - (piece_end - cursor);
+      if (!last) need -= piece_end - cursor;
       cursor = piece_end;
-      if (heap->arena_count_ == kMaxArenasPerCore && need != ~uint64_t(0)) break;
+      if (heap->arena_count_ == kMaxArenasPerCore) break;  // further pieces are not used
     }
-    if (heap == nullptr || heap->arena_count_ == 0) {
-      cores_ = 0;
-      return false;
-    }
-    heap->region_bytes_ += sizeof(CoreHeap);
+    if (heap == nullptr || heap->arena_count_ == 0) return false;
     heaps_[core] = heap;
   }
   // Sort the arena table by address for find().
@@ -420,22 +475,30 @@ const Heap::ArenaRef* Heap::find(uint64_t address) const {
   return nullptr;
 }
 
-void* Heap::allocate(uint32_t core, size_t size, size_t align) {
+void* Heap::allocate_slow(uint32_t core, size_t size, size_t align) {
   if (core >= cores_ || align == 0 || (align & (align - 1)) != 0 || align > kMaxAlignment) return nullptr;
-  if (align < 16) align = 16;
-  return heaps_[core]->allocate(size, align);
+  if (size <= kMaxSmallSize) {
+    uint32_t c = size_class(size);
+    while (c < kClassCount && class_size(c) % align != 0) ++c;  // a class that keeps the alignment
+    if (c < kClassCount) return heaps_[core]->allocate_small(c);
+  }
+  return heaps_[core]->allocate_large(size);
 }
 
-bool Heap::free(uint32_t core, void* ptr) {
+bool Heap::free_slow(uint32_t core, void* ptr) {
   if (ptr == nullptr) return true;
   const ArenaRef* ref = find(reinterpret_cast<uintptr_t>(ptr));
   if (ref == nullptr || core >= cores_) {
-    if (on_error_ != nullptr) on_error_(HeapError::kNotAllocated, ptr, core, error_ctx_);
+    error(HeapError::kNotAllocated, ptr, core);
     return false;
   }
-  if (ref->core == core) return heaps_[core]->free_local(ref->arena, ptr);
+  if (ref->core == core) return heaps_[core]->free_slow(ref->arena, ptr);
   heaps_[ref->core]->push_remote(ptr);
   return true;
+}
+
+void Heap::collect(uint32_t core) {
+  if (core < cores_) heaps_[core]->drain_remote();
 }
 
 void* Heap::reallocate(uint32_t core, void* ptr, size_t size) {
@@ -446,7 +509,7 @@ void* Heap::reallocate(uint32_t core, void* ptr, size_t size) {
   }
   const size_t old = usable_size(ptr);
   if (old == 0) {
-    if (on_error_ != nullptr) on_error_(HeapError::kNotAllocated, ptr, core, error_ctx_);
+    error(HeapError::kNotAllocated, ptr, core);
     return nullptr;
   }
   if (size <= old) return ptr;

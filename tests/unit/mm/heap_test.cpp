@@ -189,10 +189,14 @@ TEST(Heap, SplitBetweenCoresAndRemoteFree) {
   // Core 1 frees core 0's block: it goes onto core 0's remote list...
   EXPECT_TRUE(t.heap.free(1, p[0]));
   EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 1024u);
-  // ...and core 0 takes it back on its next allocation.
-  void* again = t.heap.allocate(0, 1000);
-  EXPECT_EQ(again, p[0]);  // the same block, recycled
+  EXPECT_EQ(t.heap.stats(0, 1).remote_frees, 0u);  // core 1's view of core 0
+  // ...and core 0 takes it back when it collects (or when a cache of it runs empty).
+  t.heap.collect(0);
+  EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 0u);
   EXPECT_EQ(t.heap.stats(0, 0).remote_frees, 1u);
+  EXPECT_EQ(t.heap.stats(0, 1).remote_frees, 1u);  // published for other cores
+  void* again = t.heap.allocate(0, 1000);
+  EXPECT_EQ(again, p[0]);  // the same block, recycled from the cache
   EXPECT_EQ(t.heap.owner_of(&again), mm::kNoCore);
 }
 
@@ -214,6 +218,43 @@ TEST(Heap, SplitAcrossRangesWithAHole) {
   EXPECT_EQ(heap3.owner_of(mem + (29 << 20)), 1u);
   EXPECT_EQ(heap3.owner_of(mem + (47 << 20)), 2u);
   free(mem);
+}
+
+TEST(Heap, RemoteListIsDrainedWhenACacheRunsEmpty) {
+  TestHeap t(64 << 20, 2);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) blocks.push_back(t.heap.allocate(0, 48));
+  for (void* b : blocks) t.heap.free(1, b);  // all remote
+  for (int i = 0; i < 1000; ++i) t.heap.allocate(0, 48);
+  EXPECT_GT(t.heap.stats(0, 0).remote_frees, 0u);  // drained without an explicit collect
+}
+
+TEST(Heap, RemoteDoubleFreeIsReportedByTheOwner) {
+  TestHeap t(64 << 20, 2);
+  void* b = t.heap.allocate(0, 100);
+  t.heap.free(1, b);
+  t.heap.free(1, b);
+  t.heap.collect(0);
+  ASSERT_EQ(t.errors.seen.size(), 1u);
+  EXPECT_EQ(t.errors.seen[0].first, mm::HeapError::kDoubleFree);
+}
+
+TEST(Heap, UserDataEqualToTheKeyIsNotADoubleFree) {
+  TestHeap t;
+  auto* a = static_cast<mm::FreeBlock*>(t.heap.allocate(0, 32));
+  t.heap.free(0, a);
+  const uint64_t key = a->key;  // a freed block carries its heap's key
+  auto* b = static_cast<mm::FreeBlock*>(t.heap.allocate(0, 32));
+  b->key = key;  // the user stores that very value
+  EXPECT_TRUE(t.heap.free(0, b));
+  EXPECT_TRUE(t.errors.seen.empty());
+}
+
+TEST(Heap, NeverHandedOutBlockIsReported) {
+  TestHeap t;
+  char* a = static_cast<char*>(t.heap.allocate(0, 64));
+  EXPECT_FALSE(t.heap.free(0, a + 64 * 300));  // a block of the same slab nobody got yet
+  ASSERT_EQ(t.errors.seen.size(), 1u);
 }
 
 TEST(Heap, RefusesTooLittleMemory) {
