@@ -22,6 +22,7 @@ def read_symbols(elf):
                          check=True, capture_output=True, text=True).stdout
     symbols = []
     anchor = None
+    text_end = None
     for line in out.splitlines():
         parts = line.split(None, 1)
         if len(parts) < 2:
@@ -36,13 +37,17 @@ def read_symbols(elf):
         if len(fields) < 2:
             continue
         kind, name = fields[0], fields[1]
-        if kind not in "TtWw":
-            continue
+        if name == "__text_end":
+            text_end = address
+        if kind not in "TtWw" or (size == 0 and name.startswith("__")):
+            continue  # data, and linker-script markers such as __text_end
         if name == "kernel_entry":
             anchor = address
         symbols.append((address, size, name))
-    if anchor is None:
-        sys.exit(f"ksyms: {elf} has no kernel_entry: is it linked with libtoro?")
+    if anchor is None or text_end is None:
+        sys.exit(f"ksyms: {elf} has no kernel_entry or __text_end: is it linked with libtoro?")
+    # A nameless sentinel at the end of the code: addresses past it belong to no function.
+    symbols.append((text_end, 0, ""))
     return symbols, anchor
 
 

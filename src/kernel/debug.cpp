@@ -1,5 +1,6 @@
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/paging.h>
+#include <kernel/boot.h>
 #include <kernel/debug.h>
 #include <lib/backtrace.h>
 
@@ -12,7 +13,9 @@ namespace {
 klib::SymbolTable g_symbols;
 constexpr size_t kMaxFrames = 32;
 
+// Mapped and RAM: a corrupt frame pointer must not make the walk read device registers.
 bool readable(uint64_t address, size_t length, void*) {
+  if (address + length < address || !is_usable_ram(address, length)) return false;
   const uint64_t root = arch::read_cr3() & arch::kPageAddressMask;
   uint64_t phys;
   return arch::PageTableBuilder::translate(root, address, &phys) &&
@@ -79,7 +82,17 @@ void print_backtrace(const klib::Sink& sink, uint64_t rip, uint64_t rbp, uint64_
       print_frame(sink, candidate, candidate - 1, "? ");
     }
   }
-  for (size_t i = 0; i < n; ++i) print_frame(sink, frames[i], frames[i] - 1, "");
+  for (size_t i = 0; i < n;) {
+    print_frame(sink, frames[i], frames[i] - 1, "");
+    size_t same = 1;
+    while (i + same < n && frames[i + same] == frames[i]) ++same;
+    if (same > 1) {  // deep recursion: one line instead of a screenful
+      klib::put_string(sink, "     ... the frame above repeats ");
+      klib::put_unsigned(sink, same - 1);
+      klib::put_string(sink, " more times\r\n");
+    }
+    i += same;
+  }
   if (!g_symbols.valid()) klib::put_string(sink, "(no embedded symbol table: link with tools/ksyms.py)\r\n");
 }
 

@@ -17,7 +17,7 @@
 
 extern "C" int main();
 extern "C" int arch_call_on_stack(void* arg, int (*fn)(void*), void* stack_top);
-extern "C" char __image_end[];
+extern "C" char __image_start[], __data_start[], __image_end[];
 using InitFn = void (*)();
 extern "C" const InitFn __init_array_start[], __init_array_end[];
 
@@ -70,6 +70,8 @@ void setup_paging() {
     if (r.base < end) builder.identity_map(r.base, end, arch::kPageWritable);
   }
   builder.unmap_4k(0);  // NULL dereferences fault
+  // Code and read-only data are read-only (CR0.WP is set): a stray write there faults.
+  builder.set_read_only(reinterpret_cast<uint64_t>(__image_start), reinterpret_cast<uint64_t>(__data_start));
   if (!builder.ok()) panic("out of memory while building the page tables");
   arch::write_cr3(builder.root());
 }
@@ -112,6 +114,13 @@ const klib::KernelParams& kernel_params() { return g_params; }
 
 uint32_t cpu_count() { return g_cpus.count; }
 
+bool is_usable_ram(uint64_t address, size_t length) {
+  for (const auto& r : g_boot.memory) {
+    if (r.usable() && address >= r.base && address + length <= r.end()) return true;
+  }
+  return false;
+}
+
 }  // namespace kernel
 
 extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
@@ -130,21 +139,24 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
     printk("Kernel Parameters:\n");
     for (size_t i = 0; i < g_params.count(); ++i) printk("param[%d]: %p\n", i, g_params.get(i));
   }
-  if (g_params.truncated()) printk("Toro: kernel command line truncated\n");
+  if (g_params.truncated() || g_boot.cmdline_truncated) {
+    printk("Toro: kernel command line truncated to %d characters and %d parameters\n", arch::BootInfo::kMaxCmdline,
+           klib::KernelParams::kMaxParams);
+  }
   find_cpus();  // before paging: the firmware's tables may sit in page 0's neighbourhood
   printk("Core#0 ... Running\n");
 
   print_memory_map();
-  if (!g_early.init(g_boot.memory, reinterpret_cast<uint64_t>(__image_end))) {
+  if (!g_early.init(g_boot.memory, reinterpret_cast<uint64_t>(__image_end), 4ull << 30)) {
     panic("no usable RAM above the kernel image (%d regions reported by %p)", g_boot.memory.size(),
           arch::boot_protocol_name(g_boot.protocol));
   }
   setup_paging();
   memory_init(g_boot, g_cpus.count, g_early);
 
-  void* stack = allocate(kMainThreadStackSize, 4096);
   g_main_thread = static_cast<MainThread*>(allocate(sizeof(MainThread), 64));
-  if (stack == nullptr || g_main_thread == nullptr) panic("out of memory for the main thread");
+  void* stack = g_main_thread ? allocate_stack(kMainThreadStackSize, reinterpret_cast<uint64_t>(g_main_thread)) : nullptr;
+  if (stack == nullptr) panic("out of memory for the main thread");
   *g_main_thread = {stack, kMainThreadStackSize};
   printk("Starting MainThread: %h\n", g_main_thread);
   const int code = arch_call_on_stack(nullptr, main_thread_entry, static_cast<char*>(stack) + kMainThreadStackSize);

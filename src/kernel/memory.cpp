@@ -1,6 +1,11 @@
+#include <arch/x86_64/cpu.h>
+#include <arch/x86_64/paging.h>
+#include <arch/x86_64/spinlock.h>
 #include <kernel/console.h>
 #include <kernel/memory.h>
 #include <kernel/system.h>
+
+#include <cstring>
 
 extern "C" char __image_start[], __image_end[];
 
@@ -9,6 +14,22 @@ namespace {
 
 mm::Heap g_heap;
 bool g_oom_reported[mm::kMaxCores] = {};
+
+struct Guard {
+  uint64_t page;
+  uint64_t owner;
+};
+constexpr size_t kMaxGuards = 1024;
+Guard g_guards[kMaxGuards];
+size_t g_guard_count = 0;
+arch::SpinLock g_guard_lock;  // page-table edits and the guard list are shared by all cores
+
+uint64_t zeroed_heap_page(void*) {
+  void* p = allocate(4096, 4096);
+  if (p == nullptr) return 0;
+  memset(p, 0, 4096);
+  return reinterpret_cast<uintptr_t>(p);
+}
 
 void on_heap_error(mm::HeapError error, const void* ptr, uint32_t core, void*) {
   panic("ToroFreeMem: %p: %h (detected by Core#%d)", mm::heap_error_name(error), ptr, core);
@@ -90,5 +111,35 @@ void* allocate(size_t size, size_t align) {
 }
 
 void release(void* ptr) { g_heap.free(current_core(), ptr); }
+
+void* allocate_stack(size_t size, uint64_t owner) {
+  size = (size + 4095) & ~size_t(4095);
+  // Over 32 KiB, so a page span: page aligned, and its first page becomes the guard.
+  char* block = static_cast<char*>(allocate(size + 4096 < 64 * 1024 ? 64 * 1024 : size + 4096, 4096));
+  if (block == nullptr) return nullptr;
+  const uint64_t guard = reinterpret_cast<uintptr_t>(block);
+  arch::IrqSaveGuard lock(g_guard_lock);
+  arch::PageTableBuilder tables(arch::read_cr3() & arch::kPageAddressMask, zeroed_heap_page, nullptr);
+  if (g_guard_count == kMaxGuards || !tables.unmap_4k(guard)) {
+    release(block);
+    return nullptr;
+  }
+  // Other cores may hold a stale TLB entry only if they touched this page, which was free heap
+  // memory until now; the owner core flushes its own.
+  arch::invlpg(guard);
+  g_guards[g_guard_count++] = {guard, owner};
+  return block + 4096;
+}
+
+bool guard_page_owner(uint64_t address, uint64_t* owner) {
+  const uint64_t page = address & ~uint64_t(4095);
+  for (size_t i = 0; i < g_guard_count; ++i) {  // read without the lock: called on fault paths
+    if (g_guards[i].page == page) {
+      *owner = g_guards[i].owner;
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace kernel

@@ -27,4 +27,11 @@ void* allocate(size_t size, size_t align = 16);
 // Frees on behalf of the calling core; a bad pointer stops the VM (heap error handler).
 void release(void* ptr);
 
+// A stack of `size` bytes (a multiple of 4 KiB) with an unmapped guard page below it, so that an
+// overflow faults instead of overwriting what lies underneath; `owner` (a thread id) is named
+// when the guard is hit. Returns the stack's lowest usable address, or nullptr.
+void* allocate_stack(size_t size, uint64_t owner);
+// If `address` is in a registered guard page: true and the owner.
+bool guard_page_owner(uint64_t address, uint64_t* owner);
+
 }  // namespace kernel

@@ -6,12 +6,14 @@
 #include <arch/x86_64/trap.h>
 #include <kernel/console.h>
 #include <kernel/debug.h>
+#include <kernel/memory.h>
 #include <kernel/system.h>
 
 namespace kernel {
 namespace {
 
 bool g_reporting = false;
+int g_depth = 0;  // exceptions being handled right now
 
 void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
   klib::put_string(s, name);
@@ -26,6 +28,11 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
     printk("\n\t CPU#%d Exception: %p, cr2: %h\n", 0, arch::exception_name(f.vector), arch::read_cr2());
   } else {
     printk("\n\t CPU#%d Exception: %p\n", 0, arch::exception_name(f.vector));
+  }
+  uint64_t owner = 0;
+  if ((f.vector == 14 || f.vector == 8) && guard_page_owner(arch::read_cr2(), &owner)) {
+    printk("Stack overflow: Thread#%h ran past the end of its stack (guard page %h)\n", owner,
+           arch::read_cr2() & ~uint64_t(4095));
   }
   printk("Thread#%h registers:\n", current_thread_id());
   put_reg(s, "rax", f.rax, ", ");
@@ -64,6 +71,11 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
   if (frame->vector < arch::kExceptionCount) {
+    if (++g_depth > 2) {
+      // Even the nested-fault message faulted: stop with no further memory use.
+      arch::outl(0xF4, kExitCodeFault);
+      arch::halt_forever();
+    }
     if (g_reporting) {
       // Faulted inside the report itself: say so with the least machinery and stop.
       const klib::Sink s = console_sink();

@@ -84,8 +84,14 @@ void format(const Sink& sink, const char* fmt, const Arg* args, size_t arg_count
           put_hex16(sink, args[next++].u);
           break;
         case 's':
-        case 'p':
           put_text(sink, args[next++]);
+          break;
+        case 'p':
+          if (args[next].kind == ArgKind::kPointer && args[next].p != nullptr) {
+            put_hex16(sink, args[next++].u);  // not a C string: show the address
+          } else {
+            put_text(sink, args[next++]);
+          }
           break;
         case 'c':
           sink.put(sink.ctx, char(args[next++].u));

@@ -4,7 +4,8 @@
 //   klib::Arg args[] = {klib::make_arg(42), klib::make_arg("toro")};
 //   klib::format({put_char, ctx, nullptr}, "%d %p\n", args, 2);   // "42 toro\r\n"
 //
-// Sequences: %d decimal, %h hex (0x + 16 upper-case digits), %s and %p C strings, %c character,
+// Sequences: %d decimal, %h hex (0x + 16 upper-case digits), %s a C string, %p a C string (or,
+// for any other pointer, its value in hex), %c character,
 // %% prints '%' and consumes an argument (Toro's quirk), '%' + other char prints nothing, '%' with
 // no argument left prints literally. '\n' prints CR LF, '\t' prints DD/MM/YYYY-hh:mm:ss, '\v'
 // prints 9 spaces. Differences from Toro are listed in docs/PORTING.md.
@@ -118,6 +119,9 @@ consteval void check_format(const char* f, const ArgKind* kinds, size_t count) {
         ++next;
         break;
       case 's':
+        if (k != ArgKind::kString) format_error_conversion_needs_a_c_string_argument();
+        ++next;
+        break;
       case 'p':
         if (k != ArgKind::kString && k != ArgKind::kPointer) format_error_conversion_needs_a_c_string_argument();
         ++next;

@@ -46,6 +46,7 @@ bool SymbolTable::lookup(uint64_t address, Symbol* out) const {
     }
   }
   const KsymsEntry& e = entries_[best];
+  if (strings_[e.name_offset] == 0) return false;  // the end-of-code sentinel
   if (e.size != 0) {
     if (address >= e.address + e.size) return false;
   } else if (lo + 1 < count_ && address >= entries_[lo + 1].address) {

@@ -5,7 +5,8 @@
 //   if (auto s = table.lookup(rip)) print(s->name, s->offset);
 //
 // Blob layout (little endian), written by tools/ksyms.py:
-//   KsymsHeader, then `count` KsymsEntry sorted by address, then NUL-terminated names.
+//   KsymsHeader, then `count` KsymsEntry sorted by address, then NUL-terminated names. An entry
+//   with an empty name marks the end of the code: addresses from there on are not in a function.
 #pragma once
 
 #include <cstddef>

@@ -4,14 +4,15 @@
 
 namespace mm {
 
-bool EarlyAllocator::init(const arch::MemoryMap& map, uint64_t floor) {
+bool EarlyAllocator::init(const arch::MemoryMap& map, uint64_t floor, uint64_t ceiling) {
   start_ = next_ = end_ = 0;
   for (const auto& r : map) {
-    if (!r.usable() || r.end() <= floor) continue;
+    if (!r.usable() || r.end() <= floor || r.base >= ceiling) continue;
     const uint64_t base = r.base < floor ? floor : r.base;
-    if (r.end() - base > end_ - start_) {
+    const uint64_t end = r.end() > ceiling ? ceiling : r.end();
+    if (end - base > end_ - start_) {
       start_ = base;
-      end_ = r.end();
+      end_ = end;
     }
   }
   next_ = start_;

@@ -15,9 +15,10 @@ namespace mm {
 
 class EarlyAllocator {
  public:
-  // Takes the largest usable region of `map` (or its part) at or above `floor`.
-  // Returns false if there is none.
-  bool init(const arch::MemoryMap& map, uint64_t floor);
+  // Takes the largest usable region of `map` (or its part) in [floor, ceiling). The kernel
+  // passes 4 GiB as the ceiling: until the final page tables are loaded only that much is
+  // mapped. Returns false if there is none.
+  bool init(const arch::MemoryMap& map, uint64_t floor, uint64_t ceiling = ~uint64_t(0));
 
   // `align` must be a power of two; returns nullptr when the region is exhausted or on a bad
   // alignment. Memory is not zeroed.

@@ -17,6 +17,8 @@ CASES = [
     ('WriteConsoleF("%d", "text");', "format_error_conversion_needs_an_integer_argument"),
     ('WriteConsoleF("%s", 5);', "format_error_conversion_needs_a_c_string_argument"),
     ('WriteConsoleF("%c", "s");', "format_error_conversion_needs_a_character_argument"),
+    ('WriteConsoleF("%p", (const unsigned char*)fmt);', None),
+    ('WriteConsoleF("%s", (const unsigned char*)fmt);', "format_error_conversion_needs_a_c_string_argument"),
     ('WriteConsoleF("x", 1);', "format_error_more_arguments_than_conversions"),
     ('WriteConsoleF("%d", 1.5);', "takes integers, enums, chars, pointers and C strings only"),
     ('WriteConsoleF(fmt);', "could not convert"),

@@ -3,8 +3,9 @@
 //   WriteConsoleF("\t Core#%d has %d MB, name %p\n", core, mb, name);
 //   PrintDecimal(42);
 //
-// Format language: %d decimal (signed types print a '-'), %h hex as 0x + 16 digits, %s and %p a
-// C string, %c a character, %% prints '%' and uses up an argument (as in Toro). '\n' prints
+// Format language: %d decimal (signed types print a '-'), %h hex as 0x + 16 digits, %s a C string,
+// %p a C string (any other pointer prints as hex), %c a character, %% prints '%' and uses up an
+// argument (as in Toro). '\n' prints
 // CR LF, '\t' prints the date and time DD/MM/YYYY-hh:mm:ss (not a tab), '\v' 9 spaces.
 // Arguments are checked against the format at compile time; for a format known only at run
 // time, pass RuntimeFormat{ptr}. The one difference from Toro: %s takes a C string, since

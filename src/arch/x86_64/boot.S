@@ -132,12 +132,16 @@ long_mode_entry:
         /* SSE for application code: CR0.EM = 0, CR0.MP = 1, CR4.OSFXSR | OSXMMEXCPT. The kernel
          * itself is built with -mgeneral-regs-only and never touches x87/SSE state. */
         movq %cr0, %rax
-        andq $~(1 << 2), %rax
-        orq $(1 << 1), %rax
+        andq $~((1 << 2) | (1 << 3)), %rax      /* EM = 0, TS = 0 */
+        orq $((1 << 1) | (1 << 5)), %rax        /* MP = 1, NE = 1: x87 errors raise #MF */
         movq %rax, %cr0
         movq %cr4, %rax
         orq $((1 << 9) | (1 << 10)), %rax
         movq %rax, %cr4
+        fninit                                  /* firmware may leave the x87 dirty (Bochs does) */
+        pushq $0x1F80                           /* MXCSR reset value: all SSE exceptions masked */
+        ldmxcsr (%rsp)
+        addq $8, %rsp
         xorl %ebp, %ebp                 /* end of the frame-pointer chain for backtraces */
         movl boot_magic, %edi
         movl boot_info, %esi

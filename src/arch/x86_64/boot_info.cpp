@@ -19,6 +19,7 @@ void copy_cmdline(const char* src, BootInfo* out) {
   size_t i = 0;
   if (src != nullptr) {
     for (; i < BootInfo::kMaxCmdline && src[i] != 0; ++i) out->cmdline[i] = src[i];
+    out->cmdline_truncated = src[i] != 0;
   }
   out->cmdline[i] = 0;
 }

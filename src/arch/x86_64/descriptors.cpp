@@ -1,6 +1,8 @@
 // GDT, TSS and IDT for long mode. Selectors: 0x08 kernel code, 0x10 kernel data, 0x18 TSS.
-// #DF and NMI run on their own IST stacks so that a fault on a broken stack (overflow) still
-// reaches the fault report instead of triple-faulting.
+// #DF, NMI and #PF run on their own IST stacks so that a fault on a broken stack (an overflow
+// into a guard page) still reaches the fault report instead of triple-faulting. A #PF inside
+// the #PF report would reuse its IST stack; the report never returns, and trap_dispatch stops
+// the VM at the first nested fault.
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/trap.h>
 
@@ -17,6 +19,7 @@ constexpr uint16_t kDataSelector = 0x10;
 constexpr uint16_t kTssSelector = 0x18;
 constexpr int kIstDoubleFault = 1;
 constexpr int kIstNmi = 2;
+constexpr int kIstPageFault = 3;  // a stack overflow into a guard page still gets a report
 
 struct [[gnu::packed]] Tss {
   uint32_t reserved0;
@@ -43,7 +46,7 @@ static_assert(sizeof(IdtGate) == 16);
 alignas(16) uint64_t g_gdt[5];
 alignas(16) Tss g_tss;
 alignas(16) IdtGate g_idt[256];
-alignas(16) uint8_t g_ist_stacks[2][16384];
+alignas(16) uint8_t g_ist_stacks[3][16384];
 
 void set_gate(int vector, uint64_t handler, uint8_t ist) {
   IdtGate& g = g_idt[vector];
@@ -108,6 +111,7 @@ void init_descriptor_tables() {
 
   g_tss.ist[kIstDoubleFault - 1] = reinterpret_cast<uint64_t>(g_ist_stacks[0] + sizeof(g_ist_stacks[0]));
   g_tss.ist[kIstNmi - 1] = reinterpret_cast<uint64_t>(g_ist_stacks[1] + sizeof(g_ist_stacks[1]));
+  g_tss.ist[kIstPageFault - 1] = reinterpret_cast<uint64_t>(g_ist_stacks[2] + sizeof(g_ist_stacks[2]));
   g_tss.iomap_base = sizeof(Tss);
 
   lgdt({sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(g_gdt)});
@@ -118,6 +122,7 @@ void init_descriptor_tables() {
     uint8_t ist = 0;
     if (v == 8) ist = kIstDoubleFault;
     if (v == 2) ist = kIstNmi;
+    if (v == 14) ist = kIstPageFault;
     set_gate(v, isr_stub_table[v], ist);
   }
   lidt({sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)});

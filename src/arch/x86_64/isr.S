@@ -61,9 +61,6 @@ trap_common:
         pushq %r15
         cld
         movq %rsp, %rdi
-        /* Make the interrupted code the caller of trap_dispatch in the frame chain so that a
-         * debugger's backtrace continues into it: the CPU frame's RIP sits at 0x90(%rsp) and we
-         * use the interrupted RBP as the link. */
         call trap_dispatch
         popq %r15
         popq %r14

@@ -73,25 +73,40 @@ bool PageTableBuilder::identity_map(uint64_t start, uint64_t end, uint64_t flags
   return ok_;
 }
 
-bool PageTableBuilder::unmap_4k(uint64_t address) {
+uint64_t* PageTableBuilder::pte_for(uint64_t address) {
   uint64_t* pd = pd_for(address);
-  if (pd == nullptr) return false;
+  if (pd == nullptr) return nullptr;
   uint64_t& pde = pd[pd_index(address)];
-  if (!(pde & kPagePresent)) return true;
+  if (!(pde & kPagePresent)) return nullptr;
   if (pde & kPageLarge) {
-    // Split: a page table with the same 512 mappings, then drop the one page.
+    // Split: a page table with the same 512 mappings and attributes.
     const uint64_t page = alloc_(ctx_);
     if (page == 0) {
       ok_ = false;
-      return false;
+      return nullptr;
     }
     const uint64_t base = pde & kPageAddressMask & ~(kPage2M - 1);
-    const uint64_t flags = pde & (kPageWritable | 0x18 /* PWT|PCD */);
+    const uint64_t flags = pde & (kPageWritable | kPageWriteThrough | kPageCacheDisable);
     uint64_t* pt = table(page);
     for (unsigned i = 0; i < 512; ++i) pt[i] = (base + i * kPage4K) | flags | kPagePresent;
     pde = page | kPagePresent | kPageWritable;
   }
-  table(pde & kPageAddressMask)[pt_index(address)] = 0;
+  return &table(pde & kPageAddressMask)[pt_index(address)];
+}
+
+bool PageTableBuilder::unmap_4k(uint64_t address) {
+  uint64_t* pte = pte_for(address);
+  if (pte == nullptr) return ok_;  // unmapped already (or out of memory: ok_ says which)
+  *pte = 0;
+  return true;
+}
+
+bool PageTableBuilder::set_read_only(uint64_t start, uint64_t end) {
+  for (uint64_t a = start & ~(kPage4K - 1); a < end; a += kPage4K) {
+    uint64_t* pte = pte_for(a);
+    if (pte == nullptr) return false;
+    *pte &= ~kPageWritable;
+  }
   return true;
 }
 

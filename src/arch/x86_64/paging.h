@@ -29,6 +29,8 @@ class PageTableBuilder {
   using AllocPage = uint64_t (*)(void* ctx);
 
   PageTableBuilder(AllocPage alloc, void* ctx);
+  // Edits the live tables at `root` (pages for new tables come from `alloc`).
+  PageTableBuilder(uint64_t root, AllocPage alloc, void* ctx) : alloc_(alloc), ctx_(ctx), pml4_(root) {}
 
   bool ok() const { return ok_; }  // false once an allocation failed or a request was invalid
   uint64_t root() const { return pml4_; }
@@ -38,6 +40,9 @@ class PageTableBuilder {
   bool identity_map(uint64_t start, uint64_t end, uint64_t flags);
   // Removes one 4 KiB page (splitting a 2 MiB page if needed).
   bool unmap_4k(uint64_t address);
+  // Clears the writable bit of the 4 KiB pages of [start, end) (rounded outwards), splitting
+  // 2 MiB pages as needed. With CR0.WP set, ring-0 writes there fault.
+  bool set_read_only(uint64_t start, uint64_t end);
 
   // Walks tables rooted at `root`; returns true and the physical address if `vaddr` is mapped.
   static bool translate(uint64_t root, uint64_t vaddr, uint64_t* paddr);
@@ -49,6 +54,7 @@ class PageTableBuilder {
  private:
   uint64_t* table_at(uint64_t* entry);  // the next-level table of `entry`, allocated if absent
   uint64_t* pd_for(uint64_t address);
+  uint64_t* pte_for(uint64_t address);  // splits a 2 MiB page; nullptr if unmapped or no memory
   bool map_4k(uint64_t address, uint64_t flags);
 
   AllocPage alloc_;

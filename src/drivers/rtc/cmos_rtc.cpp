@@ -29,7 +29,7 @@ bool cmos_read_time(klib::DateTime* out) {
   const uint8_t sec = read_reg(0x00), min = read_reg(0x02), hour_raw = read_reg(0x04);
   const uint8_t day = read_reg(0x07), month = read_reg(0x08), year = read_reg(0x09);
   int hour = from_bcd(hour_raw & 0x7F, binary);
-  if (!h24 && (hour_raw & 0x80)) hour = (hour % 12) + 12;
+  if (!h24) hour = (hour % 12) + ((hour_raw & 0x80) ? 12 : 0);  // 12 AM is 0, 12 PM is 12
   out->second = from_bcd(sec, binary);
   out->minute = from_bcd(min, binary);
   out->hour = hour;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace {
@@ -75,6 +76,17 @@ TEST(BootInfo, PvhStartInfo) {
   EXPECT_EQ(info.rsdp, 0xF5000u);
   ASSERT_EQ(info.memory.size(), 3u);
   EXPECT_EQ(info.memory.usable_bytes(), 0x9FC00u + 0x7EE0000u);
+}
+
+TEST(BootInfo, LongCommandLineIsCutAndFlagged) {
+  static std::string long_line(3000, 'x');
+  std::vector<uint8_t> si(56);
+  put<uint32_t>(si, 0, 0x336EC578);
+  put<uint64_t>(si, 24, reinterpret_cast<uint64_t>(long_line.c_str()));
+  static arch::BootInfo info;
+  ASSERT_TRUE(arch::parse_boot_info(BOOT_MAGIC_PVH, si.data(), &info));
+  EXPECT_TRUE(info.cmdline_truncated);
+  EXPECT_EQ(strlen(info.cmdline), arch::BootInfo::kMaxCmdline);
 }
 
 TEST(BootInfo, PvhWithBadMagicIsRejected) {

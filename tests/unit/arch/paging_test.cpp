@@ -115,3 +115,34 @@ TEST(Paging, SetUncachedFlipsPcdAndPwtOnCoveringPages) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Paging, ReadOnlyRangeSplitsLargePagesAndKeepsTheRestWritable) {
+  Arena arena;
+  arch::PageTableBuilder b(Arena::alloc, &arena);
+  ASSERT_TRUE(b.identity_map(0, 8ull << 20, arch::kPageWritable));
+  ASSERT_TRUE(b.set_read_only(0x100000, 0x305000));  // spans the first two 2 MiB pages
+  EXPECT_EQ(leaf(b.root(), 0x100000) & arch::kPageWritable, 0u);
+  EXPECT_EQ(leaf(b.root(), 0x304FFF) & arch::kPageWritable, 0u);
+  EXPECT_NE(leaf(b.root(), 0x305000) & arch::kPageWritable, 0u);
+  EXPECT_NE(leaf(b.root(), 0xFF000) & arch::kPageWritable, 0u);
+  EXPECT_NE(leaf(b.root(), 6ull << 20) & arch::kPageWritable, 0u);
+  uint64_t phys;
+  ASSERT_TRUE(arch::PageTableBuilder::translate(b.root(), 0x304123, &phys));
+  EXPECT_EQ(phys, 0x304123u);
+}
+
+TEST(Paging, AttachedBuilderEditsLiveTables) {
+  Arena arena;
+  arch::PageTableBuilder b(Arena::alloc, &arena);
+  ASSERT_TRUE(b.identity_map(0, 4ull << 20, arch::kPageWritable));
+  arch::PageTableBuilder live(b.root(), Arena::alloc, &arena);
+  ASSERT_TRUE(live.unmap_4k(0x201000));  // a guard page in the middle of a 2 MiB page
+  uint64_t phys;
+  EXPECT_FALSE(arch::PageTableBuilder::translate(b.root(), 0x201000, &phys));
+  EXPECT_TRUE(arch::PageTableBuilder::translate(b.root(), 0x200FFF, &phys));
+  EXPECT_TRUE(arch::PageTableBuilder::translate(b.root(), 0x202000, &phys));
+}
+
+}  // namespace

@@ -49,6 +49,13 @@ TEST(Format, StringsAndChars) {
   EXPECT_EQ(fmt("%c%c", 'o', 'k'), "ok");
 }
 
+TEST(Format, PercentPOfANonStringPointerIsItsAddress) {
+  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(uintptr_t(0x1234));
+  EXPECT_EQ(fmt("%p", bytes), "0x0000000000001234");
+  const void* null_pointer = nullptr;
+  EXPECT_EQ(fmt("%p", null_pointer), "(null)");
+}
+
 TEST(Format, PercentQuirksOfToro) {
   // %% prints '%' and consumes an argument slot.
   EXPECT_EQ(fmt("%%%d", 1, 2), "%2");

@@ -61,6 +61,15 @@ TEST(Symbols, SizelessSymbolExtendsToNext) {
   EXPECT_STREQ(s.name, "asm_entry");
 }
 
+TEST(Symbols, NothingPastTheEndSentinel) {
+  auto blob = make_blob({{0x1000, 0, "asm_entry"}, {0x1100, 0, ""}});
+  klib::SymbolTable t(blob.data(), blob.size());
+  klib::Symbol s;
+  ASSERT_TRUE(t.lookup(0x10FF, &s));
+  EXPECT_FALSE(t.lookup(0x1100, &s));
+  EXPECT_FALSE(t.lookup(0x7000000, &s));  // data or stack, not a function
+}
+
 TEST(Symbols, AliasesAtOneAddressPreferTheSizedOne) {
   auto blob = make_blob({{0x1000, 0, "label"}, {0x1000, 0x40, "function"}});
   klib::SymbolTable t(blob.data(), blob.size());

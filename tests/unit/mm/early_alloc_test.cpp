@@ -16,6 +16,20 @@ TEST(EarlyAllocator, PicksLargestUsableRegionAboveFloor) {
   EXPECT_EQ(a.end(), 0x4000000u);
 }
 
+TEST(EarlyAllocator, CeilingKeepsItBelowFourGiB) {
+  arch::MemoryMap m;
+  m.add(0x100000, 0xBFF00000, 1);         // 1 MiB .. 3 GiB
+  m.add(4ull << 30, 5ull << 30, 1);        // 5 GiB above 4 GiB: the largest region
+  mm::EarlyAllocator a;
+  ASSERT_TRUE(a.init(m, 0x200000, 4ull << 30));
+  EXPECT_EQ(a.start(), 0x200000u);
+  EXPECT_EQ(a.end(), 0xC0000000u);
+  mm::EarlyAllocator b;
+  arch::MemoryMap high;
+  high.add(4ull << 30, 1ull << 30, 1);
+  EXPECT_FALSE(b.init(high, 0, 4ull << 30));
+}
+
 TEST(EarlyAllocator, FloorInsideARegionClipsIt) {
   arch::MemoryMap m;
   m.add(0x100000, 0x7F00000, 1);

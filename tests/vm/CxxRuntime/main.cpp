@@ -57,6 +57,16 @@ struct alignas(64) CacheLine {
 
 [[gnu::noinline]] void BreakpointHere() { asm volatile("int3"); }
 
+// Recursion with a frame the compiler cannot drop, bounded only by a value GCC cannot see
+// (g_depth_limit): runs into the stack's guard page long before.
+volatile PtrUInt g_depth_limit = ~PtrUInt(0);
+[[gnu::noinline]] PtrUInt Recurse(PtrUInt depth) {
+  volatile PtrUInt frame[32];
+  frame[depth % 32] = depth;
+  if (depth >= g_depth_limit) return frame[0];
+  return Recurse(depth + 1) + frame[depth % 32];
+}
+
 }  // namespace
 
 int main() {
@@ -64,6 +74,7 @@ int main() {
   if (mode != nullptr) {
     WriteConsoleF("CxxRuntime: mode %p\n", mode);
     if (strcmp(mode, "exit7") == 0) return 7;
+    if (strcmp(mode, "exitminus1") == 0) return -1;
     if (strcmp(mode, "purevirtual") == 0) {
       PureDerived c;
       return 0;
@@ -73,15 +84,32 @@ int main() {
       volatile int* p = nullptr;
       return *p;
     }
-    if (strcmp(mode, "ud2") == 0) asm volatile("ud2");
+    if (strcmp(mode, "ud2") == 0) {
+      // Known values in registers, so the test can check the report shows each in its place.
+      asm volatile(
+          "movabs $0x1111111111111111, %%rbx\n\t"
+          "movabs $0x2222222222222222, %%r12\n\t"
+          "movabs $0x3333333333333333, %%r13\n\t"
+          "movabs $0x4444444444444444, %%r14\n\t"
+          "movabs $0x5555555555555555, %%r15\n\t"
+          "movabs $0x6666666666666666, %%rsi\n\t"
+          "movabs $0x7777777777777777, %%r8\n\t"
+          "ud2" ::: "rbx", "r12", "r13", "r14", "r15", "rsi", "r8");
+    }
     if (strcmp(mode, "int3") == 0) BreakpointHere();
     if (strcmp(mode, "noncanonical") == 0) {
       volatile PtrUInt* p = reinterpret_cast<volatile PtrUInt*>(0x8000000000000000ull);
       return int(*p);
     }
+    if (strcmp(mode, "stackoverflow") == 0) return int(Recurse(1));
+    if (strcmp(mode, "writecode") == 0) {
+      // Code is mapped read-only: this write must fault (error code 3: present page, write).
+      volatile Byte* code = reinterpret_cast<volatile Byte*>(reinterpret_cast<PtrUInt>(&BreakpointHere));
+      *code = 0xC3;
+    }
     if (strcmp(mode, "badstack") == 0) {
-      // A stack pointer into unmapped memory: the page fault cannot push its frame, the CPU
-      // raises a double fault, which runs on its own IST stack and must still be reported.
+      // A stack pointer into unmapped memory: the page fault runs on its own IST stack and must
+      // still be reported.
       asm volatile("movabs $0x0000400000001000, %%rsp; pushq $0" ::: "memory");
     }
     if (strcmp(mode, "doublefree") == 0) {
