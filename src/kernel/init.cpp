@@ -2,21 +2,24 @@
 // descriptor tables -> console -> banner -> boot info and kernel parameters -> CPUs (ACPI/MP)
 // -> memory map -> early allocator -> final page tables -> per-core heaps -> main thread (runs
 // .init_array, then main) -> exit.
+#include <arch/x86_64/apic.h>
 #include <arch/x86_64/boot_info.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/cpus.h>
 #include <arch/x86_64/paging.h>
 #include <arch/x86_64/trap.h>
+#include <arch/x86_64/tsc.h>
 #include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/debug.h>
 #include <kernel/memory.h>
 #include <kernel/system.h>
 #include <kernel/version.h>
+#include <kernel/percpu.h>
 #include <mm/early_alloc.h>
+#include <sched/scheduler.h>
 
 extern "C" int main();
-extern "C" int arch_call_on_stack(void* arg, int (*fn)(void*), void* stack_top);
 extern "C" char __image_start[], __data_start[], __image_end[];
 using InitFn = void (*)();
 extern "C" const InitFn __init_array_start[], __init_array_end[];
@@ -31,11 +34,7 @@ klib::KernelParams g_params;
 mm::EarlyAllocator g_early;
 arch::CpuList g_cpus;
 
-struct MainThread {
-  void* stack_base;
-  size_t stack_size;
-};
-MainThread* g_main_thread = nullptr;
+sched::Thread* g_main_thread = nullptr;
 
 const char* memory_type_name(uint32_t type) {
   switch (type) {
@@ -100,15 +99,23 @@ void find_cpus() {
   if (g_cpus.truncated) printk("Toro: more than %d CPUs; the others stay off\n", arch::kMaxCpus);
 }
 
-int main_thread_entry(void*) {
+intptr_t main_thread_entry(void*) {
   // C++ global constructors: Toro's "unit initialization sections", run by the main thread.
   for (const InitFn* f = __init_array_start; f != __init_array_end; ++f) (*f)();
-  return main();
+  system_exit(main());
+}
+
+sched::Timing calibrate_time() {
+  const arch::TscCalibration tsc = arch::calibrate_tsc();
+  if (tsc.hz == 0) panic("no clock to measure the TSC against (no CPUID leaf 0x15, PIT or RTC)");
+  const uint64_t lapic = arch::calibrate_lapic_timer(tsc.hz);
+  printk("CPU speed ... %d MHz (TSC measured with %p)\n", tsc.hz / 1000000, tsc.source);
+  return {tsc.hz, lapic};
 }
 
 }  // namespace
 
-uint64_t current_thread_id() { return reinterpret_cast<uint64_t>(g_main_thread); }
+uint64_t current_thread_id() { return this_cpu()->current_thread; }
 
 const klib::KernelParams& kernel_params() { return g_params; }
 
@@ -126,6 +133,7 @@ bool is_usable_ram(uint64_t address, size_t length) {
 extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   using namespace kernel;
   arch::init_descriptor_tables();
+  percpu_init(0, arch::lapic_id());  // before anything asks which core it runs on
   arch::mask_legacy_pic();
   console_init();
   symbols_init();
@@ -144,7 +152,6 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
            klib::KernelParams::kMaxParams);
   }
   find_cpus();  // before paging: the firmware's tables may sit in page 0's neighbourhood
-  printk("Core#0 ... Running\n");
 
   print_memory_map();
   if (!g_early.init(g_boot.memory, reinterpret_cast<uint64_t>(__image_end), 4ull << 30)) {
@@ -154,11 +161,10 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   setup_paging();
   memory_init(g_boot, g_cpus.count, g_early);
 
-  g_main_thread = static_cast<MainThread*>(allocate(sizeof(MainThread), 64));
-  void* stack = g_main_thread ? allocate_stack(kMainThreadStackSize, reinterpret_cast<uint64_t>(g_main_thread)) : nullptr;
-  if (stack == nullptr) panic("out of memory for the main thread");
-  *g_main_thread = {stack, kMainThreadStackSize};
+  const sched::Timing timing = calibrate_time();
+  sched::start(g_cpus, timing);  // Core#N ... Up
+  g_main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
+  if (g_main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", g_main_thread);
-  const int code = arch_call_on_stack(nullptr, main_thread_entry, static_cast<char*>(stack) + kMainThreadStackSize);
-  system_exit(code);
+  sched::run_idle_loop();  // the boot context becomes core 0's idle thread
 }

@@ -112,6 +112,8 @@ void* allocate(size_t size, size_t align) {
 
 void release(void* ptr) { g_heap.free(current_core(), ptr); }
 
+void* allocate_for(uint32_t core, size_t size, size_t align) { return g_heap.allocate(core, size, align); }
+
 void* allocate_stack(size_t size, uint64_t owner) {
   size = (size + 4095) & ~size_t(4095);
   // Over 32 KiB, so a page span: page aligned, and its first page becomes the guard.
@@ -129,6 +131,24 @@ void* allocate_stack(size_t size, uint64_t owner) {
   arch::invlpg(guard);
   g_guards[g_guard_count++] = {guard, owner};
   return block + 4096;
+}
+
+void free_stack(void* stack) {
+  if (stack == nullptr) return;
+  const uint64_t guard = reinterpret_cast<uintptr_t>(stack) - 4096;
+  {
+    arch::IrqSaveGuard lock(g_guard_lock);
+    arch::PageTableBuilder tables(arch::read_cr3() & arch::kPageAddressMask, zeroed_heap_page, nullptr);
+    tables.identity_map(guard, guard + 4096, arch::kPageWritable);
+    arch::invlpg(guard);
+    for (size_t i = 0; i < g_guard_count; ++i) {
+      if (g_guards[i].page == guard) {
+        g_guards[i] = g_guards[--g_guard_count];
+        break;
+      }
+    }
+  }
+  release(reinterpret_cast<void*>(guard));
 }
 
 bool guard_page_owner(uint64_t address, uint64_t* owner) {

@@ -1,19 +1,24 @@
 // CPU exceptions 0-31 end in a fault report (toro-spec §2.13 layout) and stop the VM with
 // kExitCodeFault. An exception raised while reporting one stops the VM at once with a short
 // line, so no fault can end in a triple fault or a silent hang.
+#include <arch/x86_64/apic.h>
 #include <arch/x86_64/cpu.h>
+#include <arch/x86_64/cpus.h>
 #include <arch/x86_64/power.h>
 #include <arch/x86_64/trap.h>
 #include <kernel/console.h>
 #include <kernel/debug.h>
 #include <kernel/memory.h>
+#include <kernel/percpu.h>
 #include <kernel/system.h>
+#include <sched/scheduler.h>
 
 namespace kernel {
 namespace {
 
-bool g_reporting = false;
-int g_depth = 0;  // exceptions being handled right now
+// Per core: a report in progress, and exceptions being handled right now.
+bool g_reporting[arch::kMaxCpus] = {};
+int g_depth[arch::kMaxCpus] = {};
 
 void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
   klib::put_string(s, name);
@@ -24,10 +29,11 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
 
 [[noreturn]] void report_fault(const arch::TrapFrame& f) {
   const klib::Sink s = console_sink();
+  const uint32_t core = current_core();
   if (f.vector == 14) {
-    printk("\n\t CPU#%d Exception: %p, cr2: %h\n", 0, arch::exception_name(f.vector), arch::read_cr2());
+    printk("\n\t CPU#%d Exception: %p, cr2: %h\n", core, arch::exception_name(f.vector), arch::read_cr2());
   } else {
-    printk("\n\t CPU#%d Exception: %p\n", 0, arch::exception_name(f.vector));
+    printk("\n\t CPU#%d Exception: %p\n", core, arch::exception_name(f.vector));
   }
   uint64_t owner = 0;
   if ((f.vector == 14 || f.vector == 8) && guard_page_owner(arch::read_cr2(), &owner)) {
@@ -60,6 +66,14 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
   print_symbol(s, f.rip);
   klib::put_string(s, "\r\n");
   print_backtrace(s, f.rip, f.rbp, f.rsp);
+  const sched::Thread* t = sched::current();
+  if (t != nullptr && !t->is_main && !t->is_idle && f.vector != 8 && f.vector != 18) {
+    // An app thread other than the main thread: it dies, the other threads and cores go on.
+    printk("Toro: Thread#%h killed by the exception; the other threads continue\n", t);
+    g_reporting[core] = false;
+    g_depth[core] = 0;
+    sched::exit_after_fault();
+  }
   printk("Toro: unhandled exception, stopping the VM with exit code %d\n", kExitCodeFault);
   console_flush();
   arch::poweroff(kExitCodeFault);
@@ -71,12 +85,13 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
   if (frame->vector < arch::kExceptionCount) {
-    if (++g_depth > 2) {
+    const uint32_t core = current_core();
+    if (++g_depth[core] > 2) {
       // Even the nested-fault message faulted: stop with no further memory use.
       arch::outl(0xF4, kExitCodeFault);
       arch::halt_forever();
     }
-    if (g_reporting) {
+    if (g_reporting[core]) {
       // Faulted inside the report itself: say so with the least machinery and stop.
       const klib::Sink s = console_sink();
       klib::put_string(s, "\r\nToro: nested exception ");
@@ -87,11 +102,19 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
       console_flush();
       arch::poweroff(kExitCodeFault);
     }
-    g_reporting = true;
-    console_enter_panic_mode();
+    g_reporting[core] = true;
     report_fault(*frame);
   }
-  // Device interrupts are not enabled yet (the legacy PIC is masked, IF stays 0): anything
-  // else is unexpected but harmless. Say so and return.
-  printk("Toro: unexpected interrupt on vector %d ignored\n", frame->vector);
+  switch (frame->vector) {
+    case arch::kVectorWake:
+    case arch::kVectorTimer:
+      sched::on_wake_interrupt();  // EOI; the idle loop looks for work when hlt returns
+      return;
+    case arch::kVectorSpurious:
+      return;  // no EOI for spurious LAPIC interrupts (SDM §10.9)
+    default:
+      // No device interrupts yet (the 8259 is masked, the I/O APIC entries too).
+      printk("Toro: unexpected interrupt on vector %d ignored\n", frame->vector);
+      arch::lapic_eoi();
+  }
 }

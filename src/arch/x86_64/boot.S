@@ -139,9 +139,8 @@ long_mode_entry:
         orq $((1 << 9) | (1 << 10)), %rax
         movq %rax, %cr4
         fninit                                  /* firmware may leave the x87 dirty (Bochs does) */
-        pushq $0x1F80                           /* MXCSR reset value: all SSE exceptions masked */
-        ldmxcsr (%rsp)
-        addq $8, %rsp
+        /* MXCSR keeps its reset value 0x1F80 (SDM vol. 1 §10.2.3.1): no ldmxcsr, which kvm_pvm
+         * cannot execute in ring 0. */
         xorl %ebp, %ebp                 /* end of the frame-pointer chain for backtraces */
         movl boot_magic, %edi
         movl boot_info, %esi

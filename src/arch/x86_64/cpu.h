@@ -148,3 +148,23 @@ inline void mask_legacy_pic() {
   outb(0xA1, 0xFF);
 }
 }  // namespace arch
+
+namespace arch {
+// FS and GS bases (IA32_FS_BASE / IA32_GS_BASE): FS points at the running thread's TLS block,
+// GS at the core's per-CPU data.
+inline void set_fs_base(uint64_t v) { wrmsr(0xC0000100, v); }
+inline void set_gs_base(uint64_t v) { wrmsr(0xC0000101, v); }
+inline uint64_t gs_read64(uint32_t offset) {
+  uint64_t v;
+  asm volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"(uint64_t(offset)));
+  return v;
+}
+inline uint32_t gs_read32(uint32_t offset) {
+  uint32_t v;
+  asm volatile("movl %%gs:(%1), %0" : "=r"(v) : "r"(uint64_t(offset)));
+  return v;
+}
+// sti; hlt as one step: an interrupt that arrives after the sti still ends the hlt.
+inline void enable_interrupts_and_halt() { asm volatile("sti; hlt" ::: "memory"); }
+inline void full_fence() { asm volatile("mfence" ::: "memory"); }
+}  // namespace arch

@@ -43,10 +43,8 @@ struct [[gnu::packed]] IdtGate {
 };
 static_assert(sizeof(IdtGate) == 16);
 
-alignas(16) uint64_t g_gdt[5];
-alignas(16) Tss g_tss;
-alignas(16) IdtGate g_idt[256];
-alignas(16) uint8_t g_ist_stacks[3][16384];
+alignas(16) IdtGate g_idt[256];  // shared by all cores
+bool g_idt_built = false;
 
 void set_gate(int vector, uint64_t handler, uint8_t ist) {
   IdtGate& g = g_idt[vector];
@@ -59,6 +57,19 @@ void set_gate(int vector, uint64_t handler, uint8_t ist) {
   g.reserved = 0;
 }
 
+}  // namespace
+
+// Each core has its own GDT (its TSS descriptor's busy bit is per TSS), TSS and IST stacks.
+struct alignas(64) CpuTables {
+  uint64_t gdt[5];
+  Tss tss;
+  alignas(16) uint8_t ist_stacks[3][16384];
+};
+
+size_t cpu_tables_size() { return sizeof(CpuTables); }
+
+namespace {
+CpuTables g_boot_cpu_tables;
 }  // namespace
 
 const char* exception_name(uint64_t vector) {
@@ -99,31 +110,34 @@ const char* exception_name(uint64_t vector) {
   return vector < kExceptionCount ? kNames[vector] : "Interrupt";
 }
 
-void init_descriptor_tables() {
-  g_gdt[0] = 0;
-  g_gdt[1] = 0x00AF9A000000FFFF;  // 64-bit code, DPL 0
-  g_gdt[2] = 0x00CF92000000FFFF;  // data
-  const uint64_t tss = reinterpret_cast<uint64_t>(&g_tss);
+void init_descriptor_tables(CpuTables* t) {
+  if (t == nullptr) t = &g_boot_cpu_tables;
+  t->gdt[0] = 0;
+  t->gdt[1] = 0x00AF9A000000FFFF;  // 64-bit code, DPL 0
+  t->gdt[2] = 0x00CF92000000FFFF;  // data
+  const uint64_t tss = reinterpret_cast<uint64_t>(&t->tss);
   const uint64_t limit = sizeof(Tss) - 1;
-  g_gdt[3] = (limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) | (uint64_t(0x89) << 40) | (((limit >> 16) & 0xF) << 48) |
-             (((tss >> 24) & 0xFF) << 56);
-  g_gdt[4] = tss >> 32;
+  t->gdt[3] = (limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) | (uint64_t(0x89) << 40) |
+              (((limit >> 16) & 0xF) << 48) | (((tss >> 24) & 0xFF) << 56);
+  t->gdt[4] = tss >> 32;
 
-  g_tss.ist[kIstDoubleFault - 1] = reinterpret_cast<uint64_t>(g_ist_stacks[0] + sizeof(g_ist_stacks[0]));
-  g_tss.ist[kIstNmi - 1] = reinterpret_cast<uint64_t>(g_ist_stacks[1] + sizeof(g_ist_stacks[1]));
-  g_tss.ist[kIstPageFault - 1] = reinterpret_cast<uint64_t>(g_ist_stacks[2] + sizeof(g_ist_stacks[2]));
-  g_tss.iomap_base = sizeof(Tss);
+  static_assert(kIstDoubleFault == 1 && kIstNmi == 2 && kIstPageFault == 3);
+  for (int i = 0; i < 3; ++i) t->tss.ist[i] = reinterpret_cast<uint64_t>(t->ist_stacks[i] + sizeof(t->ist_stacks[i]));
+  t->tss.iomap_base = sizeof(Tss);
 
-  lgdt({sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(g_gdt)});
+  lgdt({sizeof(t->gdt) - 1, reinterpret_cast<uint64_t>(t->gdt)});
   reload_segments(kCodeSelector, kDataSelector);
   ltr(kTssSelector);
 
-  for (int v = 0; v < 256; ++v) {
-    uint8_t ist = 0;
-    if (v == 8) ist = kIstDoubleFault;
-    if (v == 2) ist = kIstNmi;
-    if (v == 14) ist = kIstPageFault;
-    set_gate(v, isr_stub_table[v], ist);
+  if (!g_idt_built) {  // the boot core builds it before any other core starts
+    for (int v = 0; v < 256; ++v) {
+      uint8_t ist = 0;
+      if (v == 8) ist = kIstDoubleFault;
+      if (v == 2) ist = kIstNmi;
+      if (v == 14) ist = kIstPageFault;
+      set_gate(v, isr_stub_table[v], ist);
+    }
+    g_idt_built = true;
   }
   lidt({sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)});
 }

@@ -5,6 +5,7 @@
 //   }
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace arch {
@@ -23,8 +24,12 @@ constexpr uint64_t kExceptionCount = 32;
 // Exception names, indexed by vector (Intel SDM vol. 3 table 6-1); Toro's wording where it has one.
 const char* exception_name(uint64_t vector);
 
-// Install the GDT (with a TSS whose IST1 stack takes #DF and NMI) and the IDT on this CPU.
-void init_descriptor_tables();
+// A core's GDT, TSS and IST stacks (opaque; cpu_tables_size() bytes, 64-byte aligned).
+struct CpuTables;
+size_t cpu_tables_size();
+// Installs `tables` (nullptr: the boot core's static set) and the shared IDT on this CPU.
+// #DF, NMI and #PF run on IST stacks 1-3.
+void init_descriptor_tables(CpuTables* tables = nullptr);
 
 }  // namespace arch
 

@@ -1,0 +1,30 @@
+// The time-stamp counter's rate, measured at boot, and the LAPIC timer's rate against it.
+//
+//   arch::TscCalibration cal = arch::calibrate_tsc();   // cal.hz, cal.source
+//   uint64_t cycles = arch::ms_to_cycles(5, cal.hz);
+#pragma once
+
+#include <cstdint>
+
+namespace arch {
+
+struct TscCalibration {
+  uint64_t hz = 0;
+  const char* source = "none";  // "CPUID 0x15", "hypervisor leaf", "PIT", "RTC"
+};
+
+// In order: CPUID leaf 0x15 (crystal ratio), the hypervisor timing leaf 0x40000010, PIT
+// channel 2 over 20 ms, and the CMOS RTC's second boundary (machines with no PIT, ~1-2 s).
+TscCalibration calibrate_tsc();
+// LAPIC timer ticks (divide-by-16) per million TSC cycles, measured over ~10 ms.
+uint64_t calibrate_lapic_timer(uint64_t tsc_hz);
+
+// Portable arithmetic (host-tested): no overflow for any delay below ~584 years.
+constexpr uint64_t ms_to_cycles(uint64_t ms, uint64_t hz) {
+  return ms * (hz / 1000) + ms * (hz % 1000) / 1000;
+}
+constexpr uint64_t cycles_to_us(uint64_t cycles, uint64_t hz) {
+  return hz == 0 ? 0 : cycles / hz * 1000000 + (cycles % hz) * 1000000 / hz;
+}
+
+}  // namespace arch

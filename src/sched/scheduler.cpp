@@ -1,0 +1,366 @@
+#include <arch/x86_64/apic.h>
+#include <arch/x86_64/cpu.h>
+#include <arch/x86_64/smp.h>
+#include <arch/x86_64/trap.h>
+#include <arch/x86_64/tsc.h>
+#include <kernel/console.h>
+#include <kernel/memory.h>
+#include <kernel/percpu.h>
+#include <kernel/system.h>
+#include <sched/mailbox.h>
+#include <sched/run_queue.h>
+#include <sched/scheduler.h>
+
+#include <cstring>
+#include <new>
+
+extern "C" void arch_switch(uint64_t* save_rsp, uint64_t next_rsp);
+extern "C" void thread_trampoline();
+
+namespace sched {
+namespace {
+
+// "Create a thread on your core": lives on the requester's stack until `done`.
+struct CreateRequest {
+  ThreadFunc func;
+  void* arg;
+  size_t stack_size;
+  Thread* parent;
+  std::atomic<Thread*> result{nullptr};
+  std::atomic<bool> done{false};
+};
+using Box = Mailbox<CreateRequest*, 32>;
+
+struct alignas(64) CoreSched {
+  RunQueue queue;
+  Thread* current = nullptr;
+  Thread* idle = nullptr;
+  Thread* zombies = nullptr;  // dead threads whose memory the core frees from another stack
+  std::atomic<bool> running{false};
+  std::atomic<bool> halted{false};  // in (or about to enter) hlt: wake it with an IPI
+  alignas(64) std::atomic<bool> mail{false};  // written by other cores
+};
+
+CoreSched g_cores[arch::kMaxCpus];
+uint32_t g_apic_ids[arch::kMaxCpus];
+uint32_t g_core_count = 1;
+Box* g_boxes = nullptr;  // g_boxes[from * g_core_count + to]
+Timing g_timing;
+
+CoreSched& me() { return g_cores[kernel::current_core()]; }
+
+Box& box(uint32_t from, uint32_t to) { return g_boxes[from * g_core_count + to]; }
+
+// Wakes `core` if it halted. The caller made the work visible first (a seq_cst store or a
+// release push followed by the seq_cst fence below); the idle core sets `halted` (seq_cst) and
+// then looks for work: one of the two sees the other (store-load ordering needs the fences).
+void wake(uint32_t core) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (core != kernel::current_core() && g_cores[core].halted.load(std::memory_order_seq_cst)) {
+    arch::lapic_send_ipi(g_apic_ids[core], arch::kVectorWake);
+  }
+}
+
+// Initial stack of a new thread: what arch_switch pops (r15, r14, r13, r12 = the thread, rbx,
+// rbp) and then "returns" to thread_trampoline.
+void prepare_stack(Thread* t) {
+  auto* top = reinterpret_cast<uint64_t*>((reinterpret_cast<uintptr_t>(t->stack) + t->stack_size) & ~uintptr_t(15));
+  *--top = reinterpret_cast<uint64_t>(&thread_trampoline);
+  *--top = 0;                                 // rbp
+  *--top = 0;                                 // rbx
+  *--top = reinterpret_cast<uint64_t>(t);     // r12
+  *--top = 0;                                 // r13
+  *--top = 0;                                 // r14
+  *--top = 0;                                 // r15
+  t->saved_rsp = reinterpret_cast<uint64_t>(top);
+}
+
+Thread* create_local(size_t stack_size, ThreadFunc func, void* arg, Thread* parent, bool is_main) {
+  if (stack_size < 4096) stack_size = 4096;
+  auto* t = static_cast<Thread*>(kernel::allocate(sizeof(Thread), 64));
+  if (t == nullptr) return nullptr;
+  new (t) Thread();
+  char* stack = static_cast<char*>(kernel::allocate_stack(stack_size, reinterpret_cast<uint64_t>(t)));
+  if (stack == nullptr) {
+    t->magic = 0;
+    kernel::release(t);
+    return nullptr;
+  }
+  t->core = kernel::current_core();
+  t->func = func;
+  t->arg = arg;
+  t->stack = stack;
+  t->stack_size = (stack_size + 4095) & ~size_t(4095);
+  t->parent = parent;
+  t->is_main = is_main;
+  prepare_stack(t);
+  me().queue.insert(t);
+  return t;
+}
+
+void free_zombies(CoreSched& c) {
+  while (c.zombies != nullptr && c.zombies != c.current) {
+    Thread* z = c.zombies;
+    c.zombies = z->zombie_next;
+    z->magic = 0;
+    kernel::free_stack(z->stack);
+    kernel::release(z);
+  }
+}
+
+// Thread creation requests from other cores (interrupts off).
+void drain_mail(CoreSched& c) {
+  if (!c.mail.load(std::memory_order_relaxed)) return;
+  c.mail.store(false, std::memory_order_seq_cst);  // cleared before looking: a later push sets it again
+  const uint32_t self = kernel::current_core();
+  for (uint32_t from = 0; from < g_core_count; ++from) {
+    if (from == self) continue;
+    while (auto request = box(from, self).pop()) {
+      CreateRequest* r = *request;
+      Thread* t = create_local(r->stack_size, r->func, r->arg, r->parent, false);
+      r->result.store(t, std::memory_order_relaxed);
+      r->done.store(true, std::memory_order_release);  // the requester may now drop r
+    }
+  }
+}
+
+void switch_to(CoreSched& c, Thread* next) {
+  Thread* prev = c.current;
+  if (next == prev) return;
+  c.current = next;
+  kernel::this_cpu()->current_thread = reinterpret_cast<uint64_t>(next);
+  if (next->fs_base != 0) arch::set_fs_base(next->fs_base);
+  arch_switch(&prev->saved_rsp, next->saved_rsp);
+  // Back on prev's stack, possibly much later.
+}
+
+// Pick and run the next thread; returns when the caller runs again. Interrupts off inside.
+void schedule() {
+  arch::disable_interrupts();
+  CoreSched& c = me();
+  free_zombies(c);
+  drain_mail(c);
+  Thread* next = c.queue.pick(c.current->is_idle ? nullptr : c.current, arch::rdtsc());
+  if (next == nullptr) next = c.idle;
+  switch_to(c, next);
+  arch::enable_interrupts();
+  Thread* self = me().current;
+  if (!self->is_idle && self->kill.load(std::memory_order_acquire)) exit_current();
+}
+
+[[noreturn]] void idle_loop() {
+  for (;;) {
+    arch::disable_interrupts();
+    CoreSched& c = me();
+    free_zombies(c);
+    drain_mail(c);
+    Thread* next = c.queue.pick(nullptr, arch::rdtsc());
+    if (next != nullptr) {
+      switch_to(c, next);
+      continue;
+    }
+    // Nothing to run: halt until an interrupt. The LAPIC timer is armed for the next sleeper.
+    const uint64_t deadline = c.queue.next_deadline();
+    if (deadline != 0) {
+      const uint64_t now = arch::rdtsc();
+      const uint64_t cycles = deadline > now ? deadline - now : 1;
+      const uint64_t ticks = cycles / 1000000 * g_timing.lapic_per_mcycles +
+                             cycles % 1000000 * g_timing.lapic_per_mcycles / 1000000 + 1;
+      arch::lapic_timer_oneshot(ticks > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(ticks));
+    }
+    c.halted.store(true, std::memory_order_seq_cst);
+    // Look again after announcing the halt: work published before our store is seen here, work
+    // published after it comes with an IPI (wake()).
+    if (!c.mail.load(std::memory_order_seq_cst) && c.queue.pick(nullptr, arch::rdtsc()) == nullptr) {
+      arch::enable_interrupts_and_halt();
+    }
+    c.halted.store(false, std::memory_order_relaxed);
+    if (deadline != 0) arch::lapic_timer_stop();
+  }
+}
+
+void init_core_state(uint32_t core, uint64_t idle_stack_hint) {
+  CoreSched& c = g_cores[core];
+  auto* idle = static_cast<Thread*>(kernel::allocate(sizeof(Thread), 64));
+  if (idle == nullptr) kernel::panic("no memory for Core#%d's idle thread", core);
+  new (idle) Thread();
+  idle->is_idle = true;
+  idle->core = core;
+  idle->stack = reinterpret_cast<char*>(idle_stack_hint);
+  c.idle = idle;
+  c.current = idle;
+  kernel::this_cpu()->current_thread = reinterpret_cast<uint64_t>(idle);
+}
+
+struct ApStart {
+  arch::CpuTables* tables;
+  std::atomic<bool> alive;
+};
+ApStart g_ap[arch::kMaxCpus];
+
+extern "C" [[noreturn]] void ap_entry(uint64_t core) {
+  arch::init_descriptor_tables(g_ap[core].tables);
+  kernel::percpu_init(uint32_t(core), g_apic_ids[core]);
+  arch::lapic_init();
+  init_core_state(uint32_t(core), 0);
+  g_cores[core].running.store(true, std::memory_order_release);
+  g_ap[core].alive.store(true, std::memory_order_release);  // the boot core waits for this
+  idle_loop();
+}
+
+}  // namespace
+
+uint32_t start(const arch::CpuList& cpus, const Timing& timing) {
+  g_timing = timing;
+  g_core_count = cpus.count == 0 ? 1 : cpus.count;
+  const uint32_t boot_apic = arch::lapic_id();
+  // Dense core numbers: the boot CPU is core 0, the others follow in MADT order.
+  g_apic_ids[0] = boot_apic;
+  uint32_t n = 1;
+  for (uint32_t i = 0; i < cpus.count && n < g_core_count; ++i) {
+    if (cpus.apic_id[i] != boot_apic) g_apic_ids[n++] = cpus.apic_id[i];
+  }
+  g_core_count = n;
+  kernel::percpu_init(0, boot_apic);
+  arch::lapic_init();
+  init_core_state(0, 0);
+  g_cores[0].running.store(true, std::memory_order_release);
+
+  g_boxes = static_cast<Box*>(kernel::allocate(sizeof(Box) * g_core_count * g_core_count, 64));
+  if (g_boxes == nullptr) kernel::panic("no memory for %d mailboxes", g_core_count * g_core_count);
+  for (uint32_t i = 0; i < g_core_count * g_core_count; ++i) new (&g_boxes[i]) Box();
+
+  if (g_core_count == 1) {
+    kernel::printk("Core#0 ... Running\n");
+    return 1;
+  }
+  kernel::printk("Core#0 ... Up\n");
+  uint32_t up = 1;
+  for (uint32_t core = 1; core < g_core_count; ++core) {
+    // The AP's descriptor tables and first stack come from its own memory.
+    g_ap[core].tables = static_cast<arch::CpuTables*>(kernel::allocate_for(core, arch::cpu_tables_size(), 64));
+    auto* stack = static_cast<char*>(kernel::allocate_for(core, 64 * 1024, 4096));
+    if (g_ap[core].tables == nullptr || stack == nullptr) {
+      kernel::printk("Core#%d ... Down (no memory)\n", core);
+      continue;
+    }
+    arch::start_ap(g_apic_ids[core], core, reinterpret_cast<uint64_t>(stack + 64 * 1024), ap_entry, timing.tsc_hz);
+    const uint64_t start = arch::rdtsc();
+    while (!g_ap[core].alive.load(std::memory_order_acquire) &&
+           arch::rdtsc() - start < arch::ms_to_cycles(500, timing.tsc_hz)) {
+      arch::cpu_relax();
+    }
+    if (g_ap[core].alive.load(std::memory_order_acquire)) {
+      kernel::printk("Core#%d ... Up\n", core);
+      ++up;
+    } else {
+      kernel::printk("Core#%d ... Down (no answer from APIC ID %d)\n", core, g_apic_ids[core]);
+    }
+  }
+  return up;
+}
+
+uint32_t core_count() { return g_core_count; }
+bool core_running(uint32_t core) { return core < g_core_count && g_cores[core].running.load(std::memory_order_acquire); }
+uint64_t tsc_hz() { return g_timing.tsc_hz; }
+
+Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* arg, bool is_main) {
+  if (func == nullptr || !core_running(core)) return nullptr;
+  if (stack_size == 0) stack_size = kDefaultStackSize;
+  const uint32_t self = kernel::current_core();
+  Thread* parent = current();
+  if (core == self) {
+    arch::InterruptGuard no_interrupts;  // the run queue is also touched from the idle path
+    return create_local(stack_size, func, arg, parent, is_main);
+  }
+  CreateRequest request{func, arg, stack_size, parent};
+  while (!box(self, core).push(&request)) yield();  // full: let the other core catch up
+  g_cores[core].mail.store(true, std::memory_order_seq_cst);
+  wake(core);
+  // Synchronous, as Toro's BeginThread: other threads of this core run meanwhile.
+  while (!request.done.load(std::memory_order_acquire)) yield();
+  return request.result.load(std::memory_order_relaxed);
+}
+
+Thread* current() { return g_cores[kernel::current_core()].current; }
+
+void yield() { schedule(); }
+
+void sleep_ms(uint64_t ms) {
+  Thread* self = current();
+  if (ms == 0 || self->is_idle) {
+    yield();
+    return;
+  }
+  self->wake_tsc = arch::rdtsc() + arch::ms_to_cycles(ms, g_timing.tsc_hz);
+  self->state.store(ThreadState::kSleeping, std::memory_order_release);
+  do {
+    schedule();
+  } while (self->state.load(std::memory_order_acquire) == ThreadState::kSleeping);
+}
+
+bool is_thread(const Thread* t) {
+  return t != nullptr && kernel::heap().owner_of(t) != mm::kNoCore && t->magic == kThreadMagic;
+}
+
+bool suspend(Thread* t) {
+  Thread* self = current();
+  if (t == nullptr || t == self) {
+    self->state.store(ThreadState::kSuspended, std::memory_order_release);
+    do {
+      schedule();
+    } while (self->state.load(std::memory_order_acquire) == ThreadState::kSuspended);
+    return true;
+  }
+  if (!is_thread(t) || t->is_idle) return false;
+  t->state.store(ThreadState::kSuspended, std::memory_order_release);  // effective at its next yield
+  return true;
+}
+
+bool resume(Thread* t) {
+  if (!is_thread(t) || t->is_idle) return false;
+  ThreadState s = t->state.load(std::memory_order_relaxed);
+  while (s != ThreadState::kDead &&
+         !t->state.compare_exchange_weak(s, ThreadState::kReady, std::memory_order_release, std::memory_order_relaxed)) {
+  }
+  if (s != ThreadState::kDead) wake(t->core);
+  return s != ThreadState::kDead;
+}
+
+bool kill(Thread* t) {
+  if (!is_thread(t) || t->is_idle) return false;
+  if (t == current()) exit_current();
+  t->kill.store(true, std::memory_order_release);
+  resume(t);  // a suspended or sleeping thread must run to notice
+  return true;
+}
+
+void exit_current() {
+  arch::disable_interrupts();
+  CoreSched& c = me();
+  Thread* self = c.current;
+  if (self->is_main) kernel::printk("ThreadExit: Warning! MainThread has been killed\n");
+  self->state.store(ThreadState::kDead, std::memory_order_release);
+  c.queue.remove(self);
+  self->zombie_next = c.zombies;
+  c.zombies = self;  // freed once we run on another stack
+  Thread* next = c.queue.pick(nullptr, arch::rdtsc());
+  switch_to(c, next != nullptr ? next : c.idle);
+  kernel::panic("a dead thread was scheduled");
+}
+
+void exit_after_fault() { exit_current(); }
+
+void on_wake_interrupt() { arch::lapic_eoi(); }
+
+void run_idle_loop() { idle_loop(); }
+
+}  // namespace sched
+
+// First code of every thread (entered from thread_trampoline in context_switch.S).
+extern "C" [[noreturn]] void thread_main(sched::Thread* t) {
+  arch::enable_interrupts();
+  const intptr_t result = t->func(t->arg);
+  (void)result;
+  sched::exit_current();
+}

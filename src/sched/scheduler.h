@@ -1,0 +1,57 @@
+// One cooperative scheduler per core (toro-spec §2.6-2.7): threads run until they yield,
+// sleep, suspend or exit; a core with nothing to run halts until an interrupt (a wake-up IPI
+// or its LAPIC timer for the next sleeper) and costs the host no CPU.
+//
+//   sched::start(cpus, tsc);                              // boot core; then:
+//   sched::Thread* t = sched::create_thread(1, 32768, Worker, arg);   // on core 1
+//   sched::sleep_ms(10);
+//   sched::run_idle_loop();                               // the boot context becomes core 0's idle
+#pragma once
+
+#include <arch/x86_64/cpus.h>
+#include <sched/thread.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sched {
+
+constexpr size_t kDefaultStackSize = 64 * 1024;
+
+struct Timing {
+  uint64_t tsc_hz;
+  uint64_t lapic_per_mcycles;  // LAPIC timer ticks per million TSC cycles
+};
+
+// Boot core: per-CPU data, LAPIC, scheduler state; then starts every other CPU of `cpus` and
+// prints Core#N ... Up / Down. Returns the number of cores running.
+uint32_t start(const arch::CpuList& cpus, const Timing& timing);
+uint32_t core_count();
+bool core_running(uint32_t core);
+uint64_t tsc_hz();
+
+// Creates a thread on `core` (the caller's core: immediately; another core: through the
+// mailbox of that pair, and returns once that core created it). nullptr when out of memory or
+// when `core` does not run. The new thread runs when its core's scheduler reaches it.
+Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* arg, bool is_main = false);
+Thread* current();
+void yield();
+void sleep_ms(uint64_t ms);
+// nullptr or current(): suspends the caller until resumed. Another thread: it stops at its next
+// yield. Returns false for something that is not a live thread.
+bool suspend(Thread* t);
+bool resume(Thread* t);
+bool kill(Thread* t);
+[[noreturn]] void exit_current();
+// True if `t` points at a live thread (kernel memory with the thread magic).
+bool is_thread(const Thread* t);
+
+// Interrupt-time hooks (trap.cpp).
+void on_wake_interrupt();
+// After a fault report in a thread other than the main thread: that thread dies, the core goes on.
+[[noreturn]] void exit_after_fault();
+
+// The calling context becomes this core's idle thread: never returns.
+[[noreturn]] void run_idle_loop();
+
+}  // namespace sched
