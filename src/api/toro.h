@@ -9,4 +9,5 @@
 #include <toro/console.h>
 #include <toro/kernel.h>
 #include <toro/memory.h>
+#include <toro/process.h>
 #include <toro/types.h>

@@ -18,6 +18,12 @@
 #include <kernel/percpu.h>
 #include <mm/early_alloc.h>
 #include <sched/scheduler.h>
+#include <toro/types.h>
+
+namespace toro::detail {
+void set_cpu_count(LongInt n);         // src/api/process.cpp
+void set_local_cpu_speed(Int64 mhz);  // src/api/kernel.cpp
+}
 
 extern "C" int main();
 extern "C" char __image_start[], __data_start[], __image_end[];
@@ -162,7 +168,8 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   memory_init(g_boot, g_cpus.count, g_early);
 
   const sched::Timing timing = calibrate_time();
-  sched::start(g_cpus, timing);  // Core#N ... Up
+  toro::detail::set_local_cpu_speed(Int64(timing.tsc_hz / 1000000));
+  toro::detail::set_cpu_count(LongInt(sched::start(g_cpus, timing)));  // Core#N ... Up
   g_main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
   if (g_main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", g_main_thread);

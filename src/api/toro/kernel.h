@@ -16,6 +16,8 @@ const char* GetKernelParam(LongInt I);
 LongInt KernelParamCount();
 // The CPU's time-stamp counter.
 QWord read_rdtsc();
+// The TSC's rate in MHz, measured at boot (Toro's LocalCpuSpeed): ms = cycles / (LocalCpuSpeed * 1000).
+extern const Int64& LocalCpuSpeed;
 
 namespace toro::detail {
 [[noreturn]] void panic(const char* fmt, const klib::Arg* args, size_t count);

@@ -68,6 +68,7 @@ void lapic_timer_stop() {
 uint32_t lapic_timer_current() { return reg(kTimerCurrent); }
 
 void lapic_timer_start_free_running() {
+  reg(kTimerDivide) = 0x3;                      // divide by 16, as lapic_init() sets it
   reg(kLvtTimer) = (1u << 16) | kVectorTimer;  // masked: count only
   reg(kTimerInitial) = 0xFFFFFFFF;
 }

@@ -1,0 +1,134 @@
+// Port of Toro's tests/process/TestProcess (toro-spec §3.3, §3.5) and more of the process API:
+// thread creation on the local and a remote core, registers across switches, Sleep, suspend and
+// resume, kill, ThreadExit, a faulting thread that dies while the others go on, and a thread's
+// stack overflow caught by its guard page. (TestExceptions-0/1 need faults as C++ exceptions,
+// a later issue.)
+#include <toro.h>
+
+#include <atomic>
+
+extern "C" bool CalleeSavedSurviveTwoSwitches();  // callee_saved.S
+
+namespace {
+
+int g_failed = 0;
+void Report(const char* name, bool ok) {
+  WriteConsoleF("%p: %p\n", name, ok ? "PASSED" : "FAILED");
+  if (!ok) ++g_failed;
+}
+
+std::atomic<PtrUInt> g_param_seen[2];
+std::atomic<LongInt> g_core_seen[2];
+PtrInt RecordParam(void* param) {
+  const int slot = GetCoreId() == 0 ? 0 : 1;
+  g_core_seen[slot] = GetCoreId();
+  g_param_seen[slot] = reinterpret_cast<PtrUInt>(param);
+  return 0;
+}
+
+std::atomic<bool> g_stop_looper{false};
+PtrInt Looper(void*) {
+  while (!g_stop_looper) SysThreadSwitch();
+  return 0;
+}
+
+std::atomic<int> g_resumed_runs{0};
+PtrInt SuspendsItself(void*) {
+  SysSuspendThread(0);
+  ++g_resumed_runs;
+  return 0;
+}
+
+std::atomic<int> g_kill_loops{0};
+PtrInt LoopsUntilKilled(void*) {
+  for (;;) {
+    ++g_kill_loops;
+    SysThreadSwitch();
+  }
+}
+
+std::atomic<bool> g_after_exit{false};
+PtrInt ExitsEarly(void*) {
+  ThreadExit(true);
+  g_after_exit = true;  // never reached
+  return 0;
+}
+
+PtrInt Faults(void*) {
+  volatile int* p = nullptr;
+  return *p;
+}
+
+volatile PtrUInt g_depth_limit = ~PtrUInt(0);
+[[gnu::noinline]] PtrUInt Deep(PtrUInt n) {
+  volatile PtrUInt frame[64];
+  frame[n % 64] = n;
+  if (n >= g_depth_limit) return frame[0];
+  return Deep(n + 1) + frame[n % 64];
+}
+PtrInt Overflows(void*) { return PtrInt(Deep(0)); }
+
+template <typename Pred>
+bool WaitFor(Pred done, int ms) {
+  for (int i = 0; i < ms; ++i) {
+    if (done()) return true;
+    Sleep(1);
+  }
+  return done();
+}
+
+}  // namespace
+
+int main() {
+  WriteConsoleF("TestProcess: %d cores\n", CPU_COUNT);
+  TThreadID id = 0;
+  BeginThread(nullptr, 0, RecordParam, reinterpret_cast<void*>(0x12345), 0, id);
+  Report("TestBeginThread-0", id != 0 && WaitFor([] { return g_param_seen[0] == 0x12345; }, 1000) && g_core_seen[0] == 0);
+  if (CPU_COUNT > 1) {
+    BeginThread(nullptr, 0, RecordParam, reinterpret_cast<void*>(0x12345), 1, id);
+    Report("TestBeginThread-1",
+           id != 0 && WaitFor([] { return g_param_seen[1] == 0x12345; }, 1000) && g_core_seen[1] == 1);
+  }
+  Report("TestBeginThread-bad-core", SysCreateThread(0, CPU_COUNT + 5, RecordParam, nullptr) == 0);
+
+  SysCreateThread(0, -1, Looper, nullptr);
+  Report("TestThreadSwitch-0", CalleeSavedSurviveTwoSwitches());
+  g_stop_looper = true;
+
+  const QWord start = read_rdtsc();
+  Sleep(2);
+  const QWord us = (read_rdtsc() - start) / QWord(LocalCpuSpeed);
+  WriteConsoleF("TestSleep: Sleep(2) took %d us\n", us);
+  Report("TestSleep", us >= 2000 && us <= 3000);
+
+  const TThreadID sleeper = SysCreateThread(0, CPU_COUNT - 1, SuspendsItself, nullptr);
+  Sleep(20);
+  const bool still_suspended = g_resumed_runs == 0;
+  SysResumeThread(sleeper);
+  Report("TestSuspendResume", still_suspended && WaitFor([] { return g_resumed_runs == 1; }, 1000));
+  Report("TestResume-not-a-thread", SysResumeThread(TThreadID(0x1234)) == DWORD(-1));
+
+  const TThreadID looper = SysCreateThread(0, CPU_COUNT - 1, LoopsUntilKilled, nullptr);
+  WaitFor([] { return g_kill_loops > 10; }, 1000);
+  SysKillThread(looper);
+  Sleep(20);
+  const int loops = g_kill_loops;
+  Sleep(20);
+  Report("TestKillThread", loops > 10 && g_kill_loops == loops);
+
+  SysCreateThread(0, -1, ExitsEarly, nullptr);
+  Sleep(5);
+  Report("TestThreadExit", !g_after_exit);
+
+  // A thread that faults is reported and killed; this (main) thread and other cores go on.
+  // (A thread that is gone answers SysResumeThread with DWORD(-1).)
+  const TThreadID faulty = SysCreateThread(0, CPU_COUNT - 1, Faults, nullptr);
+  Report("TestFaultingThread", faulty != 0 && WaitFor([=] { return SysResumeThread(faulty) == DWORD(-1); }, 5000));
+  const TThreadID deep = SysCreateThread(0, -1, Overflows, nullptr);
+  Report("TestStackOverflow", deep != 0 && WaitFor([=] { return SysResumeThread(deep) == DWORD(-1); }, 5000));
+
+  TMemoryStats s;
+  SysGetMemoryStats(GetCoreId(), &s);
+  WriteConsoleF("TestProcess: done, %d bytes in use on this core\n", s.BytesInUse);
+  return g_failed;
+}
