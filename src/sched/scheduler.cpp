@@ -15,6 +15,7 @@
 #include <new>
 
 extern "C" void arch_switch(uint64_t* save_rsp, uint64_t next_rsp);
+extern "C" const char __tdata_start[], __tdata_end[], __tbss_end[], __tls_align[];
 extern "C" void thread_trampoline();
 
 namespace sched {
@@ -75,13 +76,36 @@ void prepare_stack(Thread* t) {
   t->saved_rsp = reinterpret_cast<uint64_t>(top);
 }
 
+// A thread's TLS block (ELF TLS variant II, x86-64 psABI §3.4.6): the TLS image at the block's
+// start, the thread pointer (FS base) right after it, pointing at itself (the TCB's first word).
+// Local-exec accesses are %fs:(offset - aligned size), which lands in the block.
+bool make_tls(Thread* t) {
+  const size_t memsz = size_t(__tbss_end - __tdata_start);
+  if (memsz == 0) return true;
+  const size_t tdata = size_t(__tdata_end - __tdata_start);
+  // The linker rounds the block to the TLS segment's own alignment (p_align), not more.
+  size_t align = reinterpret_cast<uintptr_t>(__tls_align);
+  if (align == 0) align = 1;
+  const size_t aligned = (memsz + align - 1) & ~(align - 1);
+  char* block = static_cast<char*>(kernel::allocate(aligned + 16, align < 16 ? 16 : align));
+  if (block == nullptr) return false;
+  memcpy(block, __tdata_start, tdata);
+  memset(block + tdata, 0, aligned - tdata);
+  char* tp = block + aligned;
+  *reinterpret_cast<char**>(tp) = tp;
+  t->tls = block;
+  t->fs_base = reinterpret_cast<uint64_t>(tp);
+  return true;
+}
+
 Thread* create_local(size_t stack_size, ThreadFunc func, void* arg, Thread* parent, bool is_main) {
   if (stack_size < 4096) stack_size = 4096;
   auto* t = static_cast<Thread*>(kernel::allocate(sizeof(Thread), 64));
   if (t == nullptr) return nullptr;
   new (t) Thread();
   char* stack = static_cast<char*>(kernel::allocate_stack(stack_size, reinterpret_cast<uint64_t>(t)));
-  if (stack == nullptr) {
+  if (stack == nullptr || !make_tls(t)) {
+    if (stack != nullptr) kernel::free_stack(stack);
     t->magic = 0;
     kernel::release(t);
     return nullptr;
@@ -104,6 +128,7 @@ void free_zombies(CoreSched& c) {
     c.zombies = z->zombie_next;
     z->magic = 0;
     kernel::free_stack(z->stack);
+    if (z->tls != nullptr) kernel::release(z->tls);
     kernel::release(z);
   }
 }

@@ -26,6 +26,22 @@ PtrInt RecordParam(void* param) {
   return 0;
 }
 
+thread_local PtrUInt t_counter = 5;  // .tdata
+thread_local PtrUInt t_zeroed[4];     // .tbss
+std::atomic<int> g_tls_ok{0};
+PtrInt UsesThreadLocal(void* param) {
+  const PtrUInt base = reinterpret_cast<PtrUInt>(param);
+  bool ok = t_counter == 5 && t_zeroed[3] == 0;  // a fresh copy of the initial image
+  for (int i = 0; i < 50; ++i) {
+    t_counter += base;
+    t_zeroed[3] += 1;
+    SysThreadSwitch();  // the other threads change their own copies meanwhile
+  }
+  ok = ok && t_counter == 5 + 50 * base && t_zeroed[3] == 50;
+  if (ok) ++g_tls_ok;
+  return 0;
+}
+
 std::atomic<bool> g_stop_looper{false};
 PtrInt Looper(void*) {
   while (!g_stop_looper) SysThreadSwitch();
@@ -94,6 +110,12 @@ int main() {
   SysCreateThread(0, -1, Looper, nullptr);
   Report("TestThreadSwitch-0", CalleeSavedSurviveTwoSwitches());
   g_stop_looper = true;
+
+  t_counter = 1000;  // the main thread's own copy
+  for (PtrUInt i = 1; i <= 3; ++i) SysCreateThread(0, -1, UsesThreadLocal, reinterpret_cast<void*>(i));
+  if (CPU_COUNT > 1) SysCreateThread(0, 1, UsesThreadLocal, reinterpret_cast<void*>(PtrUInt(7)));
+  const int want = CPU_COUNT > 1 ? 4 : 3;
+  Report("TestThreadLocal", WaitFor([=] { return g_tls_ok == want; }, 5000) && t_counter == 1000);
 
   const QWord start = read_rdtsc();
   Sleep(2);
