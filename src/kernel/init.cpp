@@ -170,6 +170,9 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   const sched::Timing timing = calibrate_time();
   toro::detail::set_local_cpu_speed(Int64(timing.tsc_hz / 1000000));
   toro::detail::set_cpu_count(LongInt(sched::start(g_cpus, timing)));  // Core#N ... Up
+  // Device interrupts come with the drivers: until then every I/O APIC input stays masked.
+  const uint64_t ioapic = g_cpus.ioapic_base != 0 ? g_cpus.ioapic_base : 0xFEC00000;
+  if (const uint32_t pins = arch::ioapic_mask_all(ioapic)) printk("IOAPIC ... %d inputs, all masked\n", pins);
   g_main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
   if (g_main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", g_main_thread);

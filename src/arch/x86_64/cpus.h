@@ -19,6 +19,7 @@ struct CpuList {
   uint32_t apic_id[kMaxCpus] = {};
   const char* source = "none";  // "ACPI MADT", "MP table" or "none"
   bool truncated = false;       // more enabled CPUs than kMaxCpus
+  uint64_t ioapic_base = 0;     // the first I/O APIC of the MADT (0: none listed)
 };
 
 // Reads physical memory; the kernel's reads identity-mapped memory, tests read a fake space.

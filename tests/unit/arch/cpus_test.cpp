@@ -63,7 +63,7 @@ std::vector<uint8_t> x2apic(uint32_t id, uint32_t flags) {
 
 TEST(Cpus, MadtInTheBiosAreaCountsEnabledProcessors) {
   Phys p;
-  build_acpi(p, 0xF5A50, {lapic(0, 1), lapic(2, 1), lapic(4, 0), lapic(6, 2), {1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+  build_acpi(p, 0xF5A50, {lapic(0, 1), lapic(2, 1), lapic(4, 0), lapic(6, 2), {1, 12, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0}});
   arch::CpuList cpus;
   ASSERT_TRUE(arch::find_cpus(0, Phys::read, &p, &cpus));
   EXPECT_STREQ(cpus.source, "ACPI MADT");
@@ -71,6 +71,7 @@ TEST(Cpus, MadtInTheBiosAreaCountsEnabledProcessors) {
   EXPECT_EQ(cpus.apic_id[0], 0u);
   EXPECT_EQ(cpus.apic_id[1], 2u);
   EXPECT_EQ(cpus.apic_id[2], 6u);
+  EXPECT_EQ(cpus.ioapic_base, 0xFEC00000u);
 }
 
 TEST(Cpus, RsdpHintAndX2ApicEntries) {
