@@ -15,17 +15,27 @@ bool Measure(const char* label) {
   const LongInt kDelays[] = {1, 2, 5, 10, 50, 100};
   bool ok = true;
   for (LongInt ms : kDelays) {
-    QWord worst_late = 0, early = 0;
-    for (int i = 0; i < 5; ++i) {
+    constexpr int kRuns = 7;
+    QWord late[kRuns];
+    QWord early = 0;
+    for (int i = 0; i < kRuns; ++i) {
       const QWord start = read_rdtsc();
       Sleep(ms);
       const QWord us = (read_rdtsc() - start) / QWord(LocalCpuSpeed);
       if (us < QWord(ms) * 1000) ++early;
-      const QWord late = us > QWord(ms) * 1000 ? us - QWord(ms) * 1000 : 0;
-      if (late > worst_late) worst_late = late;
+      late[i] = us > QWord(ms) * 1000 ? us - QWord(ms) * 1000 : 0;
     }
-    WriteConsoleF("SleepAccuracy %p: Sleep(%d): %d early, worst %d us late\n", label, ms, early, worst_late);
-    ok = ok && early == 0 && worst_late < 1000;
+    // Sort to report the median (typical) and the worst (the host may deschedule a vCPU).
+    for (int i = 1; i < kRuns; ++i) {
+      for (int j = i; j > 0 && late[j - 1] > late[j]; --j) {
+        const QWord t = late[j];
+        late[j] = late[j - 1];
+        late[j - 1] = t;
+      }
+    }
+    WriteConsoleF("SleepAccuracy %p: Sleep(%d): %d early, median %d us late, worst %d us\n", label, ms, early,
+                  late[kRuns / 2], late[kRuns - 1]);
+    ok = ok && early == 0 && late[kRuns / 2] < 1000;
   }
   return ok;
 }
