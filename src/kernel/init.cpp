@@ -12,6 +12,7 @@
 #include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/debug.h>
+#include <kernel/devices.h>
 #include <kernel/memory.h>
 #include <kernel/system.h>
 #include <kernel/version.h>
@@ -173,6 +174,7 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   // Device interrupts come with the drivers: until then every I/O APIC input stays masked.
   const uint64_t ioapic = g_cpus.ioapic_base != 0 ? g_cpus.ioapic_base : 0xFEC00000;
   if (const uint32_t pins = arch::ioapic_mask_all(ioapic)) printk("IOAPIC ... %d inputs, all masked\n", pins);
+  devices_init();  // PCI scan; BARs the firmware left at 0 get a place
   g_main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
   if (g_main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", g_main_thread);

@@ -1,0 +1,39 @@
+// What the network stack needs of a network card; drivers (e1000, virtio-net) implement it.
+//
+//   drivers::Nic* nic = ...;
+//   nic->send(frame, len);                   // false when the transmit ring is full
+//   size_t n = nic->receive(buf, sizeof buf); // 0 when nothing arrived (polled)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace drivers {
+
+struct MacAddress {
+  uint8_t b[6];
+};
+
+// Memory the device reads and writes (descriptor rings, buffers). The kernel is identity
+// mapped, so the returned address is also the physical address the device is given.
+struct DmaAllocator {
+  void* (*alloc)(size_t size, size_t align, void* ctx);
+  void* ctx;
+};
+
+class Nic {
+ public:
+  virtual const char* name() const = 0;
+  virtual const MacAddress& mac() const = 0;
+  virtual bool send(const void* frame, size_t length) = 0;
+  virtual size_t receive(void* buffer, size_t capacity) = 0;
+  struct Counters {
+    uint64_t rx_frames, tx_frames, rx_dropped, tx_full;
+  };
+  virtual Counters counters() const = 0;
+
+ protected:
+  ~Nic() = default;
+};
+
+}  // namespace drivers

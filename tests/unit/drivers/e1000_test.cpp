@@ -1,0 +1,147 @@
+#include <drivers/net/e1000.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <vector>
+
+namespace {
+
+// A recording register file that behaves like the parts of an 82540EM the driver relies on:
+// CTRL.RST clears itself, RAL/RAH hold the EEPROM's MAC.
+class MockIo : public drivers::Io {
+ public:
+  std::map<uint32_t, uint32_t> regs;
+  std::vector<std::pair<uint32_t, uint32_t>> writes;
+  uint8_t read8(uint32_t o) override { return uint8_t(read32(o)); }
+  uint16_t read16(uint32_t o) override { return uint16_t(read32(o)); }
+  uint32_t read32(uint32_t o) override {
+    uint32_t v = regs[o];
+    if (o == drivers::e1000::kCtrl) regs[o] &= ~drivers::e1000::kCtrlRst;  // reset completes
+    return v;
+  }
+  void write8(uint32_t o, uint8_t v) override { write32(o, v); }
+  void write16(uint32_t o, uint16_t v) override { write32(o, v); }
+  void write32(uint32_t o, uint32_t v) override {
+    writes.push_back({o, v});
+    regs[o] = v;
+    if (o == drivers::e1000::kEerd && (v & 1)) {  // an EEPROM read: done at once, word -> 0x5452
+      const uint32_t word = (v >> 8) & 0xFF;
+      regs[o] = (1u << 4) | (uint32_t(eeprom[word]) << 16);
+    }
+  }
+  uint16_t eeprom[3] = {0x5452, 0x1200, 0x5634};
+  size_t index_of(uint32_t reg) const {
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (writes[i].first == reg) return i;
+    }
+    return SIZE_MAX;
+  }
+};
+
+std::vector<void*> g_blocks;
+void* dma_alloc(size_t size, size_t align, void*) {
+  void* p = aligned_alloc(align, (size + align - 1) / align * align);
+  g_blocks.push_back(p);
+  return p;
+}
+const drivers::DmaAllocator kDma{dma_alloc, nullptr};
+
+struct Fixture : ::testing::Test {
+  MockIo io;
+  drivers::E1000 nic;
+  void SetUp() override {
+    io.regs[drivers::e1000::kRal] = 0x12005452;  // 52:54:00:12:34:56
+    io.regs[drivers::e1000::kRah] = 0x80005634;
+    ASSERT_TRUE(nic.init(io, kDma));
+  }
+  void TearDown() override {
+    for (void* p : g_blocks) free(p);
+    g_blocks.clear();
+  }
+};
+
+using namespace drivers::e1000;
+
+TEST_F(Fixture, InitSequenceFollowsTheManual) {
+  // Interrupts masked, then reset, before anything else is programmed.
+  EXPECT_LT(io.index_of(kImc), io.index_of(kCtrl));
+  ASSERT_NE(io.index_of(kCtrl), SIZE_MAX);
+  EXPECT_TRUE(io.writes[io.index_of(kCtrl)].second & kCtrlRst);
+  // Link up, no reset bits left.
+  EXPECT_TRUE(io.regs[kCtrl] & kCtrlSlu);
+  EXPECT_FALSE(io.regs[kCtrl] & kCtrlRst);
+  // Rings programmed before the units are enabled.
+  EXPECT_LT(io.index_of(kRdbal), io.index_of(kRctl));
+  EXPECT_LT(io.index_of(kRdt), io.index_of(kRctl));
+  EXPECT_LT(io.index_of(kTdbal), io.index_of(kTctl));
+  EXPECT_EQ(io.regs[kRdlen], 32u * 16);
+  EXPECT_EQ(io.regs[kRdt], 31u);  // every buffer but one given to the device
+  EXPECT_EQ(io.regs[kRctl], kRctlEn | kRctlBam | kRctlSecrc);
+  EXPECT_TRUE(io.regs[kTctl] & kTctlEn);
+  EXPECT_EQ(io.regs[kTipg], 0x0060200Au);
+  EXPECT_EQ(io.regs[kImc], 0xFFFFFFFFu);
+  const drivers::MacAddress& m = nic.mac();
+  EXPECT_EQ(m.b[0], 0x52);
+  EXPECT_EQ(m.b[5], 0x56);
+  // The multicast table is cleared.
+  EXPECT_NE(io.index_of(kMta + 4 * 127), SIZE_MAX);
+}
+
+TEST(E1000, MacFromTheEepromWhenRahIsNotValid) {
+  MockIo io;  // RAH without the address-valid bit: the driver reads the EEPROM
+  drivers::E1000 nic;
+  ASSERT_TRUE(nic.init(io, kDma));
+  EXPECT_EQ(nic.mac().b[0], 0x52);
+  EXPECT_EQ(nic.mac().b[1], 0x54);
+  EXPECT_EQ(nic.mac().b[3], 0x12);
+  EXPECT_EQ(nic.mac().b[5], 0x56);
+  EXPECT_TRUE(io.regs[kRah] & (1u << 31));  // written back as valid
+  for (void* p : g_blocks) free(p);
+  g_blocks.clear();
+}
+
+TEST_F(Fixture, TransmitWrapsAroundAndStopsWhenTheRingIsFull) {
+  const uint8_t frame[60] = {1, 2, 3};
+  for (uint32_t i = 0; i < drivers::E1000::kTxDescs; ++i) {
+    ASSERT_TRUE(nic.send(frame, sizeof frame)) << i;
+    EXPECT_EQ(io.regs[kTdt], (i + 1) % drivers::E1000::kTxDescs);
+  }
+  // The device has not processed anything: descriptor 0 is still owned by it.
+  EXPECT_FALSE(nic.send(frame, sizeof frame));
+  EXPECT_EQ(nic.counters().tx_full, 1u);
+  // The device finishes descriptor 0: it can be recycled.
+  nic.tx_ring()[0].status = kDescDone;
+  EXPECT_TRUE(nic.send(frame, sizeof frame));
+  EXPECT_EQ(nic.tx_ring()[0].cmd, kTxCmdEop | kTxCmdIfcs | kTxCmdRs);
+  EXPECT_EQ(nic.tx_ring()[0].length, 60);
+  EXPECT_FALSE(nic.send(frame, 0));
+  EXPECT_FALSE(nic.send(frame, 5000));
+}
+
+TEST_F(Fixture, ReceiveTakesFramesInOrderAndReturnsBuffers) {
+  uint8_t buf[2048];
+  EXPECT_EQ(nic.receive(buf, sizeof buf), 0u);
+  for (uint32_t i = 0; i < 40; ++i) {  // more than the ring: indices wrap
+    const uint32_t slot = i % drivers::E1000::kRxDescs;
+    memset(nic.rx_buffer(slot), int(i), 64);
+    nic.rx_ring()[slot].length = 64;
+    nic.rx_ring()[slot].errors = 0;
+    nic.rx_ring()[slot].status = kDescDone | kRxEop;
+    ASSERT_EQ(nic.receive(buf, sizeof buf), 64u);
+    EXPECT_EQ(buf[10], uint8_t(i));
+    EXPECT_EQ(io.regs[kRdt], slot);  // the buffer went back to the device
+    EXPECT_EQ(nic.rx_ring()[slot].status, 0);
+  }
+  // A frame with errors is dropped and counted.
+  const uint32_t slot = 40 % drivers::E1000::kRxDescs;
+  nic.rx_ring()[slot].length = 64;
+  nic.rx_ring()[slot].errors = 1;
+  nic.rx_ring()[slot].status = kDescDone | kRxEop;
+  EXPECT_EQ(nic.receive(buf, sizeof buf), 0u);
+  EXPECT_EQ(nic.counters().rx_dropped, 1u);
+  EXPECT_EQ(nic.counters().rx_frames, 40u);
+}
+
+}  // namespace

@@ -1,0 +1,123 @@
+#include <drivers/pci/pci.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <tuple>
+
+namespace {
+
+// A simulated PCI bus: functions with a register file and BARs that answer the sizing
+// protocol (writing all ones reads back the size mask).
+struct SimFunction {
+  uint32_t regs[64] = {};
+  uint32_t bar_mask[6] = {};  // writable bits of each BAR (0: not implemented)
+};
+
+class SimBus : public drivers::ConfigSpace {
+ public:
+  std::map<std::tuple<int, int, int>, SimFunction> functions;
+  int writes = 0;
+
+  SimFunction& add(int bus, int dev, int fn, uint16_t vendor, uint16_t device, bool multi = false) {
+    SimFunction& f = functions[{bus, dev, fn}];
+    f.regs[0] = uint32_t(vendor) | (uint32_t(device) << 16);
+    f.regs[3] = multi ? 0x00800000 : 0;
+    f.regs[2] = 0x02000000;  // network controller
+    return f;
+  }
+  uint32_t read32(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off) override {
+    auto it = functions.find({bus, dev, fn});
+    if (it == functions.end()) return 0xFFFFFFFF;
+    return it->second.regs[off / 4];
+  }
+  void write32(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off, uint32_t v) override {
+    auto it = functions.find({bus, dev, fn});
+    if (it == functions.end()) return;
+    ++writes;
+    SimFunction& f = it->second;
+    const int r = off / 4;
+    if (r >= 4 && r < 10 && f.bar_mask[r - 4] != 0) {
+      const uint32_t low = f.regs[r] & 0xF;  // type bits are read-only
+      f.regs[r] = (v & f.bar_mask[r - 4]) | (f.bar_mask[r - 4] == 0xFFFFFFFF ? 0 : low);
+      return;
+    }
+    f.regs[r] = v;
+  }
+};
+
+TEST(Pci, ScansAllBusesAndMultiFunctionDevices) {
+  SimBus sim;
+  sim.add(0, 0, 0, 0x8086, 0x1237);
+  sim.add(0, 3, 0, 0x8086, 0x100E);
+  sim.add(0, 5, 0, 0x1234, 0x0001, true);
+  sim.add(0, 5, 2, 0x1234, 0x0002);
+  sim.add(7, 1, 0, 0x1AF4, 0x1000);
+  sim.add(0, 6, 3, 0x1111, 0x2222);  // fn 3 of a single-function device: not scanned
+  drivers::PciBus bus;
+  bus.scan(sim);
+  ASSERT_EQ(bus.size(), 5u);
+  EXPECT_NE(bus.find(0x1234, 0x0002), nullptr);
+  EXPECT_NE(bus.find(0x1AF4, 0x1000), nullptr);
+  EXPECT_EQ(bus.find(0x1111, 0x2222), nullptr);
+  EXPECT_EQ(bus.find(0x8086, 0x100E)->class_code, 0x02);
+}
+
+TEST(Pci, SizesBarsAndAssignsTheUnassignedOnes) {
+  SimBus sim;
+  SimFunction& e1000 = sim.add(0, 3, 0, 0x8086, 0x100E);
+  e1000.bar_mask[0] = 0xFFFE0000;  // 128 KiB memory BAR, already assigned by firmware
+  e1000.regs[4] = 0xFEB80000;
+  e1000.bar_mask[1] = 0xFFFFFFC1;  // 64-byte I/O BAR at 0 (unassigned)
+  e1000.regs[5] = 0x1;
+  SimFunction& virtio = sim.add(0, 4, 0, 0x1AF4, 0x1000);
+  virtio.bar_mask[0] = 0xFFFFFFE1;  // 32-byte I/O BAR, unassigned (what qboot leaves)
+  virtio.regs[4] = 0x1;
+  virtio.bar_mask[4] = 0xFFFFC000;  // 16 KiB 64-bit prefetchable memory BAR, unassigned
+  virtio.regs[8] = 0xC;
+  virtio.bar_mask[5] = 0xFFFFFFFF;
+  drivers::PciBus bus;
+  bus.scan(sim);
+  const drivers::PciDevice* e = bus.find(0x8086, 0x100E);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->bar[0].size, 0x20000u);
+  EXPECT_EQ(e->bar[0].base, 0xFEB80000u);
+  EXPECT_TRUE(e->bar[1].io);
+  EXPECT_EQ(e->bar[1].size, 64u);
+  const drivers::PciDevice* v = bus.find(0x1AF4, 0x1000);
+  EXPECT_TRUE(v->bar[4].is64);
+  EXPECT_EQ(v->bar[4].size, 0x4000u);
+  EXPECT_EQ(bus.unassigned(), 3u);
+
+  drivers::PciWindows w;
+  EXPECT_EQ(bus.assign_unassigned(sim, w), 3);
+  EXPECT_EQ(bus.unassigned(), 0u);
+  e = bus.find(0x8086, 0x100E);
+  v = bus.find(0x1AF4, 0x1000);
+  EXPECT_EQ(e->bar[1].base % 64, 0u);
+  EXPECT_GE(e->bar[1].base, 0xC000u);
+  EXPECT_EQ(v->bar[0].base % 32, 0u);
+  EXPECT_NE(v->bar[0].base, e->bar[1].base);
+  EXPECT_EQ(v->bar[4].base % 0x4000, 0u);
+  EXPECT_GE(v->bar[4].base, 0xC0000000u);
+  EXPECT_EQ(sim.read32(0, 4, 0, 0x10), uint32_t(v->bar[0].base) | 1);  // written to the device
+  EXPECT_EQ(sim.read32(0, 4, 0, 0x04) & 0x7, 0x7u);                    // decoding + bus master on
+  // A rescan sees the assignment.
+  drivers::PciBus again;
+  again.scan(sim);
+  EXPECT_EQ(again.unassigned(), 0u);
+  EXPECT_EQ(again.find(0x1AF4, 0x1000)->bar[0].base, v->bar[0].base);
+}
+
+TEST(Pci, BarsThatDoNotFitStayUnassigned) {
+  SimBus sim;
+  SimFunction& f = sim.add(0, 1, 0, 0x1234, 0x5678);
+  f.bar_mask[0] = 0xF0000000;  // 256 MiB
+  drivers::PciBus bus;
+  bus.scan(sim);
+  drivers::PciWindows tiny;
+  tiny.mem_base = 0xFE000000;
+  EXPECT_EQ(bus.assign_unassigned(sim, tiny), 0);
+  EXPECT_EQ(bus.unassigned(), 1u);
+}
+
+}  // namespace
