@@ -1,0 +1,272 @@
+#include <net/stack.h>
+
+namespace net {
+namespace {
+
+constexpr uint16_t kEtherArp = 0x0806, kEtherIpv4 = 0x0800;
+constexpr uint8_t kProtoIcmp = 1;
+constexpr size_t kEthHeader = 14;
+
+void put_mac(uint8_t* p, const Mac& m) { memcpy(p, m.b, 6); }
+Mac get_mac(const uint8_t* p) {
+  Mac m;
+  memcpy(m.b, p, 6);
+  return m;
+}
+
+}  // namespace
+
+void Stack::configure(const Mac& mac, Ipv4 ip, Ipv4 gateway, Ipv4 mask, Sender sender, Clock now_ms) {
+  mac_ = mac;
+  ip_ = ip;
+  gateway_ = gateway;
+  mask_ = mask;
+  sender_ = sender;
+  now_ = now_ms;
+}
+
+bool Stack::transmit(uint8_t* frame, size_t length) {
+  if (length < 60) {  // Ethernet minimum (without FCS): pad with zeros
+    memset(frame + length, 0, 60 - length);
+    length = 60;
+  }
+  ++counters_.frames_out;
+  return sender_.send != nullptr && sender_.send(sender_.ctx, frame, length);
+}
+
+void Stack::receive_frame(const uint8_t* frame, size_t length) {
+  ++counters_.frames_in;
+  if (length < kEthHeader) {
+    ++counters_.dropped_short;
+    return;
+  }
+  const Mac dst = get_mac(frame);
+  if (!(dst == mac_) && !dst.is_broadcast()) {
+    ++counters_.dropped_not_for_us;
+    return;
+  }
+  const uint16_t type = load16(frame + 12);
+  if (type == kEtherArp) {
+    handle_arp(frame + kEthHeader, length - kEthHeader);
+  } else if (type == kEtherIpv4) {
+    handle_ipv4(frame, frame + kEthHeader, length - kEthHeader);
+  } else {
+    ++counters_.dropped_unknown_type;
+  }
+}
+
+// RFC 826 for Ethernet/IPv4: htype 1, ptype 0x0800, hlen 6, plen 4; op 1 request, 2 reply.
+void Stack::handle_arp(const uint8_t* p, size_t length) {
+  if (length < 28 || load16(p) != 1 || load16(p + 2) != kEtherIpv4 || p[4] != 6 || p[5] != 4) {
+    ++counters_.dropped_bad_arp;
+    return;
+  }
+  const uint16_t op = load16(p + 6);
+  const Mac sender_mac = get_mac(p + 8);
+  const Ipv4 sender_ip{load32(p + 14)};
+  const Ipv4 target_ip{load32(p + 24)};
+  if (op != 1 && op != 2) {
+    ++counters_.dropped_bad_arp;
+    return;
+  }
+  if (target_ip == ip_ || op == 2) learn(sender_ip, sender_mac);  // merge flag of RFC 826, simplified
+  if (op == 1 && target_ip == ip_ && ip_.value != 0) {
+    uint8_t reply[64];
+    put_mac(reply, sender_mac);
+    put_mac(reply + 6, mac_);
+    store16(reply + 12, kEtherArp);
+    uint8_t* a = reply + kEthHeader;
+    store16(a, 1);
+    store16(a + 2, kEtherIpv4);
+    a[4] = 6;
+    a[5] = 4;
+    store16(a + 6, 2);
+    put_mac(a + 8, mac_);
+    store32(a + 14, ip_.value);
+    put_mac(a + 18, sender_mac);
+    store32(a + 24, sender_ip.value);
+    ++counters_.arp_requests_answered;
+    transmit(reply, kEthHeader + 28);
+  }
+}
+
+void Stack::learn(Ipv4 ip, const Mac& mac) {
+  if (ip.value == 0) return;
+  ArpEntry* slot = nullptr;
+  for (auto& e : arp_) {
+    if (e.used && e.ip == ip) {
+      slot = &e;
+      break;
+    }
+    if (!e.used && slot == nullptr) slot = &e;
+  }
+  if (slot == nullptr) {  // full: replace the oldest
+    slot = &arp_[0];
+    for (auto& e : arp_) {
+      if (e.stamp < slot->stamp) slot = &e;
+    }
+  }
+  *slot = {ip, mac, now_ ? now_() : 0, true};
+}
+
+bool Stack::lookup(Ipv4 ip, Mac* out) const {
+  const uint64_t now = now_ ? now_() : 0;
+  for (const auto& e : arp_) {
+    if (e.used && e.ip == ip && now - e.stamp < kArpTimeoutMs) {
+      *out = e.mac;
+      return true;
+    }
+  }
+  return false;
+}
+
+void Stack::request(Ipv4 ip) {
+  uint8_t frame[64];
+  put_mac(frame, kBroadcast);
+  put_mac(frame + 6, mac_);
+  store16(frame + 12, kEtherArp);
+  uint8_t* a = frame + kEthHeader;
+  store16(a, 1);
+  store16(a + 2, kEtherIpv4);
+  a[4] = 6;
+  a[5] = 4;
+  store16(a + 6, 1);
+  put_mac(a + 8, mac_);
+  store32(a + 14, ip_.value);
+  memset(a + 18, 0, 6);
+  store32(a + 24, ip.value);
+  transmit(frame, kEthHeader + 28);
+}
+
+Ipv4 Stack::next_hop(Ipv4 dst) const {
+  return (dst.value & mask_.value) == (ip_.value & mask_.value) ? dst : gateway_;
+}
+
+void Stack::handle_ipv4(const uint8_t* frame, const uint8_t* p, size_t length) {
+  if (length < 20 || (p[0] >> 4) != 4) {
+    ++counters_.dropped_bad_ip;
+    return;
+  }
+  const size_t header = size_t(p[0] & 0xF) * 4;
+  const size_t total = load16(p + 2);
+  if (header < 20 || total < header || total > length) {
+    ++counters_.dropped_bad_ip;
+    return;
+  }
+  if (checksum(p, header) != 0) {
+    ++counters_.dropped_bad_checksum;
+    return;
+  }
+  const uint16_t frag = load16(p + 6);
+  if ((frag & 0x2000) || (frag & 0x1FFF)) {  // MF set or an offset: we do not reassemble
+    ++counters_.dropped_fragment;
+    return;
+  }
+  const Ipv4 dst{load32(p + 16)};
+  if (!(dst == ip_) && dst.value != 0xFFFFFFFF) {
+    ++counters_.dropped_not_for_us;
+    return;
+  }
+  // The sender is a neighbour (or the gateway on its behalf): remember its MAC.
+  const Ipv4 src{load32(p + 12)};
+  if (next_hop(src) == src) learn(src, get_mac(frame + 6));
+  if (p[9] == kProtoIcmp) {
+    handle_icmp(frame, p, header, p + header, total - header);
+  } else {
+    ++counters_.dropped_unknown_protocol;
+  }
+}
+
+void Stack::handle_icmp(const uint8_t* frame, const uint8_t* ip, size_t ip_header, const uint8_t* p, size_t length) {
+  (void)ip_header;
+  if (length < 8 || checksum(p, length) != 0) {
+    ++counters_.dropped_bad_icmp;
+    return;
+  }
+  const Ipv4 src{load32(ip + 12)};
+  const uint8_t type = p[0];
+  if (type == 8 && p[1] == 0) {  // echo request: answer with the same id, seq and data
+    if (length > kMaxFrame - kEthHeader - 20) {
+      ++counters_.dropped_bad_icmp;
+      return;
+    }
+    uint8_t reply[kMaxFrame];
+    uint8_t* icmp = reply + kEthHeader + 20;
+    memcpy(icmp, p, length);
+    icmp[0] = 0;
+    store16(icmp + 2, 0);
+    store16(icmp + 2, checksum(icmp, length));
+    ++counters_.echo_requests_answered;
+    const Mac to = get_mac(frame + 6);
+    send_ipv4(reply, src, kProtoIcmp, length, &to);
+  } else if (type == 0 && p[1] == 0) {  // echo reply: keep for the application
+    if (echo_count_ == kEchoQueue) {
+      echo_head_ = (echo_head_ + 1) % kEchoQueue;  // drop the oldest
+      --echo_count_;
+    }
+    EchoReply& r = echo_[(echo_head_ + echo_count_) % kEchoQueue];
+    r.from = src;
+    r.id = load16(p + 4);
+    r.seq = load16(p + 6);
+    r.length = uint16_t(length - 8 > sizeof r.data ? sizeof r.data : length - 8);
+    memcpy(r.data, p + 8, r.length);
+    ++echo_count_;
+  } else {
+    ++counters_.dropped_bad_icmp;
+  }
+}
+
+// `frame` is a kMaxFrame buffer whose payload is already in place after the Ethernet and IPv4
+// headers (offset 34); this fills in both headers and sends it.
+bool Stack::send_ipv4(uint8_t* frame, Ipv4 dst, uint8_t protocol, size_t length, const Mac* known_mac) {
+  if (length > kMaxFrame - kEthHeader - 20) return false;
+  Mac to;
+  if (known_mac != nullptr) {
+    to = *known_mac;
+  } else if (dst.value == 0xFFFFFFFF) {
+    to = kBroadcast;
+  } else if (!lookup(next_hop(dst), &to)) {
+    request(next_hop(dst));
+    return false;
+  }
+  put_mac(frame, to);
+  put_mac(frame + 6, mac_);
+  store16(frame + 12, kEtherIpv4);
+  uint8_t* h = frame + kEthHeader;
+  h[0] = 0x45;  // version 4, 5-word header
+  h[1] = 0;
+  store16(h + 2, uint16_t(20 + length));
+  store16(h + 4, ip_id_++);
+  store16(h + 6, 0x4000);  // don't fragment
+  h[8] = 64;               // TTL
+  h[9] = protocol;
+  store16(h + 10, 0);
+  store32(h + 12, ip_.value);
+  store32(h + 16, dst.value);
+  store16(h + 10, checksum(h, 20));
+  return transmit(frame, kEthHeader + 20 + length);
+}
+
+bool Stack::send_echo_request(Ipv4 dst, uint16_t id, uint16_t seq, const void* data, size_t length) {
+  if (length > kMaxFrame - kEthHeader - 20 - 8) return false;
+  uint8_t frame[kMaxFrame];
+  uint8_t* icmp = frame + kEthHeader + 20;
+  icmp[0] = 8;
+  icmp[1] = 0;
+  store16(icmp + 2, 0);
+  store16(icmp + 4, id);
+  store16(icmp + 6, seq);
+  memcpy(icmp + 8, data, length);
+  store16(icmp + 2, checksum(icmp, 8 + length));
+  return send_ipv4(frame, dst, kProtoIcmp, 8 + length, nullptr);
+}
+
+bool Stack::pop_echo_reply(EchoReply* out) {
+  if (echo_count_ == 0) return false;
+  *out = echo_[echo_head_];
+  echo_head_ = (echo_head_ + 1) % kEchoQueue;
+  --echo_count_;
+  return true;
+}
+
+}  // namespace net

@@ -1,0 +1,92 @@
+// One core's network stack over one NIC (toro-spec §2.9.1: a NIC is dedicated to a core and
+// its packets never cross cores): Ethernet II, ARP (RFC 826) with a timed cache, IPv4
+// (RFC 791: header checks, TTL, fragments dropped) and ICMP echo (RFC 792). Portable: frames
+// come in through receive_frame(), go out through the send callback, time comes from now_ms,
+// so the host tests and the fuzzer drive it without a VM.
+//
+//   net::Stack s;
+//   s.configure(mac, ip, gateway, mask, {send_frame, nic}, now_ms);
+//   s.receive_frame(frame, length);               // for every received frame
+//   s.send_echo_request(dst, id, seq, data, n);   // false: no ARP entry yet (a request went out)
+#pragma once
+
+#include <net/packet.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace net {
+
+struct Counters {
+  uint64_t frames_in, frames_out;
+  uint64_t dropped_short, dropped_not_for_us, dropped_unknown_type;
+  uint64_t dropped_bad_ip, dropped_bad_checksum, dropped_fragment, dropped_unknown_protocol;
+  uint64_t dropped_bad_arp, dropped_bad_icmp, arp_requests_answered, echo_requests_answered;
+};
+
+struct EchoReply {
+  Ipv4 from;
+  uint16_t id, seq;
+  uint16_t length;  // payload bytes kept (up to kMaxEchoPayload)
+  uint8_t data[64];
+};
+
+class Stack {
+ public:
+  static constexpr size_t kArpEntries = 32;
+  static constexpr uint64_t kArpTimeoutMs = 60000;
+  static constexpr size_t kMaxFrame = 1518;
+  static constexpr size_t kEchoQueue = 8;
+
+  struct Sender {
+    bool (*send)(void* ctx, const uint8_t* frame, size_t length);
+    void* ctx;
+  };
+  using Clock = uint64_t (*)();
+
+  void configure(const Mac& mac, Ipv4 ip, Ipv4 gateway, Ipv4 mask, Sender sender, Clock now_ms);
+  // Handles one received frame; never fails (bad frames are counted and dropped).
+  void receive_frame(const uint8_t* frame, size_t length);
+
+  // Sends an ICMP echo request; false if the next hop's MAC is not known yet (an ARP request
+  // was sent: try again shortly) or the NIC refused the frame.
+  bool send_echo_request(Ipv4 dst, uint16_t id, uint16_t seq, const void* data, size_t length);
+  // The oldest unread echo reply; false if none.
+  bool pop_echo_reply(EchoReply* out);
+
+  // The MAC for `ip` if the cache has a fresh entry.
+  bool lookup(Ipv4 ip, Mac* out) const;
+  // Sends an ARP request for `ip` (the next hop).
+  void request(Ipv4 ip);
+  Ipv4 next_hop(Ipv4 dst) const;
+
+  const Counters& counters() const { return counters_; }
+  Ipv4 ip() const { return ip_; }
+  const Mac& mac() const { return mac_; }
+
+ private:
+  struct ArpEntry {
+    Ipv4 ip;
+    Mac mac;
+    uint64_t stamp;
+    bool used;
+  };
+  void handle_arp(const uint8_t* p, size_t length);
+  void handle_ipv4(const uint8_t* frame, const uint8_t* p, size_t length);
+  void handle_icmp(const uint8_t* frame, const uint8_t* ip, size_t ip_header, const uint8_t* p, size_t length);
+  void learn(Ipv4 ip, const Mac& mac);
+  bool send_ipv4(uint8_t* frame, Ipv4 dst, uint8_t protocol, size_t length, const Mac* known_mac);
+  bool transmit(uint8_t* frame, size_t length);
+
+  Mac mac_{};
+  Ipv4 ip_, gateway_, mask_;
+  Sender sender_{};
+  Clock now_ = nullptr;
+  ArpEntry arp_[kArpEntries] = {};
+  EchoReply echo_[kEchoQueue] = {};
+  size_t echo_head_ = 0, echo_count_ = 0;
+  uint16_t ip_id_ = 1;
+  Counters counters_{};
+};
+
+}  // namespace net
