@@ -9,5 +9,6 @@
 #include <toro/console.h>
 #include <toro/kernel.h>
 #include <toro/memory.h>
+#include <toro/network.h>
 #include <toro/process.h>
 #include <toro/types.h>

@@ -18,6 +18,7 @@
 #include <kernel/version.h>
 #include <kernel/percpu.h>
 #include <mm/early_alloc.h>
+#include <net/interface.h>
 #include <sched/scheduler.h>
 #include <toro/types.h>
 
@@ -175,6 +176,7 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   const uint64_t ioapic = g_cpus.ioapic_base != 0 ? g_cpus.ioapic_base : 0xFEC00000;
   if (const uint32_t pins = arch::ioapic_mask_all(ioapic)) printk("IOAPIC ... %d inputs, all masked\n", pins);
   devices_init();  // PCI scan; BARs the firmware left at 0 get a place
+  net::register_nics();
   g_main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
   if (g_main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", g_main_thread);

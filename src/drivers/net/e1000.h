@@ -36,6 +36,7 @@ class E1000 final : public Nic {
   bool send(const void* frame, size_t length) override;
   size_t receive(void* buffer, size_t capacity) override;
   Counters counters() const override { return counters_; }
+  bool link_up() override { return io_->read32(e1000::kStatus) & (1u << 1); }  // STATUS.LU
 
   struct [[gnu::packed]] RxDesc {
     uint64_t address;

@@ -27,6 +27,7 @@ class Nic {
   virtual const MacAddress& mac() const = 0;
   virtual bool send(const void* frame, size_t length) = 0;
   virtual size_t receive(void* buffer, size_t capacity) = 0;
+  virtual bool link_up() = 0;
   struct Counters {
     uint64_t rx_frames, tx_frames, rx_dropped, tx_full;
   };

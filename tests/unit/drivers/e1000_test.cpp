@@ -145,3 +145,12 @@ TEST_F(Fixture, ReceiveTakesFramesInOrderAndReturnsBuffers) {
 }
 
 }  // namespace
+
+namespace {
+TEST_F(Fixture, LinkStatusFromTheStatusRegister) {
+  io.regs[drivers::e1000::kStatus] = 0;
+  EXPECT_FALSE(nic.link_up());
+  io.regs[drivers::e1000::kStatus] = 2;
+  EXPECT_TRUE(nic.link_up());
+}
+}  // namespace

@@ -1,0 +1,40 @@
+// Port of Toro's Ping example (toro-spec §3.2): pings the gateway once a second and prints
+// what comes back. With QEMU's user networking the guest is 10.0.2.15 and the gateway 10.0.2.2,
+// which answers echo requests. `-append N` sets how many pings (default 3); the exit code is
+// 0 when every ping got its reply.
+#include <toro.h>
+
+int main() {
+  const Byte ip[4] = {10, 0, 2, 15}, gateway[4] = {10, 0, 2, 2}, mask[4] = {255, 255, 255, 0};
+  DedicateNetwork("e1000", ip, gateway, mask, nullptr);
+  LongInt count = 3;
+  if (const char* p = GetKernelParam(0)) {
+    count = 0;
+    while (*p >= '0' && *p <= '9') count = count * 10 + (*p++ - '0');
+  }
+  TIPAddress target;
+  _IPAddress(gateway, target);
+  const char payload[] = "abcdefghijklmtororstuvwabcdefghi";  // 32 bytes, as in Toro
+  WriteConsoleF("\t ToroPing: This test sends ICMP packets every 1s\n");
+  LongInt received = 0;
+  for (Word seq = 90; seq < 90 + count; ++seq) {
+    WriteConsoleF("\t ToroPing: sending ping to %d.%d.%d.%d, seq: %d\n", gateway[0], gateway[1], gateway[2], gateway[3],
+                  seq);
+    if (ICMPSendEcho(target, payload, 32, seq, 0) != 0) {
+      WriteConsoleF("\t ToroPing: could not send (no ARP answer from the gateway)\n");
+    } else if (PICMPReply reply = ICMPPoolPackets()) {
+      if (reply->SourceIP == target && reply->Seq == seq) {
+        WriteConsoleF("\t ToroPing: received ping from %d.%d.%d.%d\n", gateway[0], gateway[1], gateway[2], gateway[3]);
+        ++received;
+      } else {
+        WriteConsoleF("\t ToroPing: wrong received ping, seq=%d\n", reply->Seq);
+      }
+      ToroFreeMem(reply);
+    } else {
+      WriteConsoleF("\t ToroPing: no received ping from %d.%d.%d.%d\n", gateway[0], gateway[1], gateway[2], gateway[3]);
+    }
+    Sleep(1000);
+  }
+  WriteConsoleF("ToroPing: %d of %d replies\n", received, count);
+  return received == count ? 0 : 1;
+}

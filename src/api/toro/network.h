@@ -1,0 +1,43 @@
+// Networking (toro-spec §1.10): a NIC is dedicated to a core and its packets stay there.
+//
+//   const Byte ip[4] = {10, 0, 2, 15}, gw[4] = {10, 0, 2, 2}, mask[4] = {255, 255, 255, 0};
+//   DedicateNetwork("e1000", ip, gw, mask, nullptr);
+//   TIPAddress to; _IPAddress(gw, to);
+//   ICMPSendEcho(to, "ping", 4, 1, 0);
+//   if (PICMPReply r = ICMPPoolPackets()) { ...; ToroFreeMem(r); }
+#pragma once
+
+#include <toro/types.h>
+
+// An IPv4 address as Toro stores it: the first octet in the lowest byte (network order in
+// memory): 192.100.200.100 is $64C864C0.
+using TIPAddress = DWORD;
+struct THardwareAddress {
+  Byte b[6];
+};
+
+// Binds the NIC called Name ("e1000") to the calling core with a static address and starts its
+// packet thread on this core. Handler must be nullptr (Toro's raw-handler variant is not
+// provided). Prints the configuration; on failure prints why.
+void DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4], const Byte Mask[4],
+                     TThreadFunc Handler);
+
+void _IPAddress(const Byte Ip[4], TIPAddress& Result);
+void _IPAddresstoArray(TIPAddress Ip, Byte Result[4]);
+Word SwapWORD(Word n);
+THardwareAddress GetLocalMAC();
+
+// Sends an ICMP echo request from this core's interface. Returns 0 if sent, 1 if not (no
+// interface on this core, or the next hop did not answer ARP within 150 ms).
+LongInt ICMPSendEcho(TIPAddress IpDest, const void* Data, LongInt len, Word seq, Word id);
+
+struct TICMPReply {
+  TIPAddress SourceIP;
+  Word Seq, Id;
+  LongInt Size;  // payload bytes in Data (at most 64)
+  Byte Data[64];
+};
+using PICMPReply = TICMPReply*;
+// The oldest echo reply received on this core's interface (the caller frees it with
+// ToroFreeMem), waiting up to 1 s for one; nil if none came.
+PICMPReply ICMPPoolPackets();

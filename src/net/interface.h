@@ -1,0 +1,30 @@
+// Network interfaces of the running kernel: the NICs found at boot, and the one dedicated to
+// each core with its stack and packet thread (toro-spec §1.10 DedicateNetwork, §2.9.1).
+//
+//   net::register_nics();                                  // boot, after the PCI scan
+//   net::Interface* i = net::dedicate("e1000", ip, gw, mask);   // on the core that will own it
+//   net::Interface* mine = net::local();                   // this core's, or nullptr
+#pragma once
+
+#include <drivers/net/nic.h>
+#include <net/stack.h>
+
+namespace net {
+
+struct Interface {
+  const char* name;  // Toro's driver names: "e1000", "virtionet"
+  drivers::Nic* nic;
+  Stack stack;
+  uint32_t core;
+  bool dedicated;
+};
+
+// Probes the PCI devices the drivers know (for now the e1000, 8086:100E) and lists them.
+void register_nics();
+// Binds the first free NIC called `name` to the calling core, configures it, and starts the
+// core's packet thread. nullptr (with a console line saying why) if there is none, the core
+// already has one, or the device does not come up.
+Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask);
+Interface* local();
+
+}  // namespace net
