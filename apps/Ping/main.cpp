@@ -1,12 +1,15 @@
 // Port of Toro's Ping example (toro-spec §3.2): pings the gateway once a second and prints
 // what comes back. With QEMU's user networking the guest is 10.0.2.15 and the gateway 10.0.2.2,
-// which answers echo requests. `-append N` sets how many pings (default 3); the exit code is
+// which answers echo requests. `-append N[,CARD]` sets how many pings (default 3) and the card
+// ("e1000" by default, "virtionet" for virtio-net); the exit code is
 // 0 when every ping got its reply.
 #include <toro.h>
 
 int main() {
   const Byte ip[4] = {10, 0, 2, 15}, gateway[4] = {10, 0, 2, 2}, mask[4] = {255, 255, 255, 0};
-  DedicateNetwork("e1000", ip, gateway, mask, nullptr);
+  // The card: "e1000" unless the second kernel parameter names another ("virtionet").
+  const char* card = GetKernelParam(1) != nullptr ? GetKernelParam(1) : "e1000";
+  DedicateNetwork(card, ip, gateway, mask, nullptr);
   LongInt count = 3;
   if (const char* p = GetKernelParam(0)) {
     count = 0;

@@ -2,6 +2,10 @@
 #include <arch/x86_64/cpus.h>
 #include <drivers/io.h>
 #include <drivers/net/e1000.h>
+#include <drivers/net/virtio_net.h>
+#include <drivers/port_io.h>
+#include <drivers/virtio/transport.h>
+#include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/devices.h>
 #include <kernel/memory.h>
@@ -17,9 +21,12 @@ namespace {
 
 constexpr size_t kMaxInterfaces = 8;
 
+enum class Kind { kE1000, kVirtioPci, kVirtioMmio };
 struct Slot {
   Interface iface;
-  const drivers::PciDevice* pci;
+  Kind kind;
+  const drivers::PciDevice* pci;  // PCI devices
+  uint64_t mmio_base;             // virtio-mmio
 };
 Slot g_slots[kMaxInterfaces];
 size_t g_count = 0;
@@ -50,23 +57,104 @@ intptr_t packet_thread(void* arg) {
   }
 }
 
+
+Slot* new_slot(const char* name, Kind kind) {
+  if (g_count == kMaxInterfaces) return nullptr;
+  Slot& s = g_slots[g_count++];
+  s.kind = kind;
+  s.pci = nullptr;
+  s.mmio_base = 0;
+  s.iface.name = name;
+  s.iface.nic = nullptr;
+  s.iface.dedicated = false;
+  return &s;
+}
+
+// QEMU's microvm appends one "virtio_mmio.device=<size>@<base>:<irq>" per virtio-mmio device to
+// the kernel command line (Linux's format; toro-spec §1.4 GetKernelParam [HEAD]).
+bool parse_mmio_token(const char* t, uint64_t* base) {
+  const char prefix[] = "virtio_mmio.device=";
+  if (strncmp(t, prefix, sizeof prefix - 1) != 0) return false;
+  const char* at = strchr(t, '@');
+  if (at == nullptr || at[1] != '0' || (at[2] != 'x' && at[2] != 'X')) return false;
+  uint64_t v = 0;
+  for (const char* p = at + 3; *p && *p != ':'; ++p) {
+    const char c = *p;
+    const int digit = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+    if (digit < 0) return false;
+    v = v * 16 + uint64_t(digit);
+  }
+  *base = v;
+  return v != 0;
+}
+
 }  // namespace
 
 void register_nics() {
   const drivers::PciBus& bus = kernel::pci_bus();
-  for (size_t i = 0; i < bus.size() && g_count < kMaxInterfaces; ++i) {
+  for (size_t i = 0; i < bus.size(); ++i) {
     const drivers::PciDevice& d = bus[i];
     if (d.vendor == 0x8086 && d.device == 0x100E && d.bar[0].size != 0 && !d.bar[0].io) {
-      Slot& s = g_slots[g_count++];
-      s.pci = &d;
-      s.iface.name = "e1000";
-      s.iface.nic = nullptr;
-      s.iface.dedicated = false;
+      if (Slot* s = new_slot("e1000", Kind::kE1000)) s->pci = &d;
       kernel::printk("e1000: found at PCI %d:%d.%d, registers at %h, irq %d\n", d.bus, d.dev, d.fn, d.bar[0].base,
+                     d.irq_line);
+    } else if (d.vendor == 0x1AF4 && d.device == 0x1000 && d.bar[0].io && d.bar[0].base != 0) {
+      if (Slot* s = new_slot("virtionet", Kind::kVirtioPci)) s->pci = &d;  // transitional: legacy I/O BAR
+      kernel::printk("VirtIONet: found at PCI %d:%d.%d, ioport: %h, irq %d\n", d.bus, d.dev, d.fn, d.bar[0].base,
                      d.irq_line);
     }
   }
+  // virtio-mmio devices: the kernel command line tokens QEMU's microvm can append, or else, on
+  // a machine without PCI (microvm), its fixed transport slots 0xFEB00000 + 512 * i (QEMU
+  // hw/i386/microvm.c: 24 slots). QEMU 7.2 does not pass the tokens to a PVH kernel.
+  uint64_t bases[32];
+  size_t n = 0;
+  const klib::KernelParams& params = kernel::kernel_params();
+  for (size_t i = 0; i < params.count() && n < 32; ++i) {
+    if (parse_mmio_token(params.get(i), &bases[n])) ++n;
+  }
+  if (n == 0 && bus.size() == 0) {
+    for (uint64_t i = 0; i < 24; ++i) bases[n++] = 0xFEB00000 + 0x200 * i;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    drivers::MmioIo io(bases[i]);
+    drivers::LegacyMmioTransport probe(io);
+    uint32_t id = 0;
+    if (!probe.probe(&id)) continue;  // no device (id 0) or not a legacy virtio-mmio transport
+    kernel::printk("VirtIO: found device at %h, type %d\n", bases[i], id);
+    if (id == 1) {  // network card
+      if (Slot* s = new_slot("virtionet", Kind::kVirtioMmio)) s->mmio_base = bases[i];
+    }
+  }
 }
+
+namespace {
+
+drivers::Nic* bring_up(Slot& s) {
+  const drivers::DmaAllocator dma{dma_alloc, nullptr};
+  if (s.kind == Kind::kE1000) {
+    drivers::pci_enable(kernel::pci_config(), *s.pci);
+    auto* io = new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(s.pci->bar[0].base);
+    auto* nic = new (kernel::allocate(sizeof(drivers::E1000), 64)) drivers::E1000();
+    return nic->init(*io, dma) ? nic : nullptr;
+  }
+  drivers::VirtioTransport* transport;
+  if (s.kind == Kind::kVirtioPci) {
+    drivers::pci_enable(kernel::pci_config(), *s.pci);
+    auto* io = new (kernel::allocate(sizeof(drivers::PortIo), 16)) drivers::PortIo(uint16_t(s.pci->bar[0].base));
+    transport = new (kernel::allocate(sizeof(drivers::LegacyPciTransport), 16)) drivers::LegacyPciTransport(*io);
+  } else {
+    auto* io = new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(s.mmio_base);
+    auto* mmio = new (kernel::allocate(sizeof(drivers::LegacyMmioTransport), 16)) drivers::LegacyMmioTransport(*io);
+    uint32_t id;
+    if (!mmio->probe(&id)) return nullptr;
+    transport = mmio;
+  }
+  auto* nic = new (kernel::allocate(sizeof(drivers::VirtioNet), 64)) drivers::VirtioNet();
+  return nic->init(*transport, dma) ? nic : nullptr;
+}
+
+}  // namespace
 
 Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   const uint32_t core = kernel::current_core();
@@ -77,11 +165,9 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   for (size_t i = 0; i < g_count; ++i) {
     Slot& s = g_slots[i];
     if (s.iface.dedicated || strcmp(s.iface.name, name) != 0) continue;
-    drivers::pci_enable(kernel::pci_config(), *s.pci);
     // Driver state, rings and buffers come from the owning core's memory.
-    auto* io = new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(s.pci->bar[0].base);
-    auto* nic = new (kernel::allocate(sizeof(drivers::E1000), 64)) drivers::E1000();
-    if (!nic->init(*io, {dma_alloc, nullptr})) {
+    drivers::Nic* nic = bring_up(s);
+    if (nic == nullptr) {
       kernel::printk("DedicateNetwork: %p did not come up\n", name);
       return nullptr;
     }

@@ -1,0 +1,97 @@
+#include <drivers/net/virtio_net.h>
+
+#include <cstring>
+
+namespace drivers {
+
+using namespace virtio_net;
+
+namespace {
+uint64_t phys(const void* p) { return reinterpret_cast<uintptr_t>(p); }  // identity mapped
+}  // namespace
+
+bool VirtioNet::setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma) {
+  const uint16_t size = t_->queue_size(index);
+  if (size == 0 || (size & (size - 1)) != 0) return false;
+  void* memory = dma.alloc(Virtqueue::bytes(size), 4096, dma.ctx);
+  *buffers = static_cast<uint8_t*>(dma.alloc(size_t(size) * kBuffer, 4096, dma.ctx));
+  if (memory == nullptr || *buffers == nullptr) return false;
+  q.init(memory, size);
+  return t_->set_queue(index, size, phys(memory));
+}
+
+bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma) {
+  t_ = &transport;
+  // §3.1.1 (with the legacy variations of §3.1.2: no FEATURES_OK step).
+  transport.reset();
+  transport.set_status(virtio::kAcknowledge);
+  transport.set_status(virtio::kAcknowledge | virtio::kDriver);
+  features_ = transport.device_features() & (kFeatureMac | kFeatureStatus);
+  transport.set_driver_features(features_);
+  if (!setup_queue(0, rx_, &rx_buffers_, dma) || !setup_queue(1, tx_, &tx_buffers_, dma)) {
+    transport.set_status(virtio::kFailed);
+    return false;
+  }
+  // Every receive descriptor gets its buffer (indexed by descriptor id).
+  for (uint16_t i = 0; i < rx_.size(); ++i) rx_.add(phys(rx_buffers_ + size_t(i) * kBuffer), kBuffer, true);
+  rx_.publish();
+  transport.set_status(virtio::kAcknowledge | virtio::kDriver | virtio::kDriverOk);
+  transport.notify(0);
+  if (features_ & kFeatureMac) {
+    for (uint32_t i = 0; i < 6; ++i) mac_.b[i] = transport.config8(i);
+  } else {
+    mac_ = MacAddress{{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};  // locally administered default
+  }
+  return true;
+}
+
+bool VirtioNet::link_up() {
+  if (!(features_ & kFeatureStatus)) return true;
+  return t_->config8(6) & 1;  // VIRTIO_NET_S_LINK_UP
+}
+
+bool VirtioNet::send(const void* frame, size_t length) {
+  if (length == 0 || length + kHeader > kBuffer) return false;
+  uint16_t done;
+  uint32_t ignored;
+  while (tx_.pop_used(&done, &ignored)) {
+  }  // reclaim what the device sent
+  const uint16_t id = tx_.add(0, 0, false);
+  if (id == Virtqueue::kNoDesc) {
+    ++counters_.tx_full;
+    return false;
+  }
+  uint8_t* buffer = tx_buffers_ + size_t(id) * kBuffer;
+  memset(buffer, 0, kHeader);  // no checksum offload, no segmentation
+  memcpy(buffer + kHeader, frame, length);
+  tx_.descriptors()[id].address = phys(buffer);
+  tx_.descriptors()[id].length = uint32_t(kHeader + length);
+  tx_.publish();
+  t_->notify(1);
+  ++counters_.tx_frames;
+  return true;
+}
+
+size_t VirtioNet::receive(void* buffer, size_t capacity) {
+  uint16_t id;
+  uint32_t length;
+  while (rx_.pop_used(&id, &length)) {
+    const uint8_t* data = rx_buffers_ + size_t(id) * kBuffer;
+    size_t frame = length > kHeader ? length - kHeader : 0;
+    if (frame == 0 || frame > capacity || length > kBuffer) {
+      ++counters_.rx_dropped;
+      frame = 0;
+    } else {
+      memcpy(buffer, data + kHeader, frame);
+      ++counters_.rx_frames;
+    }
+    // The buffer goes straight back (add() reuses the descriptor just freed).
+    rx_.add(phys(rx_buffers_ + size_t(id) * kBuffer), kBuffer, true);
+    rx_.publish();
+    t_->notify(0);
+    if (frame != 0) return frame;
+  }
+  return 0;
+}
+
+}  // namespace drivers

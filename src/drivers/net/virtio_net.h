@@ -1,0 +1,43 @@
+// virtio-net (Virtual I/O Device spec 1.2 §5.1) over any VirtioTransport: one receive and one
+// transmit queue, the legacy 10-byte header, polled. Toro's name for it: "virtionet".
+//
+//   drivers::VirtioNet nic;
+//   if (nic.init(transport, dma)) nic.send(frame, len);
+#pragma once
+
+#include <drivers/net/nic.h>
+#include <drivers/virtio/transport.h>
+
+namespace drivers {
+
+namespace virtio_net {
+constexpr uint32_t kFeatureMac = 1u << 5, kFeatureStatus = 1u << 16;
+constexpr size_t kHeader = 10;  // struct virtio_net_hdr without num_buffers (no MRG_RXBUF)
+constexpr size_t kBuffer = 2048;
+}  // namespace virtio_net
+
+class VirtioNet final : public Nic {
+ public:
+  // The device's feature bits are read, MAC and STATUS accepted, the queues set up and the
+  // receive queue filled; false (device status FAILED) if the device does not cooperate.
+  bool init(VirtioTransport& transport, const DmaAllocator& dma);
+  const char* name() const override { return "virtionet"; }
+  const MacAddress& mac() const override { return mac_; }
+  bool send(const void* frame, size_t length) override;
+  size_t receive(void* buffer, size_t capacity) override;
+  bool link_up() override;
+  Counters counters() const override { return counters_; }
+  uint32_t features() const { return features_; }
+
+ private:
+  bool setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma);
+  VirtioTransport* t_ = nullptr;
+  Virtqueue rx_, tx_;
+  uint8_t* rx_buffers_ = nullptr;
+  uint8_t* tx_buffers_ = nullptr;
+  MacAddress mac_{};
+  uint32_t features_ = 0;
+  Counters counters_{};
+};
+
+}  // namespace drivers

@@ -1,0 +1,89 @@
+// Virtio transports (Virtual I/O Device spec 1.2 §4), apart from the devices that use them:
+// legacy PCI (I/O BAR 0, §4.1.4.8) and legacy MMIO (§4.2.4, what QEMU's microvm gives by
+// default). A device driver (virtio_net) talks only to this interface.
+//
+//   drivers::LegacyPciTransport t(io);
+//   drivers::VirtioNet net;  net.init(t, dma);
+#pragma once
+
+#include <drivers/io.h>
+#include <drivers/virtio/virtqueue.h>
+
+#include <cstdint>
+
+namespace drivers {
+
+namespace virtio {
+// Device status bits (§2.1).
+constexpr uint8_t kAcknowledge = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8, kFailed = 128;
+}  // namespace virtio
+
+class VirtioTransport {
+ public:
+  virtual void reset() = 0;
+  virtual uint8_t status() = 0;
+  virtual void set_status(uint8_t s) = 0;
+  virtual uint32_t device_features() = 0;        // legacy: 32 feature bits
+  virtual void set_driver_features(uint32_t f) = 0;
+  virtual uint16_t queue_size(uint16_t q) = 0;   // 0: no such queue
+  // Hands a queue's memory (Virtqueue::bytes(size), 4096-aligned, identity mapped) to the device.
+  virtual bool set_queue(uint16_t q, uint16_t size, uint64_t phys) = 0;
+  virtual void notify(uint16_t q) = 0;
+  virtual uint8_t config8(uint32_t offset) = 0;  // device-specific configuration
+  virtual const char* name() const = 0;
+
+ protected:
+  ~VirtioTransport() = default;
+};
+
+class LegacyPciTransport final : public VirtioTransport {
+ public:
+  explicit LegacyPciTransport(Io& io) : io_(io) {}
+  void reset() override { io_.write8(18, 0); }
+  uint8_t status() override { return io_.read8(18); }
+  void set_status(uint8_t s) override { io_.write8(18, s); }
+  uint32_t device_features() override { return io_.read32(0); }
+  void set_driver_features(uint32_t f) override { io_.write32(4, f); }
+  uint16_t queue_size(uint16_t q) override {
+    io_.write16(14, q);
+    return io_.read16(12);
+  }
+  bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
+  void notify(uint16_t q) override { io_.write16(16, q); }
+  uint8_t config8(uint32_t offset) override { return io_.read8(20 + offset); }  // no MSI-X: config at 20
+  const char* name() const override { return "virtio-pci (legacy)"; }
+
+ private:
+  Io& io_;
+};
+
+class LegacyMmioTransport final : public VirtioTransport {
+ public:
+  explicit LegacyMmioTransport(Io& io) : io_(io) {}
+  // Magic "virt", version 1 (legacy), a device id; false otherwise.
+  bool probe(uint32_t* device_id);
+  void reset() override { io_.write32(0x70, 0); }
+  uint8_t status() override { return uint8_t(io_.read32(0x70)); }
+  void set_status(uint8_t s) override { io_.write32(0x70, s); }
+  uint32_t device_features() override {
+    io_.write32(0x14, 0);
+    return io_.read32(0x10);
+  }
+  void set_driver_features(uint32_t f) override {
+    io_.write32(0x24, 0);
+    io_.write32(0x20, f);
+  }
+  uint16_t queue_size(uint16_t q) override {
+    io_.write32(0x30, q);
+    return uint16_t(io_.read32(0x34));
+  }
+  bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
+  void notify(uint16_t q) override { io_.write32(0x50, q); }
+  uint8_t config8(uint32_t offset) override { return io_.read8(0x100 + offset); }
+  const char* name() const override { return "virtio-mmio (legacy)"; }
+
+ private:
+  Io& io_;
+};
+
+}  // namespace drivers

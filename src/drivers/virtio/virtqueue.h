@@ -1,0 +1,67 @@
+// A split virtqueue (Virtual I/O Device spec 1.2 §2.7) in the legacy layout (§2.7, "Legacy
+// Interfaces: A Note on Virtqueue Layout"): descriptor table, available ring, then the used ring
+// on the next 4096-byte boundary, in one physically contiguous block. Portable: the tests run it
+// against a simulated device.
+//
+//   drivers::Virtqueue q;
+//   q.init(memory, 256);                        // memory: Virtqueue::bytes(256), 4096-aligned
+//   uint16_t id = q.add(buf_phys, len, true);   // device-writable buffer
+//   q.publish(); transport.notify(0);
+//   uint32_t got; if (q.pop_used(&id, &got)) ...
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace drivers {
+
+class Virtqueue {
+ public:
+  struct [[gnu::packed]] Desc {
+    uint64_t address;
+    uint32_t length;
+    uint16_t flags;  // 1 NEXT, 2 WRITE (device writes the buffer)
+    uint16_t next;
+  };
+  static constexpr uint16_t kWrite = 2;
+  static constexpr uint16_t kNoDesc = 0xFFFF;
+
+  static size_t bytes(uint16_t size) {
+    const size_t head = 16u * size + 6 + 2u * size;
+    return ((head + 4095) & ~size_t(4095)) + ((6 + 8u * size + 4095) & ~size_t(4095));
+  }
+
+  // `memory` is zeroed here; size is a power of two (the device's queue size).
+  void init(void* memory, uint16_t size);
+  uint16_t size() const { return size_; }
+  uint16_t free_descriptors() const { return free_count_; }
+
+  // One buffer in one descriptor; returns its id, or kNoDesc if every descriptor is in use.
+  // Visible to the device only after publish().
+  uint16_t add(uint64_t address, uint32_t length, bool device_writes);
+  // Makes the buffers added since the last publish visible (the ring index is written after
+  // the entries: release ordering).
+  void publish();
+  // The next buffer the device is done with: its id and the bytes it wrote; the descriptor is
+  // free again. False when the device has not returned anything new.
+  bool pop_used(uint16_t* id, uint32_t* length);
+
+  Desc* descriptors() { return desc_; }
+  uint16_t* avail_ring() { return avail_ + 2; }
+  uint16_t avail_index() const { return avail_[1]; }
+  // For a simulated device (tests): where the used ring lives.
+  uint8_t* used() { return used_; }
+
+ private:
+  Desc* desc_ = nullptr;
+  uint16_t* avail_ = nullptr;  // flags, idx, ring[size], used_event
+  uint8_t* used_ = nullptr;    // flags u16, idx u16, ring[size] of {id u32, len u32}, avail_event
+  uint16_t size_ = 0;
+  uint16_t free_head_ = kNoDesc;
+  uint16_t free_count_ = 0;
+  uint16_t avail_shadow_ = 0;  // our next avail index
+  uint16_t last_used_ = 0;
+};
+
+}  // namespace drivers

@@ -1,0 +1,151 @@
+#include <drivers/net/virtio_net.h>
+#include <drivers/virtio/virtqueue.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+// The device side of a legacy split virtqueue, for tests: takes what the driver made
+// available and returns it as used with a length.
+struct SimDevice {
+  drivers::Virtqueue* q;
+  uint16_t seen = 0;  // next avail index to consume
+  uint16_t used_idx = 0;
+  bool take(uint16_t* id) {
+    if (seen == q->avail_index()) return false;
+    *id = q->avail_ring()[seen % q->size()];
+    ++seen;
+    return true;
+  }
+  void give_back(uint16_t id, uint32_t length) {
+    uint8_t* used = q->used();
+    uint8_t* e = used + 4 + 8u * (used_idx % q->size());
+    const uint32_t id32 = id;
+    memcpy(e, &id32, 4);
+    memcpy(e + 4, &length, 4);
+    ++used_idx;
+    memcpy(used + 2, &used_idx, 2);
+  }
+};
+
+struct Memory {
+  std::vector<void*> blocks;
+  ~Memory() {
+    for (void* p : blocks) free(p);
+  }
+  void* get(size_t size, size_t align) {
+    void* p = aligned_alloc(align, (size + align - 1) / align * align);
+    blocks.push_back(p);
+    return p;
+  }
+  static void* alloc(size_t size, size_t align, void* self) { return static_cast<Memory*>(self)->get(size, align); }
+};
+
+TEST(Virtqueue, LegacyLayoutAndIndexWrapAround) {
+  Memory m;
+  drivers::Virtqueue q;
+  const uint16_t n = 8;
+  EXPECT_EQ(drivers::Virtqueue::bytes(n), 4096u + 4096u);
+  q.init(m.get(drivers::Virtqueue::bytes(n), 4096), n);
+  SimDevice dev{&q};
+  // 1000 rounds through an 8-entry ring: the 16-bit indices wrap many times over.
+  for (uint32_t round = 0; round < 1000; ++round) {
+    const uint16_t id = q.add(0x1000 + round, 100 + round % 7, round % 2);
+    ASSERT_NE(id, drivers::Virtqueue::kNoDesc);
+    q.publish();
+    uint16_t got;
+    ASSERT_TRUE(dev.take(&got));
+    EXPECT_EQ(got, id);
+    EXPECT_EQ(q.descriptors()[got].address, 0x1000u + round);
+    EXPECT_EQ(q.descriptors()[got].flags, round % 2 ? drivers::Virtqueue::kWrite : 0);
+    dev.give_back(got, 42);
+    uint16_t used_id;
+    uint32_t len;
+    ASSERT_TRUE(q.pop_used(&used_id, &len));
+    EXPECT_EQ(used_id, id);
+    EXPECT_EQ(len, 42u);
+    EXPECT_FALSE(q.pop_used(&used_id, &len));
+  }
+  EXPECT_EQ(q.free_descriptors(), n);
+}
+
+TEST(Virtqueue, FullRingAndRecycling) {
+  Memory m;
+  drivers::Virtqueue q;
+  q.init(m.get(drivers::Virtqueue::bytes(4), 4096), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_NE(q.add(0, 0, false), drivers::Virtqueue::kNoDesc);
+  EXPECT_EQ(q.add(0, 0, false), drivers::Virtqueue::kNoDesc);
+  q.publish();
+  SimDevice dev{&q};
+  uint16_t id;
+  dev.take(&id);
+  dev.give_back(id, 0);
+  uint32_t len;
+  ASSERT_TRUE(q.pop_used(&id, &len));
+  EXPECT_EQ(q.free_descriptors(), 1);
+  EXPECT_EQ(q.add(0, 0, false), id);  // the freed descriptor is reused
+}
+
+// A legacy virtio transport recording what the driver does.
+class MockTransport : public drivers::VirtioTransport {
+ public:
+  std::vector<uint8_t> statuses;
+  uint32_t offered = drivers::virtio_net::kFeatureMac | drivers::virtio_net::kFeatureStatus | (1u << 0) | (1u << 15);
+  uint32_t accepted = 0xFFFFFFFF;
+  uint64_t queue_phys[2] = {};
+  std::vector<uint16_t> notified;
+  uint8_t config[8] = {0x52, 0x54, 0x00, 0xAB, 0xCD, 0xEF, 1, 0};
+  bool was_reset = false;
+  void reset() override {
+    was_reset = true;
+    statuses.clear();
+  }
+  uint8_t status() override { return statuses.empty() ? 0 : statuses.back(); }
+  void set_status(uint8_t s) override { statuses.push_back(s); }
+  uint32_t device_features() override { return offered; }
+  void set_driver_features(uint32_t f) override { accepted = f; }
+  uint16_t queue_size(uint16_t q) override { return q < 2 ? 16 : 0; }
+  bool set_queue(uint16_t q, uint16_t, uint64_t phys) override {
+    queue_phys[q] = phys;
+    return true;
+  }
+  void notify(uint16_t q) override { notified.push_back(q); }
+  uint8_t config8(uint32_t offset) override { return config[offset]; }
+  const char* name() const override { return "mock"; }
+};
+
+TEST(VirtioNet, FeatureNegotiationAndQueueSetup) {
+  Memory m;
+  MockTransport t;
+  drivers::VirtioNet nic;
+  ASSERT_TRUE(nic.init(t, {Memory::alloc, &m}));
+  EXPECT_TRUE(t.was_reset);
+  using namespace drivers::virtio;
+  ASSERT_EQ(t.statuses.size(), 3u);  // ACKNOWLEDGE, + DRIVER, + DRIVER_OK (legacy: no FEATURES_OK)
+  EXPECT_EQ(t.statuses[0], kAcknowledge);
+  EXPECT_EQ(t.statuses[1], kAcknowledge | kDriver);
+  EXPECT_EQ(t.statuses[2], kAcknowledge | kDriver | kDriverOk);
+  EXPECT_EQ(t.accepted, drivers::virtio_net::kFeatureMac | drivers::virtio_net::kFeatureStatus);  // only what we use
+  EXPECT_NE(t.queue_phys[0], 0u);
+  EXPECT_NE(t.queue_phys[1], 0u);
+  EXPECT_EQ(t.queue_phys[0] % 4096, 0u);
+  EXPECT_EQ(nic.mac().b[5], 0xEF);
+  EXPECT_TRUE(nic.link_up());
+  t.config[6] = 0;
+  EXPECT_FALSE(nic.link_up());
+}
+
+TEST(VirtioNet, FailsCleanlyWithoutQueues) {
+  Memory m;
+  struct NoQueues : MockTransport {
+    uint16_t queue_size(uint16_t) override { return 0; }
+  } t;
+  drivers::VirtioNet nic;
+  EXPECT_FALSE(nic.init(t, {Memory::alloc, &m}));
+  EXPECT_EQ(t.statuses.back(), drivers::virtio::kFailed);
+}
+
+}  // namespace
