@@ -67,7 +67,11 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
   klib::put_string(s, "\r\n");
   print_backtrace(s, f.rip, f.rbp, f.rsp);
   const sched::Thread* t = sched::current();
-  if (t != nullptr && !t->is_main && !t->is_idle && f.vector != 8 && f.vector != 18) {
+  // Only a fault of the thread's own code: with interrupts off it was inside a kernel critical
+  // section (console, page tables, scheduler) whose locks and state cannot be given back; NMI,
+  // #DF and #MC are not the thread's doing.
+  if (t != nullptr && !t->is_main && !t->is_idle && f.vector != 2 && f.vector != 8 && f.vector != 18 &&
+      (f.rflags & (1u << 9))) {
     // An app thread other than the main thread: it dies, the other threads and cores go on.
     printk("Toro: Thread#%h killed by the exception; the other threads continue\n", t);
     g_reporting[core] = false;
@@ -111,7 +115,9 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
       sched::on_wake_interrupt();  // EOI; the idle loop looks for work when hlt returns
       return;
     case arch::kVectorSpurious:
-      return;  // no EOI for spurious LAPIC interrupts (SDM §10.9)
+    case 0x27:  // spurious IRQ 7 / 15 of the (masked, remapped) 8259s
+    case 0x2F:
+      return;  // no EOI for spurious interrupts (SDM §10.9)
     default:
       // No device interrupts yet (the 8259 is masked, the I/O APIC entries too).
       printk("Toro: unexpected interrupt on vector %d ignored\n", frame->vector);

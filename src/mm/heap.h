@@ -118,6 +118,11 @@ class alignas(64) CoreHeap {
   // Slow path of a free by the owner (`arena` holds ptr): large spans, checks, reports.
   bool free_slow(uint32_t arena, void* ptr);
   void push_remote(void* ptr);
+  // True if the small block at ptr holds this heap's free-block key (it is free already).
+  bool carries_key(const void* ptr) const {
+    const auto* word = &static_cast<const FreeBlock*>(ptr)->key;
+    return __atomic_load_n(word, __ATOMIC_RELAXED) == key_;
+  }
   void drain_remote();
   size_t usable_size(uint32_t arena, uint64_t address) const;
   HeapStats exact_stats() const;

@@ -160,7 +160,9 @@ void switch_to(CoreSched& c, Thread* next) {
 }
 
 // Pick and run the next thread; returns when the caller runs again. Interrupts off inside.
-void schedule() {
+// With `honor_kill`, a thread that was killed meanwhile exits here; waits that own resources
+// (a remote creation request on the stack) pass false and check afterwards.
+void schedule(bool honor_kill = true) {
   arch::disable_interrupts();
   CoreSched& c = me();
   free_zombies(c);
@@ -170,7 +172,7 @@ void schedule() {
   switch_to(c, next);
   arch::enable_interrupts();
   Thread* self = me().current;
-  if (!self->is_idle && self->kill.load(std::memory_order_acquire)) exit_current();
+  if (honor_kill && !self->is_idle && self->kill.load(std::memory_order_acquire)) exit_current();
 }
 
 [[noreturn]] void idle_loop() {
@@ -194,6 +196,7 @@ void schedule() {
       arch::lapic_timer_oneshot(ticks > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(ticks));
     }
     c.halted.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the fence in wake()
     // Look again after announcing the halt: work published before our store is seen here, work
     // published after it comes with an IPI (wake()).
     if (!c.mail.load(std::memory_order_seq_cst) && c.queue.pick(nullptr, arch::rdtsc()) == nullptr) {
@@ -279,9 +282,13 @@ uint32_t start(const arch::CpuList& cpus, const Timing& timing) {
       kernel::printk("Core#%d ... Up\n", core);
       ++up;
     } else {
-      kernel::printk("Core#%d ... Down (no answer from APIC ID %d)\n", core, g_apic_ids[core]);
+      // Core numbers stay dense (CPU_COUNT = the cores running): later CPUs are not started.
+      kernel::printk("Core#%d ... Down (no answer from APIC ID %d); CPUs after it are not started\n", core,
+                     g_apic_ids[core]);
+      break;
     }
   }
+  g_core_count = up;
   return up;
 }
 
@@ -299,12 +306,16 @@ Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* a
     return create_local(stack_size, func, arg, parent, is_main);
   }
   CreateRequest request{func, arg, stack_size, parent};
-  while (!box(self, core).push(&request)) yield();  // full: let the other core catch up
+  // The request lives on this stack until the other core is done with it: these waits must not
+  // end the thread (a kill is acted on afterwards).
+  while (!box(self, core).push(&request)) schedule(false);  // full: let the other core catch up
   g_cores[core].mail.store(true, std::memory_order_seq_cst);
   wake(core);
   // Synchronous, as Toro's BeginThread: other threads of this core run meanwhile.
-  while (!request.done.load(std::memory_order_acquire)) yield();
-  return request.result.load(std::memory_order_relaxed);
+  while (!request.done.load(std::memory_order_acquire)) schedule(false);
+  Thread* created = request.result.load(std::memory_order_relaxed);
+  if (!current()->is_idle && current()->kill.load(std::memory_order_acquire)) exit_current();
+  return created;
 }
 
 Thread* current() { return g_cores[kernel::current_core()].current; }
@@ -318,10 +329,13 @@ void sleep_ms(uint64_t ms) {
     return;
   }
   self->wake_tsc = arch::rdtsc() + arch::ms_to_cycles(ms, g_timing.tsc_hz);
-  self->state.store(ThreadState::kSleeping, std::memory_order_release);
+  // Ready -> Sleeping only: a suspension another core asked for in the meantime stays (the
+  // thread then waits suspended; a resume ends the sleep early).
+  ThreadState expected = ThreadState::kReady;
+  self->state.compare_exchange_strong(expected, ThreadState::kSleeping, std::memory_order_acq_rel);
   do {
     schedule();
-  } while (self->state.load(std::memory_order_acquire) == ThreadState::kSleeping);
+  } while (self->state.load(std::memory_order_acquire) != ThreadState::kReady);
 }
 
 bool is_thread(const Thread* t) {
@@ -330,26 +344,32 @@ bool is_thread(const Thread* t) {
 
 bool suspend(Thread* t) {
   Thread* self = current();
-  if (t == nullptr || t == self) {
-    self->state.store(ThreadState::kSuspended, std::memory_order_release);
+  if (t == nullptr || t == self) t = self;
+  if (!is_thread(t) || t->is_idle) return false;
+  // Ready or Sleeping -> Suspended, never out of Dead; for another thread it takes effect at its
+  // next yield (its scheduler does not pick a suspended thread).
+  ThreadState s = t->state.load(std::memory_order_relaxed);
+  while (s != ThreadState::kDead && s != ThreadState::kSuspended &&
+         !t->state.compare_exchange_weak(s, ThreadState::kSuspended, std::memory_order_acq_rel)) {
+  }
+  if (s == ThreadState::kDead) return false;
+  if (t == self) {
     do {
       schedule();
     } while (self->state.load(std::memory_order_acquire) == ThreadState::kSuspended);
-    return true;
   }
-  if (!is_thread(t) || t->is_idle) return false;
-  t->state.store(ThreadState::kSuspended, std::memory_order_release);  // effective at its next yield
   return true;
 }
 
 bool resume(Thread* t) {
   if (!is_thread(t) || t->is_idle) return false;
   ThreadState s = t->state.load(std::memory_order_relaxed);
-  while (s != ThreadState::kDead &&
+  while (s != ThreadState::kDead && s != ThreadState::kReady &&
          !t->state.compare_exchange_weak(s, ThreadState::kReady, std::memory_order_release, std::memory_order_relaxed)) {
   }
-  if (s != ThreadState::kDead) wake(t->core);
-  return s != ThreadState::kDead;
+  if (s == ThreadState::kDead) return false;
+  wake(t->core);
+  return true;
 }
 
 bool kill(Thread* t) {
@@ -385,6 +405,7 @@ void run_idle_loop() { idle_loop(); }
 // First code of every thread (entered from thread_trampoline in context_switch.S).
 extern "C" [[noreturn]] void thread_main(sched::Thread* t) {
   arch::enable_interrupts();
+  if (t->kill.load(std::memory_order_acquire)) sched::exit_current();  // killed before it ever ran
   const intptr_t result = t->func(t->arg);
   (void)result;
   sched::exit_current();

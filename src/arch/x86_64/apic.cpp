@@ -27,6 +27,7 @@ void lapic_init() {
   reg(kSvr) = 0x100 | kVectorSpurious;             // software enable + spurious vector
   reg(kLvtTimer) = (1u << 16) | kVectorTimer;      // masked until used
   reg(kTimerDivide) = 0x3;                         // divide by 16
+  reg(0x350) = 1u << 16;                           // LINT0 masked (no ExtINT from the 8259)
 }
 
 uint32_t lapic_id() { return reg(kId) >> 24; }
@@ -34,6 +35,7 @@ uint32_t lapic_id() { return reg(kId) >> 24; }
 void lapic_eoi() { reg(kEoi) = 0; }
 
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector) {
+  InterruptGuard no_interrupts;  // the two ICR writes belong together
   wait_icr_idle();
   reg(kIcrHigh) = apic_id << 24;
   reg(kIcrLow) = vector;  // fixed delivery, physical destination, edge

@@ -141,10 +141,19 @@ inline void invlpg(uint64_t addr) { asm volatile("invlpg (%0)" ::"r"(addr) : "me
 }  // namespace arch
 
 namespace arch {
-// Mask every line of both 8259 PICs: the kernel uses the APIC; a stray legacy IRQ would
-// otherwise arrive on vectors 8-15 and look like an exception.
+// Remap both 8259 PICs to vectors 0x20-0x2F and mask every line: the kernel uses the APIC.
+// Without the remap a stray or spurious legacy IRQ (IRQ 7 needs no unmasking) would arrive on
+// vectors 8-15 and look like an exception. ICW1-ICW4: 8259A datasheet.
 inline void mask_legacy_pic() {
-  outb(0x21, 0xFF);
+  outb(0x20, 0x11);  // ICW1: edge, cascade, ICW4 follows
+  outb(0xA0, 0x11);
+  outb(0x21, 0x20);  // ICW2: vector base
+  outb(0xA1, 0x28);
+  outb(0x21, 0x04);  // ICW3: slave on IRQ 2
+  outb(0xA1, 0x02);
+  outb(0x21, 0x01);  // ICW4: 8086 mode
+  outb(0xA1, 0x01);
+  outb(0x21, 0xFF);  // all masked
   outb(0xA1, 0xFF);
 }
 }  // namespace arch

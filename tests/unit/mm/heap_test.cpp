@@ -239,6 +239,17 @@ TEST(Heap, RemoteDoubleFreeIsReportedByTheOwner) {
   EXPECT_EQ(t.errors.seen[0].first, mm::HeapError::kDoubleFree);
 }
 
+TEST(Heap, RemoteFreeOfABlockAlreadyFreeIsReportedAtOnce) {
+  TestHeap t(64 << 20, 2);
+  void* b = t.heap.allocate(0, 100);
+  t.heap.free(0, b);                // in core 0's cache now
+  EXPECT_FALSE(t.heap.free(1, b));  // core 1 frees it again: reported, nothing pushed
+  ASSERT_EQ(t.errors.seen.size(), 1u);
+  EXPECT_EQ(t.errors.seen[0].first, mm::HeapError::kDoubleFree);
+  EXPECT_EQ(t.heap.allocate(0, 100), b);  // core 0's cache is intact
+  EXPECT_NE(t.heap.allocate(0, 100), b);
+}
+
 TEST(Heap, UserDataEqualToTheKeyIsNotADoubleFree) {
   TestHeap t;
   auto* a = static_cast<mm::FreeBlock*>(t.heap.allocate(0, 32));

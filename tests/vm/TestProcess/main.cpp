@@ -63,6 +63,22 @@ PtrInt LoopsUntilKilled(void*) {
   }
 }
 
+std::atomic<int> g_counter_loops{0};
+std::atomic<bool> g_stop_counter{false};
+PtrInt Counts(void*) {
+  while (!g_stop_counter) {
+    ++g_counter_loops;
+    SysThreadSwitch();
+  }
+  return 0;
+}
+
+std::atomic<bool> g_early_body_ran{false};
+PtrInt MustNotRun(void*) {
+  g_early_body_ran = true;
+  return 0;
+}
+
 std::atomic<bool> g_after_exit{false};
 PtrInt ExitsEarly(void*) {
   ThreadExit(true);
@@ -146,6 +162,24 @@ int main() {
   const int loops = g_kill_loops;
   Sleep(20);
   Report("TestKillThread", loops > 10 && g_kill_loops == loops);
+
+  // Suspending a thread of another core stops it at its next yield; resuming lets it go on.
+  const TThreadID counter = SysCreateThread(0, CPU_COUNT - 1, Counts, nullptr);
+  WaitFor([] { return g_counter_loops > 10; }, 1000);
+  SysSuspendThread(counter);
+  Sleep(10);
+  const int frozen = g_counter_loops;
+  Sleep(20);
+  const bool stopped = g_counter_loops == frozen;
+  SysResumeThread(counter);
+  Report("TestRemoteSuspend", stopped && WaitFor([=] { return g_counter_loops > frozen + 10; }, 1000));
+  g_stop_counter = true;
+
+  // A thread killed before it ever ran never runs its body.
+  const TThreadID unborn = SysCreateThread(0, -1, MustNotRun, nullptr);
+  SysKillThread(unborn);
+  Sleep(10);
+  Report("TestKillBeforeRun", !g_early_body_ran);
 
   SysCreateThread(0, -1, ExitsEarly, nullptr);
   Sleep(5);
