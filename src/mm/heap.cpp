@@ -496,7 +496,7 @@ bool Heap::free_slow(uint32_t core, void* ptr) {
   // A block that carries its owner's key is free already (cached or in a slab): pushing it
   // would overwrite the owner's cache link. (Racy only against the owner freeing the same
   // block at the same moment, which is a double free too.)
-  if (heaps_[ref->core]->carries_key(ptr)) {
+  if (heaps_[ref->core]->carries_key(ref->arena, ptr)) {
     error(HeapError::kDoubleFree, ptr, core);
     return false;
   }

@@ -118,8 +118,12 @@ class alignas(64) CoreHeap {
   // Slow path of a free by the owner (`arena` holds ptr): large spans, checks, reports.
   bool free_slow(uint32_t arena, void* ptr);
   void push_remote(void* ptr);
-  // True if the small block at ptr holds this heap's free-block key (it is free already).
-  bool carries_key(const void* ptr) const {
+  // True if ptr is a small block (in a slab of `arena`) that holds this heap's free-block key,
+  // i.e. it is free already. Large spans are not checked: their words are the user's.
+  bool carries_key(uint32_t arena, const void* ptr) const {
+    const uint64_t address = reinterpret_cast<uintptr_t>(ptr);
+    const PageArena& pa = arenas_[arena].pages;
+    if (pa.info(pa.page_of(address)).kind != PageKind::kSlab) return false;
     const auto* word = &static_cast<const FreeBlock*>(ptr)->key;
     return __atomic_load_n(word, __ATOMIC_RELAXED) == key_;
   }
