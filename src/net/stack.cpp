@@ -4,7 +4,7 @@ namespace net {
 namespace {
 
 constexpr uint16_t kEtherArp = 0x0806, kEtherIpv4 = 0x0800;
-constexpr uint8_t kProtoIcmp = 1;
+constexpr uint8_t kProtoIcmp = 1, kProtoUdp = 17;
 constexpr size_t kEthHeader = 14;
 
 void put_mac(uint8_t* p, const Mac& m) { memcpy(p, m.b, 6); }
@@ -163,15 +163,18 @@ void Stack::handle_ipv4(const uint8_t* frame, const uint8_t* p, size_t length) {
     return;
   }
   const Ipv4 dst{load32(p + 16)};
-  if (!(dst == ip_) && dst.value != 0xFFFFFFFF) {
+  const bool for_us = dst == ip_ || dst.value == 0xFFFFFFFF;
+  if (!for_us && p[9] != kProtoUdp) {  // UDP decides per port (a DHCP client takes any address)
     ++counters_.dropped_not_for_us;
     return;
   }
   // The sender is a neighbour (or the gateway on its behalf): remember its MAC.
   const Ipv4 src{load32(p + 12)};
   if (next_hop(src) == src) learn(src, get_mac(frame + 6));
-  if (p[9] == kProtoIcmp) {
+  if (p[9] == kProtoIcmp && for_us) {
     handle_icmp(frame, p, header, p + header, total - header);
+  } else if (p[9] == kProtoUdp) {
+    handle_udp(p, p + header, total - header, for_us);
   } else {
     ++counters_.dropped_unknown_protocol;
   }
@@ -259,6 +262,86 @@ bool Stack::send_echo_request(Ipv4 dst, uint16_t id, uint16_t seq, const void* d
   memcpy(icmp + 8, data, length);
   store16(icmp + 2, checksum(icmp, 8 + length));
   return send_ipv4(frame, dst, kProtoIcmp, 8 + length, nullptr);
+}
+
+// The UDP checksum's pseudo-header (RFC 768): source, destination, protocol, UDP length.
+static uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint16_t length) {
+  return (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length;
+}
+
+void Stack::handle_udp(const uint8_t* ip, const uint8_t* p, size_t length, bool for_us) {
+  if (length < 8 || load16(p + 4) < 8 || load16(p + 4) > length) {
+    ++counters_.dropped_bad_udp;
+    return;
+  }
+  const uint16_t udp_length = load16(p + 4);
+  if (load16(p + 6) != 0 && checksum(p, udp_length, pseudo_sum(load32(ip + 12), load32(ip + 16), udp_length)) != 0) {
+    ++counters_.dropped_bad_checksum;
+    return;
+  }
+  const uint16_t dst_port = load16(p + 2);
+  UdpPort* port = nullptr;
+  for (UdpPort* u : udp_) {
+    if (u != nullptr && u->port == dst_port) port = u;
+  }
+  if (port == nullptr || (!for_us && !port->any_destination)) {
+    ++counters_.dropped_no_port;
+    return;
+  }
+  if (port->count == UdpPort::kQueue) {
+    ++counters_.dropped_queue_full;
+    return;
+  }
+  Datagram& d = port->queue[(port->head + port->count) % UdpPort::kQueue];
+  d.from = Ipv4{load32(ip + 12)};
+  d.from_port = load16(p);
+  const size_t payload = size_t(udp_length) - 8;
+  d.length = uint16_t(payload > sizeof d.data ? sizeof d.data : payload);
+  memcpy(d.data, p + 8, d.length);
+  ++port->count;
+  ++counters_.udp_in;
+}
+
+bool UdpPort::pop(Datagram* out) {
+  if (count == 0) return false;
+  *out = queue[head];
+  head = (head + 1) % kQueue;
+  --count;
+  return true;
+}
+
+bool Stack::bind_udp(UdpPort* port) {
+  UdpPort** free_slot = nullptr;
+  for (UdpPort*& u : udp_) {
+    if (u != nullptr && u->port == port->port) return false;
+    if (u == nullptr && free_slot == nullptr) free_slot = &u;
+  }
+  if (free_slot == nullptr) return false;
+  port->head = port->count = 0;
+  *free_slot = port;
+  return true;
+}
+
+void Stack::unbind_udp(UdpPort* port) {
+  for (UdpPort*& u : udp_) {
+    if (u == port) u = nullptr;
+  }
+}
+
+bool Stack::send_udp(uint16_t from_port, Ipv4 to, uint16_t to_port, const void* data, size_t length) {
+  if (length > kMaxFrame - kEthHeader - 20 - 8) return false;
+  uint8_t frame[kMaxFrame];
+  uint8_t* u = frame + kEthHeader + 20;
+  store16(u, from_port);
+  store16(u + 2, to_port);
+  store16(u + 4, uint16_t(8 + length));
+  store16(u + 6, 0);
+  memcpy(u + 8, data, length);
+  uint16_t sum = checksum(u, 8 + length, pseudo_sum(ip_.value, to.value, uint16_t(8 + length)));
+  store16(u + 6, sum == 0 ? 0xFFFF : sum);  // 0 means "no checksum": send its complement
+  if (!send_ipv4(frame, to, kProtoUdp, 8 + length, nullptr)) return false;
+  ++counters_.udp_out;
+  return true;
 }
 
 bool Stack::pop_echo_reply(EchoReply* out) {

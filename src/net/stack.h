@@ -22,6 +22,26 @@ struct Counters {
   uint64_t dropped_short, dropped_not_for_us, dropped_unknown_type;
   uint64_t dropped_bad_ip, dropped_bad_checksum, dropped_fragment, dropped_unknown_protocol;
   uint64_t dropped_bad_arp, dropped_bad_icmp, arp_requests_answered, echo_requests_answered;
+  uint64_t dropped_bad_udp, dropped_no_port, dropped_queue_full, udp_in, udp_out;
+};
+
+// A received UDP datagram waiting in a port's queue.
+struct Datagram {
+  Ipv4 from;
+  uint16_t from_port;
+  uint16_t length;
+  uint8_t data[1472];  // the largest payload of a 1500-byte IPv4 packet
+};
+
+// A bound UDP port (RFC 768): a small ring of datagrams, filled by the packet thread and read by
+// the application on the same core (no locks: one core).
+struct UdpPort {
+  static constexpr size_t kQueue = 8;
+  uint16_t port = 0;
+  bool any_destination = false;  // also take datagrams not addressed to our IP (DHCP before we have one)
+  Datagram queue[kQueue];
+  size_t head = 0, count = 0;
+  bool pop(Datagram* out);
 };
 
 struct EchoReply {
@@ -37,6 +57,7 @@ class Stack {
   static constexpr uint64_t kArpTimeoutMs = 60000;
   static constexpr size_t kMaxFrame = 1518;
   static constexpr size_t kEchoQueue = 8;
+  static constexpr size_t kUdpPorts = 16;
 
   struct Sender {
     bool (*send)(void* ctx, const uint8_t* frame, size_t length);
@@ -53,6 +74,20 @@ class Stack {
   bool send_echo_request(Ipv4 dst, uint16_t id, uint16_t seq, const void* data, size_t length);
   // The oldest unread echo reply; false if none.
   bool pop_echo_reply(EchoReply* out);
+
+  // UDP: bind a port (false if taken or no slot), send a datagram (false: no ARP entry yet, an
+  // ARP request went out; or too long). Source address 0.0.0.0 and broadcast work for DHCP.
+  bool bind_udp(UdpPort* port);
+  void unbind_udp(UdpPort* port);
+  bool send_udp(uint16_t from_port, Ipv4 to, uint16_t to_port, const void* data, size_t length);
+  // Reconfigures the addresses (DHCP's result).
+  void set_address(Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
+    ip_ = ip;
+    gateway_ = gateway;
+    mask_ = mask;
+  }
+  Ipv4 gateway() const { return gateway_; }
+  Ipv4 mask() const { return mask_; }
 
   // The MAC for `ip` if the cache has a fresh entry.
   bool lookup(Ipv4 ip, Mac* out) const;
@@ -74,6 +109,7 @@ class Stack {
   void handle_arp(const uint8_t* p, size_t length);
   void handle_ipv4(const uint8_t* frame, const uint8_t* p, size_t length);
   void handle_icmp(const uint8_t* frame, const uint8_t* ip, size_t ip_header, const uint8_t* p, size_t length);
+  void handle_udp(const uint8_t* ip, const uint8_t* p, size_t length, bool for_us);
   void learn(Ipv4 ip, const Mac& mac);
   bool send_ipv4(uint8_t* frame, Ipv4 dst, uint8_t protocol, size_t length, const Mac* known_mac);
   bool transmit(uint8_t* frame, size_t length);
@@ -86,6 +122,7 @@ class Stack {
   EchoReply echo_[kEchoQueue] = {};
   size_t echo_head_ = 0, echo_count_ = 0;
   uint16_t ip_id_ = 1;
+  UdpPort* udp_[kUdpPorts] = {};
   Counters counters_{};
 };
 

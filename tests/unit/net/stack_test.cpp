@@ -177,3 +177,132 @@ TEST(Checksum, Rfc1071Example) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<uint8_t> udp(net::Ipv4 src, net::Ipv4 dst, uint16_t sport, uint16_t dport, const char* text) {
+  const size_t n = strlen(text);
+  auto f = eth(kOurMac, kGwMac, 0x0800);
+  f.resize(14 + 20 + 8 + n);
+  uint8_t* h = &f[14];
+  h[0] = 0x45;
+  net::store16(h + 2, uint16_t(20 + 8 + n));
+  h[8] = 64;
+  h[9] = 17;
+  net::store32(h + 12, src.value);
+  net::store32(h + 16, dst.value);
+  net::store16(h + 10, net::checksum(h, 20));
+  uint8_t* u = h + 20;
+  net::store16(u, sport);
+  net::store16(u + 2, dport);
+  net::store16(u + 4, uint16_t(8 + n));
+  memcpy(u + 8, text, n);
+  const uint32_t ps = (src.value >> 16) + (src.value & 0xFFFF) + (dst.value >> 16) + (dst.value & 0xFFFF) + 17 + 8 + n;
+  net::store16(u + 6, net::checksum(u, 8 + n, ps));
+  return f;
+}
+
+TEST_F(StackTest, UdpDeliveryToABoundPortAndSend) {
+  static net::UdpPort port;
+  port.port = 7;
+  ASSERT_TRUE(s.bind_udp(&port));
+  static net::UdpPort same;
+  same.port = 7;
+  EXPECT_FALSE(s.bind_udp(&same));
+  auto f = udp(kGw, kOurIp, 5555, 7, "hello");
+  s.receive_frame(f.data(), f.size());
+  net::Datagram d;
+  ASSERT_TRUE(port.pop(&d));
+  EXPECT_EQ(d.from, kGw);
+  EXPECT_EQ(d.from_port, 5555);
+  ASSERT_EQ(d.length, 5);
+  EXPECT_EQ(memcmp(d.data, "hello", 5), 0);
+  // To a port nobody bound, or with a bad checksum: dropped.
+  auto other = udp(kGw, kOurIp, 5555, 9, "x");
+  s.receive_frame(other.data(), other.size());
+  auto bad = udp(kGw, kOurIp, 5555, 7, "hello");
+  bad.back() ^= 1;
+  s.receive_frame(bad.data(), bad.size());
+  EXPECT_FALSE(port.pop(&d));
+  EXPECT_EQ(s.counters().dropped_no_port, 1u);
+  EXPECT_EQ(s.counters().dropped_bad_checksum, 1u);
+  // The reply: learn the gateway, send, check the checksum over the pseudo-header.
+  auto learn = arp(2, kGwMac, kGw, kOurIp);
+  s.receive_frame(learn.data(), learn.size());
+  ASSERT_TRUE(s.send_udp(7, kGw, 5555, "hello", 5));
+  const auto& out = g_sent.back();
+  EXPECT_EQ(out[14 + 9], 17);
+  EXPECT_EQ(net::load16(&out[34 + 2]), 5555);
+  const uint32_t ps = (kOurIp.value >> 16) + (kOurIp.value & 0xFFFF) + (kGw.value >> 16) + (kGw.value & 0xFFFF) + 17 + 13;
+  EXPECT_EQ(net::checksum(&out[34], 13, ps), 0);
+  s.unbind_udp(&port);
+}
+
+TEST_F(StackTest, UdpForAnotherAddressOnlyToAnyDestinationPorts) {
+  static net::UdpPort dhcp;
+  dhcp.port = 68;
+  dhcp.any_destination = true;
+  ASSERT_TRUE(s.bind_udp(&dhcp));
+  auto offer = udp(kGw, net::Ipv4::from_bytes(10, 0, 2, 99), 67, 68, "offer");
+  s.receive_frame(offer.data(), offer.size());
+  net::Datagram d;
+  EXPECT_TRUE(dhcp.pop(&d));
+  s.unbind_udp(&dhcp);
+  static net::UdpPort plain;
+  plain.port = 68;
+  ASSERT_TRUE(s.bind_udp(&plain));
+  s.receive_frame(offer.data(), offer.size());
+  EXPECT_FALSE(plain.pop(&d));
+  s.unbind_udp(&plain);
+}
+
+}  // namespace
+
+#include <net/dhcp.h>
+
+namespace {
+
+TEST(Dhcp, DiscoverAndRequestLayout) {
+  uint8_t m[548];
+  const size_t n = net::dhcp_build(m, sizeof m, net::kDhcpDiscover, 0x12345678, kOurMac, {}, {});
+  ASSERT_GT(n, 240u);
+  EXPECT_EQ(m[0], 1);
+  EXPECT_EQ(net::load32(m + 4), 0x12345678u);
+  EXPECT_EQ(net::load16(m + 10), 0x8000);
+  EXPECT_EQ(memcmp(m + 28, kOurMac.b, 6), 0);
+  EXPECT_EQ(m[236], 99);
+  EXPECT_EQ(m[240], 53);
+  EXPECT_EQ(m[242], net::kDhcpDiscover);
+  const size_t r = net::dhcp_build(m, sizeof m, net::kDhcpRequest, 1, kOurMac, kOurIp, kGw);
+  bool requested = false, server = false;
+  for (size_t i = 240; i + 5 < r; ++i) {
+    if (m[i] == 50 && m[i + 1] == 4 && net::load32(m + i + 2) == kOurIp.value) requested = true;
+    if (m[i] == 54 && m[i + 1] == 4 && net::load32(m + i + 2) == kGw.value) server = true;
+  }
+  EXPECT_TRUE(requested && server);
+  EXPECT_EQ(net::dhcp_build(m, 100, net::kDhcpDiscover, 1, kOurMac, {}, {}), 0u);
+}
+
+TEST(Dhcp, ParsesOffersAndRejectsGarbage) {
+  uint8_t m[300] = {};
+  m[0] = 2;
+  net::store32(m + 4, 77);
+  net::store32(m + 16, kOurIp.value);
+  const uint8_t magic[4] = {99, 130, 83, 99};
+  memcpy(m + 236, magic, 4);
+  uint8_t opts[] = {53, 1, 2, 1, 4, 255, 255, 255, 0, 3, 4, 10, 0, 2, 2, 54, 4, 10, 0, 2, 2, 51, 4, 0, 0, 0x0E, 0x10, 255};
+  memcpy(m + 240, opts, sizeof opts);
+  net::DhcpReply r;
+  ASSERT_TRUE(net::dhcp_parse(m, 240 + sizeof opts, 77, &r));
+  EXPECT_EQ(r.type, net::kDhcpOffer);
+  EXPECT_EQ(r.your_ip, kOurIp);
+  EXPECT_EQ(r.router, kGw);
+  EXPECT_EQ(r.mask, net::Ipv4::from_bytes(255, 255, 255, 0));
+  EXPECT_EQ(r.lease_seconds, 3600u);
+  EXPECT_FALSE(net::dhcp_parse(m, 240 + sizeof opts, 78, &r));  // another transaction
+  m[241] = 200;  // option length past the end
+  EXPECT_FALSE(net::dhcp_parse(m, 240 + sizeof opts, 77, &r));
+  EXPECT_FALSE(net::dhcp_parse(m, 100, 77, &r));
+}
+
+}  // namespace
