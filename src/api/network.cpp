@@ -5,6 +5,7 @@
 #include <toro/network.h>
 
 #include <cstring>
+#include <new>
 
 namespace {
 net::Ipv4 from_array(const Byte a[4]) { return net::Ipv4::from_bytes(a[0], a[1], a[2], a[3]); }
@@ -70,4 +71,92 @@ PICMPReply ICMPPoolPackets() {
     sched::sleep_ms(1);
   }
   return nullptr;
+}
+
+namespace {
+net::UdpPort* port_of(PSocket s) { return s == nullptr ? nullptr : static_cast<net::UdpPort*>(s->Internal); }
+}  // namespace
+
+PSocket SysSocket(LongInt SocketType) {
+  if (SocketType != SOCKET_DATAGRAM) {
+    kernel::printk("SysSocket: stream sockets are not available yet\n");
+    return nullptr;
+  }
+  auto* s = static_cast<PSocket>(kernel::allocate(sizeof(TSocket)));
+  auto* port = static_cast<net::UdpPort*>(kernel::allocate(sizeof(net::UdpPort), 64));
+  if (s == nullptr || port == nullptr) {
+    kernel::release(s);
+    kernel::release(port);
+    return nullptr;
+  }
+  new (port) net::UdpPort();
+  *s = TSocket{0, 0, 0, false, nullptr, port};
+  return s;
+}
+
+Boolean SysSocketBind(PSocket Socket, TIPAddress, TIPAddress IPRemote, LongInt LocalPort) {
+  net::Interface* i = net::local();
+  net::UdpPort* port = port_of(Socket);
+  if (i == nullptr || port == nullptr || LocalPort <= 0 || LocalPort > 65535) return false;
+  port->port = uint16_t(LocalPort);
+  if (!i->stack.bind_udp(port)) return false;
+  Socket->SourcePort = DWORD(LocalPort);
+  Socket->DestIp = IPRemote;
+  return true;
+}
+
+LongInt SysSocketRecvFrom(PSocket Socket, PChar Addr, DWORD AddrLen, TIPAddress* FromIp, DWORD* FromPort) {
+  net::UdpPort* port = port_of(Socket);
+  if (port == nullptr) return 0;
+  net::Datagram d;
+  while (!port->pop(&d)) {
+    if (!Socket->Blocking) return 0;
+    sched::sleep_ms(1);
+  }
+  const DWORD n = d.length < AddrLen ? d.length : AddrLen;
+  memcpy(Addr, d.data, n);
+  if (FromIp != nullptr) *FromIp = to_toro(d.from);
+  if (FromPort != nullptr) *FromPort = d.from_port;
+  Socket->DestIp = to_toro(d.from);
+  Socket->DestPort = d.from_port;
+  return LongInt(n);
+}
+
+LongInt SysSocketRecv(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
+  return SysSocketRecvFrom(Socket, Addr, AddrLen, nullptr, nullptr);
+}
+
+LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddress ToIp, DWORD ToPort) {
+  net::Interface* i = net::local();
+  if (i == nullptr || Socket == nullptr) return 0;
+  const net::Ipv4 to = from_toro(ToIp);
+  for (int attempt = 0; attempt < 3; ++attempt) {  // the first may need an ARP round trip
+    if (i->stack.send_udp(uint16_t(Socket->SourcePort), to, uint16_t(ToPort), Addr, AddrLen)) return LongInt(AddrLen);
+    net::Mac m;
+    for (int ms = 0; ms < 500 && !i->stack.lookup(i->stack.next_hop(to), &m); ++ms) sched::sleep_ms(1);
+  }
+  return 0;
+}
+
+LongInt SysSocketSend(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
+  if (Socket == nullptr) return 0;
+  return SysSocketSendTo(Socket, Addr, AddrLen, Socket->DestIp, Socket->DestPort);
+}
+
+Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut) {
+  net::UdpPort* port = port_of(Socket);
+  if (port == nullptr) return false;
+  for (LongInt ms = 0; ms <= TimeOut; ++ms) {
+    if (port->count != 0) return true;
+    sched::sleep_ms(1);
+  }
+  return port->count != 0;
+}
+
+void SysSocketClose(PSocket Socket) {
+  net::UdpPort* port = port_of(Socket);
+  if (port == nullptr) return;
+  if (net::Interface* i = net::local()) i->stack.unbind_udp(port);
+  kernel::release(port);
+  kernel::release(Socket);
 }

@@ -10,6 +10,7 @@
 #include <kernel/devices.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
+#include <net/dhcp.h>
 #include <net/interface.h>
 #include <sched/scheduler.h>
 
@@ -156,6 +157,52 @@ drivers::Nic* bring_up(Slot& s) {
 
 }  // namespace
 
+namespace {
+
+// Waits up to `ms` for a DHCP reply of `type` to transaction `xid` on `port`.
+bool wait_dhcp(UdpPort& port, uint32_t xid, uint8_t type, DhcpReply* reply, int ms) {
+  Datagram d;
+  for (int t = 0; t < ms; ++t) {
+    while (port.pop(&d)) {
+      if (dhcp_parse(d.data, d.length, xid, reply) && (reply->type == type || reply->type == kDhcpNak)) return true;
+    }
+    sched::sleep_ms(1);
+  }
+  return false;
+}
+
+// RFC 2131 §3.1: DISCOVER, OFFER, REQUEST, ACK, broadcast both ways (we have no address yet).
+bool run_dhcp(Interface& iface) {
+  auto* port = new (kernel::allocate(sizeof(UdpPort), 64)) UdpPort();
+  port->port = kDhcpClientPort;
+  port->any_destination = true;
+  if (!iface.stack.bind_udp(port)) return false;
+  const Ipv4 broadcast{0xFFFFFFFF};
+  uint8_t msg[548];
+  bool ok = false;
+  for (int attempt = 0; attempt < 4 && !ok; ++attempt) {
+    const uint32_t xid = uint32_t(arch::rdtsc()) ^ 0x746F726F;
+    DhcpReply offer, ack;
+    size_t n = dhcp_build(msg, sizeof msg, kDhcpDiscover, xid, iface.stack.mac(), {}, {});
+    iface.stack.send_udp(kDhcpClientPort, broadcast, kDhcpServerPort, msg, n);
+    if (!wait_dhcp(*port, xid, kDhcpOffer, &offer, 2000) || offer.type != kDhcpOffer) continue;
+    n = dhcp_build(msg, sizeof msg, kDhcpRequest, xid, iface.stack.mac(), offer.your_ip, offer.server);
+    iface.stack.send_udp(kDhcpClientPort, broadcast, kDhcpServerPort, msg, n);
+    if (!wait_dhcp(*port, xid, kDhcpAck, &ack, 2000) || ack.type != kDhcpAck) continue;
+    const Ipv4 mask = ack.mask.value != 0 ? ack.mask : Ipv4::from_bytes(255, 255, 255, 0);
+    iface.stack.set_address(ack.your_ip, ack.router, mask);
+    kernel::printk("DHCP: address %d.%d.%d.%d from server %d.%d.%d.%d, lease %d s\n", ack.your_ip.octet(0),
+                   ack.your_ip.octet(1), ack.your_ip.octet(2), ack.your_ip.octet(3), ack.server.octet(0),
+                   ack.server.octet(1), ack.server.octet(2), ack.server.octet(3), ack.lease_seconds);
+    ok = true;
+  }
+  iface.stack.unbind_udp(port);
+  kernel::release(port);
+  return ok;
+}
+
+}  // namespace
+
 Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   const uint32_t core = kernel::current_core();
   if (g_by_core[core] != nullptr) {
@@ -192,6 +239,10 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
       mac_text[3 * k + 2] = k == 5 ? '\0' : ':';
     }
     kernel::printk("Network configuration: %p on Core#%d, MAC %p\n", name, core, static_cast<const char*>(mac_text));
+    if (ip.value == 0 && !run_dhcp(s.iface)) kernel::printk("DHCP: no answer; the interface has no address\n");
+    ip = s.iface.stack.ip();
+    gateway = s.iface.stack.gateway();
+    mask = s.iface.stack.mask();
     kernel::printk("Local IP: %d.%d.%d.%d\n", ip.octet(0), ip.octet(1), ip.octet(2), ip.octet(3));
     kernel::printk("Gateway: %d.%d.%d.%d\n", gateway.octet(0), gateway.octet(1), gateway.octet(2), gateway.octet(3));
     kernel::printk("Mask: %d.%d.%d.%d\n", mask.octet(0), mask.octet(1), mask.octet(2), mask.octet(3));

@@ -41,3 +41,33 @@ using PICMPReply = TICMPReply*;
 // The oldest echo reply received on this core's interface (the caller frees it with
 // ToroFreeMem), waiting up to 1 s for one; nil if none came.
 PICMPReply ICMPPoolPackets();
+
+// Sockets. Datagram (UDP) sockets work now; stream (TCP) sockets come with issue #6.
+constexpr LongInt SOCKET_DATAGRAM = 1;
+constexpr LongInt SOCKET_STREAM = 2;
+
+struct TSocket {
+  DWORD SourcePort;    // local port (SysSocketBind)
+  DWORD DestPort;      // where SysSocketSend sends: set by bind or by the last datagram received
+  TIPAddress DestIp;
+  Boolean Blocking;    // Recv/Select wait (yielding) when true
+  Pointer UserDefined; // the application's own pointer
+  Pointer Internal;    // the kernel's (do not touch)
+};
+using PSocket = TSocket*;
+
+// A socket of this core's interface; nil when out of memory or for SOCKET_STREAM (not yet).
+PSocket SysSocket(LongInt SocketType);
+// Datagram: binds LocalPort on this core's interface (IPLocal is ignored) and sets DestIp to
+// IPRemote. False if the port is taken or there is no interface.
+Boolean SysSocketBind(PSocket Socket, TIPAddress IPLocal, TIPAddress IPRemote, LongInt LocalPort);
+// Copies the oldest datagram (at most AddrLen bytes) and makes its sender the socket's
+// destination; returns its length, 0 if none (non-blocking) — a blocking socket waits.
+LongInt SysSocketRecv(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD Flags);
+LongInt SysSocketRecvFrom(PSocket Socket, PChar Addr, DWORD AddrLen, TIPAddress* FromIp, DWORD* FromPort);
+// Sends AddrLen bytes to DestIp:DestPort (or the given address); returns AddrLen, 0 on failure.
+LongInt SysSocketSend(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD Flags);
+LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddress ToIp, DWORD ToPort);
+// True as soon as a datagram is waiting; false after TimeOut ms without one.
+Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut);
+void SysSocketClose(PSocket Socket);

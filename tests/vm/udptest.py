@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""UDP echo through QEMU's user networking: boot UdpEcho (address from DHCP) with a host UDP
+port forwarded to the guest's port 7, send datagrams from the host, require each echo, then
+"quit" and exit code 0.
+
+Usage: udptest.py TORO BUILD_DIR ELF [CARD [MACHINE]]"""
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    toro, build_dir, elf = sys.argv[1:4]
+    card = sys.argv[4] if len(sys.argv) > 4 else "e1000"
+    machine = sys.argv[5] if len(sys.argv) > 5 else "pc"
+    port = free_udp_port()
+    nic = "e1000" if card == "e1000" else "virtio"
+    cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "UdpEcho", "--no-build", "--elf", elf,
+           "--machine", machine, "--nic", nic, "--fwd", f"udp:{port}:7", "--append", card, "--timeout", "60"]
+    print("$ " + " ".join(cmd), flush=True)
+    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    out = b""
+    ok = True
+    try:
+        while b"UdpEcho: listening" not in out:
+            line = vm.stdout.readline()
+            if not line:
+                break
+            out += line
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(5)
+        for i, payload in enumerate([b"hello toro", b"x" * 1000, b"\x00\x01\x02"]):
+            got = None
+            for attempt in range(5):  # the very first datagram may wait for ARP on the guest side
+                sock.sendto(payload, ("127.0.0.1", port))
+                try:
+                    got, _ = sock.recvfrom(2048)
+                    break
+                except socket.timeout:
+                    continue
+            print(f"datagram {i}: sent {len(payload)} bytes, echo {'ok' if got == payload else 'MISSING or wrong'}")
+            ok = ok and got == payload
+        sock.sendto(b"quit", ("127.0.0.1", port))
+        rest, _ = vm.communicate(timeout=60)
+        out += rest
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+    text = out.decode(errors="replace")
+    print(text)
+    checks = {
+        "echoes": ok,
+        "DHCP address": "DHCP: address 10.0.2.15 from server 10.0.2.2" in text and "Local IP: 10.0.2.15" in text,
+        "exit code 0": vm.returncode == 0,
+    }
+    for name, good in checks.items():
+        print(("ok   " if good else "FAIL ") + name)
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
