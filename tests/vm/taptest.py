@@ -32,7 +32,7 @@ def main():
                               capture_output=True, text=True, timeout=30)
         print(ping.stdout + ping.stderr)
     finally:
-        vm.kill()
+        vm.terminate()  # tools/toro kills its QEMU on SIGTERM
         rest, _ = vm.communicate(timeout=30)
         out += rest
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
