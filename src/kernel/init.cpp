@@ -13,6 +13,7 @@
 #include <kernel/console.h>
 #include <kernel/debug.h>
 #include <kernel/devices.h>
+#include <kernel/irq.h>
 #include <kernel/memory.h>
 #include <kernel/system.h>
 #include <kernel/version.h>
@@ -129,6 +130,8 @@ const klib::KernelParams& kernel_params() { return g_params; }
 
 uint32_t cpu_count() { return g_cpus.count; }
 
+uint64_t ioapic_base() { return g_cpus.ioapic_base != 0 ? g_cpus.ioapic_base : 0xFEC00000; }
+
 bool is_usable_ram(uint64_t address, size_t length) {
   for (const auto& r : g_boot.memory) {
     if (r.usable() && address >= r.base && address + length <= r.end()) return true;
@@ -173,7 +176,7 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   toro::detail::set_local_cpu_speed(Int64(timing.tsc_hz / 1000000));
   toro::detail::set_cpu_count(LongInt(sched::start(g_cpus, timing)));  // Core#N ... Up
   // Device interrupts come with the drivers: until then every I/O APIC input stays masked.
-  const uint64_t ioapic = g_cpus.ioapic_base != 0 ? g_cpus.ioapic_base : 0xFEC00000;
+  const uint64_t ioapic = ioapic_base();
   if (const uint32_t pins = arch::ioapic_mask_all(ioapic)) printk("IOAPIC ... %d inputs, all masked\n", pins);
   devices_init();  // PCI scan; BARs the firmware left at 0 get a place
   net::register_nics();

@@ -8,6 +8,7 @@
 #include <arch/x86_64/trap.h>
 #include <kernel/console.h>
 #include <kernel/debug.h>
+#include <kernel/irq.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <kernel/system.h>
@@ -119,8 +120,9 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
     case 0x2F:
       return;  // no EOI for spurious interrupts (SDM §10.9)
     default:
-      // No device interrupts yet (the 8259 is masked, the I/O APIC entries too).
-      printk("Toro: unexpected interrupt on vector %d ignored\n", frame->vector);
+      if (!dispatch_irq(uint8_t(frame->vector))) {
+        printk("Toro: unexpected interrupt on vector %d ignored\n", frame->vector);
+      }
       arch::lapic_eoi();
   }
 }

@@ -8,12 +8,15 @@
 #include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/devices.h>
+#include <kernel/irq.h>
+#include <arch/x86_64/apic.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <net/dhcp.h>
 #include <net/interface.h>
 #include <sched/scheduler.h>
 
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -28,6 +31,9 @@ struct Slot {
   Kind kind;
   const drivers::PciDevice* pci;  // PCI devices
   uint64_t mmio_base;             // virtio-mmio
+  sched::Thread* packet_thread;
+  std::atomic<bool> pending;      // set by the interrupt handler, taken by the packet thread
+  bool interrupts;                // routed: the thread sleeps instead of polling
 };
 Slot g_slots[kMaxInterfaces];
 size_t g_count = 0;
@@ -45,7 +51,8 @@ uint64_t now_ms() { return arch::rdtsc() / (sched::tsc_hz() / 1000); }
 // nothing there it sleeps a millisecond, so an idle core still halts most of the time.
 // (Interrupt-driven receive comes with the IRQ routing of issue #5.)
 intptr_t packet_thread(void* arg) {
-  auto* iface = static_cast<Interface*>(arg);
+  auto* slot = static_cast<Slot*>(arg);
+  Interface* iface = &slot->iface;
   static_assert(Stack::kMaxFrame <= 2048);
   auto* buffer = static_cast<uint8_t*>(kernel::allocate(2048, 64));
   for (;;) {
@@ -54,8 +61,39 @@ intptr_t packet_thread(void* arg) {
       iface->stack.receive_frame(buffer, n);  // processed in place: the one copy out of the ring
       any = true;
     }
-    if (!any) sched::sleep_ms(1);
+    if (any) continue;
+    // With the interrupt routed here the thread sleeps until the handler resumes it (the long
+    // sleep only bounds a wake-up lost between the check and the sleep); without, it polls.
+    if (!slot->interrupts) {
+      sched::sleep_ms(1);
+    } else if (!slot->pending.exchange(false, std::memory_order_acquire)) {
+      sched::sleep_ms(50);
+    }
   }
+}
+
+// On the dedicated core, interrupts off: acknowledge the card, wake its packet thread.
+void on_nic_interrupt(void* ctx) {
+  auto* slot = static_cast<Slot*>(ctx);
+  slot->iface.nic->ack_interrupt();
+  slot->pending.store(true, std::memory_order_release);
+  sched::resume(slot->packet_thread);  // ends its sleep
+}
+
+// PCI INTx on the i440FX/PIIX (QEMU pc, Bochs): the firmware's interrupt line is the I/O APIC
+// input, level-triggered, active high (QEMU's DSDT declares the PCI links so). Other chipsets
+// (q35 routes PIRQs to inputs 16-23 through its _PRT) and virtio-mmio keep polling for now.
+bool route_interrupt(Slot& s, uint32_t core) {
+  if (s.pci == nullptr || s.pci->irq_line == 0 || s.pci->irq_line >= 16 || s.pci->irq_pin == 0) return false;
+  const drivers::PciDevice* host = nullptr;
+  const drivers::PciBus& bus = kernel::pci_bus();
+  for (size_t i = 0; i < bus.size(); ++i) {
+    if (bus[i].bus == 0 && bus[i].dev == 0) host = &bus[i];
+  }
+  if (host == nullptr || host->vendor != 0x8086 || host->device != 0x1237) return false;  // i440FX only
+  const uint8_t vector = kernel::register_irq(on_nic_interrupt, &s);
+  if (vector == 0) return false;
+  return arch::ioapic_route(kernel::ioapic_base(), s.pci->irq_line, vector, kernel::g_percpu[core].apic_id, true, false);
 }
 
 
@@ -230,7 +268,13 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     memcpy(mac.b, m.b, 6);
     s.iface.stack.configure(mac, ip, gateway, mask, {send_frame, nic}, now_ms);
     g_by_core[core] = &s.iface;
-    sched::Thread* t = sched::create_thread(core, 64 * 1024, packet_thread, &s.iface);
+    sched::Thread* t = sched::create_thread(core, 64 * 1024, packet_thread, &s);
+    s.packet_thread = t;
+    s.interrupts = t != nullptr && route_interrupt(s, core);
+    if (s.interrupts) {
+      nic->enable_interrupts();
+      kernel::printk("%p: interrupt %d routed to Core#%d\n", name, s.pci->irq_line, core);
+    }
     kernel::printk("Network Packets Service .... Thread: %h\n", t);
     char mac_text[18];
     for (int k = 0; k < 6; ++k) {

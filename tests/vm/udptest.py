@@ -3,7 +3,7 @@
 port forwarded to the guest's port 7, send datagrams from the host, require each echo, then
 "quit" and exit code 0.
 
-Usage: udptest.py TORO BUILD_DIR ELF [CARD [MACHINE]]"""
+Usage: udptest.py TORO BUILD_DIR ELF [CARD [MACHINE [core1]]]"""
 import socket
 import subprocess
 import sys
@@ -20,10 +20,11 @@ def main():
     toro, build_dir, elf = sys.argv[1:4]
     card = sys.argv[4] if len(sys.argv) > 4 else "e1000"
     machine = sys.argv[5] if len(sys.argv) > 5 else "pc"
+    on_core1 = len(sys.argv) > 6 and sys.argv[6] == "core1"
     port = free_udp_port()
     nic = "e1000" if card == "e1000" else "virtio"
     cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "UdpEcho", "--no-build", "--elf", elf,
-           "--machine", machine, "--nic", nic, "--fwd", f"udp:{port}:7", "--append", card, "--timeout", "60"]
+           "--machine", machine, "--nic", nic, "--fwd", f"udp:{port}:7", "--append", card + (",core1" if on_core1 else ""), "--timeout", "60"] + (["--smp", "2"] if on_core1 else [])
     print("$ " + " ".join(cmd), flush=True)
     vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     out = b""
@@ -59,6 +60,8 @@ def main():
         "echoes": ok,
         "DHCP address": "DHCP: address 10.0.2.15 from server 10.0.2.2" in text and "Local IP: 10.0.2.15" in text,
         "exit code 0": vm.returncode == 0,
+        "served on the expected core": f"listening on port 7 on Core#{1 if on_core1 else 0}" in text,
+        "card on that core": f"on Core#{1 if on_core1 else 0}, MAC" in text,
     }
     for name, good in checks.items():
         print(("ok   " if good else "FAIL ") + name)

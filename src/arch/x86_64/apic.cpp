@@ -75,6 +75,20 @@ void lapic_timer_start_free_running() {
   reg(kTimerInitial) = 0xFFFFFFFF;
 }
 
+bool ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t apic_id, bool level, bool active_low) {
+  if (base == 0) return false;
+  auto* select = reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(base));
+  auto* window = reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(base + 0x10));
+  *select = 1;
+  const uint32_t version = *window;
+  if (version == 0xFFFFFFFF || pin > ((version >> 16) & 0xFF)) return false;
+  *select = 0x11 + 2 * pin;
+  *window = apic_id << 24;
+  *select = 0x10 + 2 * pin;
+  *window = vector | (level ? 1u << 15 : 0) | (active_low ? 1u << 13 : 0);  // unmasked
+  return true;
+}
+
 uint32_t ioapic_mask_all(uint64_t base) {
   if (base == 0) return 0;
   auto* select = reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(base));

@@ -28,8 +28,13 @@ void lapic_timer_stop();
 uint32_t lapic_timer_current();
 void lapic_timer_start_free_running();  // for calibration: counts down from 0xFFFFFFFF
 
-// Masks every redirection entry of the I/O APIC at `base` (devices come with the driver issue).
+// Masks every redirection entry of the I/O APIC at `base`.
 // Returns the number of entries, 0 if no I/O APIC answers there.
 uint32_t ioapic_mask_all(uint64_t base);
+// Sends input `pin` to `vector` on the CPU with LAPIC ID `apic_id` (fixed delivery, physical
+// destination; 82093AA datasheet §3.2.4).
+bool ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t apic_id, bool level, bool active_low);
+
+constexpr uint8_t kVectorDeviceBase = 0x40;  // device interrupts: 0x40 + n
 
 }  // namespace arch

@@ -37,6 +37,9 @@ class E1000 final : public Nic {
   size_t receive(void* buffer, size_t capacity) override;
   Counters counters() const override { return counters_; }
   bool link_up() override { return io_->read32(e1000::kStatus) & (1u << 1); }  // STATUS.LU
+  // RXT0 (receiver timer), RXDMT0 (ring low), LSC (link change): §13.4.20.
+  void enable_interrupts() override { io_->write32(e1000::kIms, (1u << 7) | (1u << 4) | (1u << 2)); }
+  void ack_interrupt() override { (void)io_->read32(e1000::kIcr); }  // reading ICR clears it
 
   struct [[gnu::packed]] RxDesc {
     uint64_t address;

@@ -28,6 +28,10 @@ class Nic {
   virtual bool send(const void* frame, size_t length) = 0;
   virtual size_t receive(void* buffer, size_t capacity) = 0;
   virtual bool link_up() = 0;
+  // Interrupts: enable the receive interrupt, and acknowledge the device's interrupt (reading
+  // its cause register), which a level-triggered line needs before the EOI.
+  virtual void enable_interrupts() = 0;
+  virtual void ack_interrupt() = 0;
   struct Counters {
     uint64_t rx_frames, tx_frames, rx_dropped, tx_full;
   };

@@ -26,6 +26,8 @@ class VirtioNet final : public Nic {
   bool send(const void* frame, size_t length) override;
   size_t receive(void* buffer, size_t capacity) override;
   bool link_up() override;
+  void enable_interrupts() override {}  // the used ring asks for interrupts by default
+  void ack_interrupt() override { t_->ack_interrupt(); }
   Counters counters() const override { return counters_; }
   uint32_t features() const { return features_; }
 

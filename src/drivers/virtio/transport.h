@@ -30,6 +30,7 @@ class VirtioTransport {
   virtual bool set_queue(uint16_t q, uint16_t size, uint64_t phys) = 0;
   virtual void notify(uint16_t q) = 0;
   virtual uint8_t config8(uint32_t offset) = 0;  // device-specific configuration
+  virtual void ack_interrupt() = 0;
   virtual const char* name() const = 0;
 
  protected:
@@ -51,6 +52,7 @@ class LegacyPciTransport final : public VirtioTransport {
   bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
   void notify(uint16_t q) override { io_.write16(16, q); }
   uint8_t config8(uint32_t offset) override { return io_.read8(20 + offset); }  // no MSI-X: config at 20
+  void ack_interrupt() override { (void)io_.read8(19); }                        // ISR status: read clears
   const char* name() const override { return "virtio-pci (legacy)"; }
 
  private:
@@ -80,6 +82,7 @@ class LegacyMmioTransport final : public VirtioTransport {
   bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
   void notify(uint16_t q) override { io_.write32(0x50, q); }
   uint8_t config8(uint32_t offset) override { return io_.read8(0x100 + offset); }
+  void ack_interrupt() override { io_.write32(0x64, io_.read32(0x60)); }  // InterruptACK what is pending
   const char* name() const override { return "virtio-mmio (legacy)"; }
 
  private:

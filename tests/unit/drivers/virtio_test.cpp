@@ -114,6 +114,7 @@ class MockTransport : public drivers::VirtioTransport {
   }
   void notify(uint16_t q) override { notified.push_back(q); }
   uint8_t config8(uint32_t offset) override { return config[offset]; }
+  void ack_interrupt() override {}
   const char* name() const override { return "mock"; }
 };
 

@@ -3,9 +3,13 @@
 // Driven from the host by tests/vm/udptest.py through a forwarded UDP port.
 #include <toro.h>
 
+#include <atomic>
 #include <cstring>
 
-int main() {
+namespace {
+std::atomic<int> g_result{-1};
+
+PtrInt Serve(void*) {
   const Byte any[4] = {0, 0, 0, 0};
   const char* card = GetKernelParam(0) != nullptr ? GetKernelParam(0) : "e1000";
   DedicateNetwork(card, any, any, any, nullptr);
@@ -15,7 +19,7 @@ int main() {
     return 2;
   }
   s->Blocking = true;
-  WriteConsoleF("UdpEcho: listening on port 7\n");
+  WriteConsoleF("UdpEcho: listening on port 7 on Core#%d\n", GetCoreId());
   char buffer[1500];
   for (;;) {
     TIPAddress from;
@@ -30,4 +34,19 @@ int main() {
   }
   SysSocketClose(s);
   return 0;
+}
+
+PtrInt ServeAndRecord(void* arg) {
+  g_result = int(Serve(arg));
+  return 0;
+}
+}  // namespace
+
+// With a second parameter "core1" the whole service (card, socket, loop) runs on core 1.
+int main() {
+  const char* where = GetKernelParam(1);
+  if (where == nullptr || CPU_COUNT < 2) return int(Serve(nullptr));
+  SysCreateThread(0, 1, ServeAndRecord, nullptr);
+  while (g_result < 0) Sleep(10);
+  return g_result;
 }
