@@ -25,7 +25,7 @@ namespace {
 
 constexpr size_t kMaxInterfaces = 8;
 
-enum class Kind { kE1000, kVirtioPci, kVirtioMmio };
+enum class Kind { kE1000, kVirtioPci, kVirtioModern, kVirtioMmio };
 struct Slot {
   Interface iface;
   Kind kind;
@@ -141,6 +141,9 @@ void register_nics() {
       if (Slot* s = new_slot("virtionet", Kind::kVirtioPci)) s->pci = &d;  // transitional: legacy I/O BAR
       kernel::printk("VirtIONet: found at PCI %d:%d.%d, ioport: %h, irq %d\n", d.bus, d.dev, d.fn, d.bar[0].base,
                      d.irq_line);
+    } else if (d.vendor == 0x1AF4 && d.device == 0x1041) {  // virtio 1.x only (no legacy interface)
+      if (Slot* s = new_slot("virtionet", Kind::kVirtioModern)) s->pci = &d;
+      kernel::printk("VirtIONet: found modern device at PCI %d:%d.%d, irq %d\n", d.bus, d.dev, d.fn, d.irq_line);
     }
   }
   // virtio-mmio devices: the kernel command line tokens QEMU's microvm can append, or else, on
@@ -178,7 +181,18 @@ drivers::Nic* bring_up(Slot& s) {
     return nic->init(*io, dma) ? nic : nullptr;
   }
   drivers::VirtioTransport* transport;
-  if (s.kind == Kind::kVirtioPci) {
+  if (s.kind == Kind::kVirtioModern) {
+    drivers::pci_enable(kernel::pci_config(), *s.pci);
+    drivers::VirtioPciCaps caps;
+    if (!drivers::find_virtio_caps(kernel::pci_config(), *s.pci, &caps)) {
+      kernel::printk("VirtIONet: the device's virtio capabilities are incomplete\n");
+      return nullptr;
+    }
+    auto io = [](uint64_t base) { return new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(base); };
+    transport = new (kernel::allocate(sizeof(drivers::ModernPciTransport), 16))
+        drivers::ModernPciTransport(*io(caps.common), *io(caps.notify), *io(caps.isr), *io(caps.device),
+                                    caps.notify_multiplier);
+  } else if (s.kind == Kind::kVirtioPci) {
     drivers::pci_enable(kernel::pci_config(), *s.pci);
     auto* io = new (kernel::allocate(sizeof(drivers::PortIo), 16)) drivers::PortIo(uint16_t(s.pci->bar[0].base));
     transport = new (kernel::allocate(sizeof(drivers::LegacyPciTransport), 16)) drivers::LegacyPciTransport(*io);

@@ -26,8 +26,19 @@ bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma) {
   transport.reset();
   transport.set_status(virtio::kAcknowledge);
   transport.set_status(virtio::kAcknowledge | virtio::kDriver);
-  features_ = transport.device_features() & (kFeatureMac | kFeatureStatus);
+  const uint64_t wanted = kFeatureMac | kFeatureStatus | (transport.modern() ? kFeatureVersion1 : 0);
+  features_ = transport.device_features() & wanted;
   transport.set_driver_features(features_);
+  if (transport.modern()) {
+    // §3.1.1 step 5-6: FEATURES_OK, and the device must keep it (it accepts our subset).
+    transport.set_status(virtio::kAcknowledge | virtio::kDriver | virtio::kFeaturesOk);
+    if (!(features_ & kFeatureVersion1) || !(transport.status() & virtio::kFeaturesOk)) {
+      transport.set_status(virtio::kFailed);
+      return false;
+    }
+  }
+  header_ = transport.modern() ? kModernHeader : kLegacyHeader;
+  const uint8_t base_status = virtio::kAcknowledge | virtio::kDriver | (transport.modern() ? virtio::kFeaturesOk : 0);
   if (!setup_queue(0, rx_, &rx_buffers_, dma) || !setup_queue(1, tx_, &tx_buffers_, dma)) {
     transport.set_status(virtio::kFailed);
     return false;
@@ -35,7 +46,7 @@ bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma) {
   // Every receive descriptor gets its buffer (indexed by descriptor id).
   for (uint16_t i = 0; i < rx_.size(); ++i) rx_.add(phys(rx_buffers_ + size_t(i) * kBuffer), kBuffer, true);
   rx_.publish();
-  transport.set_status(virtio::kAcknowledge | virtio::kDriver | virtio::kDriverOk);
+  transport.set_status(base_status | virtio::kDriverOk);
   transport.notify(0);
   if (features_ & kFeatureMac) {
     for (uint32_t i = 0; i < 6; ++i) mac_.b[i] = transport.config8(i);
@@ -51,7 +62,7 @@ bool VirtioNet::link_up() {
 }
 
 bool VirtioNet::send(const void* frame, size_t length) {
-  if (length == 0 || length + kHeader > kBuffer) return false;
+  if (length == 0 || length + header_ > kBuffer) return false;
   uint16_t done;
   uint32_t ignored;
   while (tx_.pop_used(&done, &ignored)) {
@@ -62,10 +73,10 @@ bool VirtioNet::send(const void* frame, size_t length) {
     return false;
   }
   uint8_t* buffer = tx_buffers_ + size_t(id) * kBuffer;
-  memset(buffer, 0, kHeader);  // no checksum offload, no segmentation
-  memcpy(buffer + kHeader, frame, length);
+  memset(buffer, 0, header_);  // no checksum offload, no segmentation
+  memcpy(buffer + header_, frame, length);
   tx_.descriptors()[id].address = phys(buffer);
-  tx_.descriptors()[id].length = uint32_t(kHeader + length);
+  tx_.descriptors()[id].length = uint32_t(header_ + length);
   tx_.publish();
   t_->notify(1);
   ++counters_.tx_frames;
@@ -77,12 +88,12 @@ size_t VirtioNet::receive(void* buffer, size_t capacity) {
   uint32_t length;
   while (rx_.pop_used(&id, &length)) {
     const uint8_t* data = rx_buffers_ + size_t(id) * kBuffer;
-    size_t frame = length > kHeader ? length - kHeader : 0;
+    size_t frame = length > header_ ? length - header_ : 0;
     if (frame == 0 || frame > capacity || length > kBuffer) {
       ++counters_.rx_dropped;
       frame = 0;
     } else {
-      memcpy(buffer, data + kHeader, frame);
+      memcpy(buffer, data + header_, frame);
       ++counters_.rx_frames;
     }
     // The buffer goes straight back (add() reuses the descriptor just freed).

@@ -11,8 +11,9 @@
 namespace drivers {
 
 namespace virtio_net {
-constexpr uint32_t kFeatureMac = 1u << 5, kFeatureStatus = 1u << 16;
-constexpr size_t kHeader = 10;  // struct virtio_net_hdr without num_buffers (no MRG_RXBUF)
+constexpr uint64_t kFeatureMac = 1u << 5, kFeatureStatus = 1u << 16, kFeatureVersion1 = 1ull << 32;
+// struct virtio_net_hdr: 10 bytes on legacy devices, 12 (with num_buffers) with VERSION_1.
+constexpr size_t kLegacyHeader = 10, kModernHeader = 12;
 constexpr size_t kBuffer = 2048;
 }  // namespace virtio_net
 
@@ -29,7 +30,7 @@ class VirtioNet final : public Nic {
   void enable_interrupts() override {}  // the used ring asks for interrupts by default
   void ack_interrupt() override { t_->ack_interrupt(); }
   Counters counters() const override { return counters_; }
-  uint32_t features() const { return features_; }
+  uint64_t features() const { return features_; }
 
  private:
   bool setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma);
@@ -38,7 +39,8 @@ class VirtioNet final : public Nic {
   uint8_t* rx_buffers_ = nullptr;
   uint8_t* tx_buffers_ = nullptr;
   MacAddress mac_{};
-  uint32_t features_ = 0;
+  uint64_t features_ = 0;
+  size_t header_ = virtio_net::kLegacyHeader;
   Counters counters_{};
 };
 

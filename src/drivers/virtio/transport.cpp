@@ -25,4 +25,46 @@ bool LegacyMmioTransport::set_queue(uint16_t q, uint16_t size, uint64_t phys) {
   return true;
 }
 
+void ModernPciTransport::reset() {
+  common_.write8(0x14, 0);
+  for (int i = 0; i < 1000000 && common_.read8(0x14) != 0; ++i) {
+  }  // §4.1.4.3.2: reset completes when status reads back 0
+}
+
+uint64_t ModernPciTransport::device_features() {
+  common_.write32(0x00, 0);
+  const uint64_t low = common_.read32(0x04);
+  common_.write32(0x00, 1);
+  return low | uint64_t(common_.read32(0x04)) << 32;
+}
+
+void ModernPciTransport::set_driver_features(uint64_t f) {
+  common_.write32(0x08, 0);
+  common_.write32(0x0C, uint32_t(f));
+  common_.write32(0x08, 1);
+  common_.write32(0x0C, uint32_t(f >> 32));
+}
+
+bool ModernPciTransport::set_queue(uint16_t q, uint16_t size, uint64_t phys) {
+  common_.write16(0x16, q);
+  if (common_.read16(0x18) < size || q >= 2) return false;
+  common_.write16(0x18, size);
+  // The queue's three parts where the legacy layout puts them (Virtqueue keeps that layout).
+  const uint64_t avail = phys + 16u * size;
+  const uint64_t used = phys + ((16u * size + 6 + 2u * size + 4095) & ~uint64_t(4095));
+  common_.write32(0x20, uint32_t(phys));
+  common_.write32(0x24, uint32_t(phys >> 32));
+  common_.write32(0x28, uint32_t(avail));
+  common_.write32(0x2C, uint32_t(avail >> 32));
+  common_.write32(0x30, uint32_t(used));
+  common_.write32(0x34, uint32_t(used >> 32));
+  notify_offset_[q] = common_.read16(0x1E);
+  common_.write16(0x1C, 1);  // queue_enable
+  return true;
+}
+
+void ModernPciTransport::notify(uint16_t q) {
+  notify_.write16(uint32_t(notify_offset_[q < 2 ? q : 0]) * multiplier_, q);
+}
+
 }  // namespace drivers

@@ -23,8 +23,10 @@ class VirtioTransport {
   virtual void reset() = 0;
   virtual uint8_t status() = 0;
   virtual void set_status(uint8_t s) = 0;
-  virtual uint32_t device_features() = 0;        // legacy: 32 feature bits
-  virtual void set_driver_features(uint32_t f) = 0;
+  virtual uint64_t device_features() = 0;        // legacy transports: the low 32 bits only
+  virtual void set_driver_features(uint64_t f) = 0;
+  // Virtio 1.x: FEATURES_OK handshake, VERSION_1, 12-byte net header. Legacy: none of that.
+  virtual bool modern() const { return false; }
   virtual uint16_t queue_size(uint16_t q) = 0;   // 0: no such queue
   // Hands a queue's memory (Virtqueue::bytes(size), 4096-aligned, identity mapped) to the device.
   virtual bool set_queue(uint16_t q, uint16_t size, uint64_t phys) = 0;
@@ -43,8 +45,8 @@ class LegacyPciTransport final : public VirtioTransport {
   void reset() override { io_.write8(18, 0); }
   uint8_t status() override { return io_.read8(18); }
   void set_status(uint8_t s) override { io_.write8(18, s); }
-  uint32_t device_features() override { return io_.read32(0); }
-  void set_driver_features(uint32_t f) override { io_.write32(4, f); }
+  uint64_t device_features() override { return io_.read32(0); }
+  void set_driver_features(uint64_t f) override { io_.write32(4, uint32_t(f)); }
   uint16_t queue_size(uint16_t q) override {
     io_.write16(14, q);
     return io_.read16(12);
@@ -67,13 +69,13 @@ class LegacyMmioTransport final : public VirtioTransport {
   void reset() override { io_.write32(0x70, 0); }
   uint8_t status() override { return uint8_t(io_.read32(0x70)); }
   void set_status(uint8_t s) override { io_.write32(0x70, s); }
-  uint32_t device_features() override {
+  uint64_t device_features() override {
     io_.write32(0x14, 0);
     return io_.read32(0x10);
   }
-  void set_driver_features(uint32_t f) override {
+  void set_driver_features(uint64_t f) override {
     io_.write32(0x24, 0);
-    io_.write32(0x20, f);
+    io_.write32(0x20, uint32_t(f));
   }
   uint16_t queue_size(uint16_t q) override {
     io_.write32(0x30, q);
@@ -87,6 +89,49 @@ class LegacyMmioTransport final : public VirtioTransport {
 
  private:
   Io& io_;
+};
+
+// Where a modern (virtio 1.x) PCI device's structures are (§4.1.4: vendor-specific
+// capabilities 0x09 of type 1 common, 2 notify, 3 ISR, 4 device configuration).
+struct VirtioPciCaps {
+  uint64_t common = 0, notify = 0, isr = 0, device = 0;
+  uint32_t notify_multiplier = 0;
+  bool complete() const { return common && notify && isr && device; }
+};
+
+class ConfigSpace;
+struct PciDevice;
+// Fills `out` from the device's capabilities; false unless all four structures were found in
+// assigned memory BARs.
+bool find_virtio_caps(ConfigSpace& cfg, const PciDevice& d, VirtioPciCaps* out);
+
+class ModernPciTransport final : public VirtioTransport {
+ public:
+  ModernPciTransport(Io& common, Io& notify, Io& isr, Io& device, uint32_t notify_multiplier)
+      : common_(common), notify_(notify), isr_(isr), device_(device), multiplier_(notify_multiplier) {}
+  bool modern() const override { return true; }
+  void reset() override;
+  uint8_t status() override { return common_.read8(0x14); }
+  void set_status(uint8_t s) override { common_.write8(0x14, s); }
+  uint64_t device_features() override;
+  void set_driver_features(uint64_t f) override;
+  uint16_t queue_size(uint16_t q) override {
+    common_.write16(0x16, q);
+    return common_.read16(0x18);
+  }
+  bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
+  void notify(uint16_t q) override;
+  uint8_t config8(uint32_t offset) override { return device_.read8(offset); }
+  void ack_interrupt() override { (void)isr_.read8(0); }
+  const char* name() const override { return "virtio-pci (modern)"; }
+
+ private:
+  Io& common_;
+  Io& notify_;
+  Io& isr_;
+  Io& device_;
+  uint32_t multiplier_;
+  uint16_t notify_offset_[2] = {};
 };
 
 }  // namespace drivers

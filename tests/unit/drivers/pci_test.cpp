@@ -121,3 +121,46 @@ TEST(Pci, BarsThatDoNotFitStayUnassigned) {
 }
 
 }  // namespace
+
+#include <drivers/virtio/transport.h>
+
+namespace {
+
+TEST(VirtioPciCaps, FindsTheFourStructuresInTheCapabilityList) {
+  SimBus sim;
+  SimFunction& f = sim.add(0, 3, 0, 0x1AF4, 0x1041);
+  f.bar_mask[4] = 0xFFFFC000;  // 16 KiB 64-bit memory BAR
+  f.regs[8] = 0xFEBF0004;
+  f.bar_mask[5] = 0xFFFFFFFF;
+  f.regs[1] = 0x00100000;  // status: capability list
+  f.regs[0x34 / 4] = 0x40;
+  auto cap = [&](uint8_t at, uint8_t next, uint8_t type, uint32_t offset) {
+    f.regs[at / 4] = 0x09u | uint32_t(next) << 8 | 16u << 16 | uint32_t(type) << 24;
+    f.regs[at / 4 + 1] = 4;  // BAR 4
+    f.regs[at / 4 + 2] = offset;
+    f.regs[at / 4 + 3] = 0x1000;
+  };
+  cap(0x40, 0x50, 1, 0x0000);
+  cap(0x50, 0x60, 3, 0x1000);
+  cap(0x60, 0x74, 4, 0x2000);
+  cap(0x74, 0x00, 2, 0x3000);
+  f.regs[0x84 / 4] = 4;  // notify_off_multiplier
+  drivers::PciBus bus;
+  bus.scan(sim);
+  const drivers::PciDevice* d = bus.find(0x1AF4, 0x1041);
+  ASSERT_NE(d, nullptr);
+  drivers::VirtioPciCaps caps;
+  ASSERT_TRUE(drivers::find_virtio_caps(sim, *d, &caps));
+  EXPECT_EQ(caps.common, 0xFEBF0000u);
+  EXPECT_EQ(caps.isr, 0xFEBF1000u);
+  EXPECT_EQ(caps.device, 0xFEBF2000u);
+  EXPECT_EQ(caps.notify, 0xFEBF3000u);
+  EXPECT_EQ(caps.notify_multiplier, 4u);
+  // A list that loops on itself still ends, and an incomplete set is refused.
+  f.regs[0x74 / 4] = 0x09u | 0x40u << 8 | 16u << 16 | 2u << 24;
+  f.regs[0x60 / 4] = 0;  // device-config capability gone
+  f.regs[0x50 / 4] = 0x09u | 0x74u << 8 | 16u << 16 | 3u << 24;
+  EXPECT_FALSE(drivers::find_virtio_caps(sim, *d, &caps));
+}
+
+}  // namespace

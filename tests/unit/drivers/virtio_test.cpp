@@ -93,8 +93,12 @@ TEST(Virtqueue, FullRingAndRecycling) {
 class MockTransport : public drivers::VirtioTransport {
  public:
   std::vector<uint8_t> statuses;
-  uint32_t offered = drivers::virtio_net::kFeatureMac | drivers::virtio_net::kFeatureStatus | (1u << 0) | (1u << 15);
-  uint32_t accepted = 0xFFFFFFFF;
+  uint64_t offered = drivers::virtio_net::kFeatureMac | drivers::virtio_net::kFeatureStatus | (1u << 0) | (1u << 15) |
+                     drivers::virtio_net::kFeatureVersion1;
+  uint64_t accepted = ~0ull;
+  bool is_modern = false;
+  bool refuse_features = false;
+  bool modern() const override { return is_modern; }
   uint64_t queue_phys[2] = {};
   std::vector<uint16_t> notified;
   uint8_t config[8] = {0x52, 0x54, 0x00, 0xAB, 0xCD, 0xEF, 1, 0};
@@ -103,10 +107,13 @@ class MockTransport : public drivers::VirtioTransport {
     was_reset = true;
     statuses.clear();
   }
-  uint8_t status() override { return statuses.empty() ? 0 : statuses.back(); }
+  uint8_t status() override {
+    const uint8_t s = statuses.empty() ? 0 : statuses.back();
+    return refuse_features ? uint8_t(s & ~drivers::virtio::kFeaturesOk) : s;  // a device that rejects them
+  }
   void set_status(uint8_t s) override { statuses.push_back(s); }
-  uint32_t device_features() override { return offered; }
-  void set_driver_features(uint32_t f) override { accepted = f; }
+  uint64_t device_features() override { return offered; }
+  void set_driver_features(uint64_t f) override { accepted = f; }
   uint16_t queue_size(uint16_t q) override { return q < 2 ? 16 : 0; }
   bool set_queue(uint16_t q, uint16_t, uint64_t phys) override {
     queue_phys[q] = phys;
@@ -137,6 +144,26 @@ TEST(VirtioNet, FeatureNegotiationAndQueueSetup) {
   EXPECT_TRUE(nic.link_up());
   t.config[6] = 0;
   EXPECT_FALSE(nic.link_up());
+}
+
+TEST(VirtioNet, ModernHandshakeWithFeaturesOk) {
+  Memory m;
+  MockTransport t;
+  t.is_modern = true;
+  drivers::VirtioNet nic;
+  ASSERT_TRUE(nic.init(t, {Memory::alloc, &m}));
+  using namespace drivers::virtio;
+  ASSERT_EQ(t.statuses.size(), 4u);
+  EXPECT_EQ(t.statuses[2], kAcknowledge | kDriver | kFeaturesOk);
+  EXPECT_EQ(t.statuses[3], kAcknowledge | kDriver | kFeaturesOk | kDriverOk);
+  EXPECT_TRUE(t.accepted & drivers::virtio_net::kFeatureVersion1);
+  // A device that clears FEATURES_OK: the driver gives up and says FAILED.
+  MockTransport refusing;
+  refusing.is_modern = true;
+  refusing.refuse_features = true;
+  drivers::VirtioNet other;
+  EXPECT_FALSE(other.init(refusing, {Memory::alloc, &m}));
+  EXPECT_EQ(refusing.statuses.back(), kFailed);
 }
 
 TEST(VirtioNet, FailsCleanlyWithoutQueues) {
