@@ -53,14 +53,11 @@ uint64_t now_ms() { return arch::rdtsc() / (sched::tsc_hz() / 1000); }
 intptr_t packet_thread(void* arg) {
   auto* slot = static_cast<Slot*>(arg);
   Interface* iface = &slot->iface;
-  static_assert(Stack::kMaxFrame <= 2048);
-  auto* buffer = static_cast<uint8_t*>(kernel::allocate(2048, 64));
+  auto to_stack = [](void* ctx, const uint8_t* frame, size_t length) {
+    static_cast<Stack*>(ctx)->receive_frame(frame, length);  // in the device's buffer: no copy
+  };
   for (;;) {
-    bool any = false;
-    while (size_t n = iface->nic->receive(buffer, 2048)) {
-      iface->stack.receive_frame(buffer, n);  // processed in place: the one copy out of the ring
-      any = true;
-    }
+    const bool any = iface->nic->poll(to_stack, &iface->stack, 64) != 0;
     if (any) continue;
     // With the interrupt routed here the thread sleeps until the handler resumes it (the long
     // sleep only bounds a wake-up lost between the check and the sleep); without, it polls.

@@ -102,6 +102,27 @@ bool E1000::send(const void* frame, size_t length) {
   return true;
 }
 
+size_t E1000::poll(FrameHandler handler, void* ctx, size_t budget) {
+  size_t frames = 0;
+  while (frames < budget) {
+    RxDesc& d = rx_[rx_next_];
+    if (!(reinterpret_cast<volatile RxDesc&>(d).status & kDescDone)) break;
+    std::atomic_thread_fence(std::memory_order_acquire);  // status before data
+    if ((d.status & kRxEop) && d.errors == 0 && d.length <= kBufferSize) {
+      handler(ctx, rx_buffers_ + rx_next_ * kBufferSize, d.length);  // in the DMA buffer itself
+      ++counters_.rx_frames;
+      ++frames;
+    } else {
+      ++counters_.rx_dropped;
+    }
+    d.status = 0;
+    std::atomic_thread_fence(std::memory_order_release);  // done with the buffer before the device may refill it
+    io_->write32(kRdt, rx_next_);
+    rx_next_ = (rx_next_ + 1) % kRxDescs;
+  }
+  return frames;
+}
+
 size_t E1000::receive(void* buffer, size_t capacity) {
   RxDesc& d = rx_[rx_next_];
   if (!(reinterpret_cast<volatile RxDesc&>(d).status & kDescDone)) return 0;

@@ -35,6 +35,7 @@ class E1000 final : public Nic {
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
   size_t receive(void* buffer, size_t capacity) override;
+  size_t poll(FrameHandler handler, void* ctx, size_t budget) override;
   Counters counters() const override { return counters_; }
   bool link_up() override { return io_->read32(e1000::kStatus) & (1u << 1); }  // STATUS.LU
   // RXT0 (receiver timer), RXDMT0 (ring low), LSC (link change): §13.4.20.

@@ -27,6 +27,10 @@ class Nic {
   virtual const MacAddress& mac() const = 0;
   virtual bool send(const void* frame, size_t length) = 0;
   virtual size_t receive(void* buffer, size_t capacity) = 0;
+  // Zero-copy receive: hands up to `budget` received frames to `handler` where the device put
+  // them (the DMA buffer), then gives each buffer back to the device. Returns the frame count.
+  using FrameHandler = void (*)(void* ctx, const uint8_t* frame, size_t length);
+  virtual size_t poll(FrameHandler handler, void* ctx, size_t budget) = 0;
   virtual bool link_up() = 0;
   // Interrupts: enable the receive interrupt, and acknowledge the device's interrupt (reading
   // its cause register), which a level-triggered line needs before the EOI.

@@ -26,6 +26,7 @@ class VirtioNet final : public Nic {
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
   size_t receive(void* buffer, size_t capacity) override;
+  size_t poll(FrameHandler handler, void* ctx, size_t budget) override;
   bool link_up() override;
   void enable_interrupts() override {}  // the used ring asks for interrupts by default
   void ack_interrupt() override { t_->ack_interrupt(); }
