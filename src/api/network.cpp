@@ -74,7 +74,13 @@ PICMPReply ICMPPoolPackets() {
 }
 
 namespace {
-net::UdpPort* port_of(PSocket s) { return s == nullptr ? nullptr : static_cast<net::UdpPort*>(s->Internal); }
+// What a socket needs of the kernel: its UDP port and the interface (core) it is bound on.
+struct SocketState {
+  net::UdpPort port;
+  net::Interface* owner;
+};
+SocketState* state_of(PSocket s) { return s == nullptr ? nullptr : static_cast<SocketState*>(s->Internal); }
+net::UdpPort* port_of(PSocket s) { return s == nullptr ? nullptr : &state_of(s)->port; }
 }  // namespace
 
 PSocket SysSocket(LongInt SocketType) {
@@ -83,23 +89,25 @@ PSocket SysSocket(LongInt SocketType) {
     return nullptr;
   }
   auto* s = static_cast<PSocket>(kernel::allocate(sizeof(TSocket)));
-  auto* port = static_cast<net::UdpPort*>(kernel::allocate(sizeof(net::UdpPort), 64));
-  if (s == nullptr || port == nullptr) {
+  auto* state = static_cast<SocketState*>(kernel::allocate(sizeof(SocketState), 64));
+  if (s == nullptr || state == nullptr) {
     kernel::release(s);
-    kernel::release(port);
+    kernel::release(state);
     return nullptr;
   }
-  new (port) net::UdpPort();
-  *s = TSocket{0, 0, 0, false, nullptr, port};
+  new (state) SocketState();
+  state->owner = nullptr;
+  *s = TSocket{0, 0, 0, false, nullptr, state};
   return s;
 }
 
 Boolean SysSocketBind(PSocket Socket, TIPAddress, TIPAddress IPRemote, LongInt LocalPort) {
   net::Interface* i = net::local();
-  net::UdpPort* port = port_of(Socket);
-  if (i == nullptr || port == nullptr || LocalPort <= 0 || LocalPort > 65535) return false;
-  port->port = uint16_t(LocalPort);
-  if (!i->stack.bind_udp(port)) return false;
+  SocketState* state = state_of(Socket);
+  if (i == nullptr || state == nullptr || state->owner != nullptr || LocalPort <= 0 || LocalPort > 65535) return false;
+  state->port.port = uint16_t(LocalPort);
+  if (!i->stack.bind_udp(&state->port)) return false;
+  state->owner = i;
   Socket->SourcePort = DWORD(LocalPort);
   Socket->DestIp = IPRemote;
   return true;
@@ -153,10 +161,18 @@ Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut) {
   return port->count != 0;
 }
 
+// Must run on the socket's core (the stack is owner-only); from another core it is refused
+// rather than racing the packet thread.
 void SysSocketClose(PSocket Socket) {
-  net::UdpPort* port = port_of(Socket);
-  if (port == nullptr) return;
-  if (net::Interface* i = net::local()) i->stack.unbind_udp(port);
-  kernel::release(port);
+  SocketState* state = state_of(Socket);
+  if (state == nullptr) return;
+  if (state->owner != nullptr) {
+    if (state->owner != net::local()) {
+      kernel::printk("SysSocketClose: the socket belongs to Core#%d\n", state->owner->core);
+      return;
+    }
+    state->owner->stack.unbind_udp(&state->port);
+  }
+  kernel::release(state);
   kernel::release(Socket);
 }

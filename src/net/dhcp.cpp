@@ -40,7 +40,12 @@ size_t dhcp_build(uint8_t* out, size_t capacity, uint8_t type, uint32_t xid, con
   *o++ = 3;
   *o++ = 6;
   *o++ = 255;
-  return size_t(o - out);
+  size_t n = size_t(o - out);
+  if (n < 300 && capacity >= 300) {  // BOOTP's minimum message (RFC 1542 §2.1): pad with zeros
+    memset(o, 0, 300 - n);
+    n = 300;
+  }
+  return n;
 }
 
 bool dhcp_parse(const uint8_t* p, size_t length, uint32_t xid, DhcpReply* out) {

@@ -10,6 +10,7 @@
 #include <kernel/devices.h>
 #include <kernel/irq.h>
 #include <arch/x86_64/apic.h>
+#include <arch/x86_64/spinlock.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <net/dhcp.h>
@@ -80,8 +81,20 @@ void on_nic_interrupt(void* ctx) {
 // PCI INTx on the i440FX/PIIX (QEMU pc, Bochs): the firmware's interrupt line is the I/O APIC
 // input, level-triggered, active high (QEMU's DSDT declares the PCI links so). Other chipsets
 // (q35 routes PIRQs to inputs 16-23 through its _PRT) and virtio-mmio keep polling for now.
+bool g_line_taken[16] = {};  // one card per line: a shared line is polled (no handler lists yet)
+arch::SpinLock g_claim_lock;   // dedicate() from several cores: one claims a card, one a line
+
 bool route_interrupt(Slot& s, uint32_t core) {
   if (s.pci == nullptr || s.pci->irq_line == 0 || s.pci->irq_line >= 16 || s.pci->irq_pin == 0) return false;
+  for (size_t i = 0; i < g_count; ++i) {  // another card on the same line: neither may own it
+    const drivers::PciDevice* other = g_slots[i].pci;
+    if (&g_slots[i] != &s && other != nullptr && other->irq_line == s.pci->irq_line) return false;
+  }
+  {
+    arch::IrqSaveGuard guard(g_claim_lock);
+    if (g_line_taken[s.pci->irq_line]) return false;
+    g_line_taken[s.pci->irq_line] = true;
+  }
   const drivers::PciDevice* host = nullptr;
   const drivers::PciBus& bus = kernel::pci_bus();
   for (size_t i = 0; i < bus.size(); ++i) {
@@ -136,7 +149,7 @@ struct PciNicDriver {
   const char* found;  // console line prefix
 };
 constexpr PciNicDriver kPciNicDrivers[] = {
-    {"e1000", Kind::kE1000, 0x8086, 0x100E, [](const drivers::PciDevice& d) { return d.bar[0].size != 0 && !d.bar[0].io; },
+    {"e1000", Kind::kE1000, 0x8086, 0x100E, [](const drivers::PciDevice& d) { return d.bar[0].size != 0 && !d.bar[0].io && d.bar[0].base != 0; },
      "e1000: found"},
     // Transitional virtio-net: its legacy interface in I/O BAR 0.
     {"virtionet", Kind::kVirtioPci, 0x1AF4, 0x1000, [](const drivers::PciDevice& d) { return d.bar[0].io && d.bar[0].base != 0; },
@@ -274,11 +287,17 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   }
   for (size_t i = 0; i < g_count; ++i) {
     Slot& s = g_slots[i];
-    if (s.iface.dedicated || strcmp(s.iface.name, name) != 0) continue;
+    {
+      // Claim the card before the (slow) bring-up, so no other core programs it meanwhile.
+      arch::IrqSaveGuard guard(g_claim_lock);
+      if (s.iface.dedicated || strcmp(s.iface.name, name) != 0) continue;
+      s.iface.dedicated = true;
+    }
     // Driver state, rings and buffers come from the owning core's memory.
     drivers::Nic* nic = bring_up(s);
     if (nic == nullptr) {
       kernel::printk("DedicateNetwork: %p did not come up\n", name);
+      s.iface.dedicated = false;
       return nullptr;
     }
     // Auto-negotiation takes a while (QEMU's e1000: ~0.5 s); frames sent before are lost.
@@ -287,7 +306,6 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     if (!nic->link_up()) kernel::printk("DedicateNetwork: %p: no link after 5 s\n", name);
     s.iface.nic = nic;
     s.iface.core = core;
-    s.iface.dedicated = true;
     const drivers::MacAddress& m = nic->mac();
     Mac mac;
     memcpy(mac.b, m.b, 6);

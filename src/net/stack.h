@@ -30,7 +30,7 @@ struct Datagram {
   Ipv4 from;
   uint16_t from_port;
   uint16_t length;
-  uint8_t data[1472];  // the largest payload of a 1500-byte IPv4 packet
+  uint8_t data[1472];  // the largest UDP payload of a 1500-byte IPv4 packet
 };
 
 // A bound UDP port (RFC 768): a small ring of datagrams, filled by the packet thread and read by
@@ -55,7 +55,7 @@ class Stack {
  public:
   static constexpr size_t kArpEntries = 32;
   static constexpr uint64_t kArpTimeoutMs = 60000;
-  static constexpr size_t kMaxFrame = 1518;
+  static constexpr size_t kMaxFrame = 1514;  // Ethernet header + 1500-byte MTU (no FCS)
   static constexpr size_t kEchoQueue = 8;
   static constexpr size_t kUdpPorts = 16;
 

@@ -11,9 +11,13 @@ import tempfile
 
 SEEDS = {
     # ARP request for 10.0.2.15 from 10.0.2.2
-    "arp": bytes.fromhex("ffffffffffff" "525500020202" "0806" "0001" "0800" "06" "04" "0001"
+    "arp": b"\x01" + bytes.fromhex("ffffffffffff" "525500020202" "0806" "0001" "0800" "06" "04" "0001"
                          "525500020202" "0a000202" "000000000000" "0a00020f"),
     "short": b"\x00" * 13,
+    # A UDP datagram to port 68 (the checksum byte 0 asks the harness to fix the IP checksum)
+    "udp": b"\x01" + bytes.fromhex("525400123456" "525500020202" "0800"
+                                  "4500002c00004000401100000a0002020a00020f"
+                                  "00430044001800006c6f6f6b696e6720666f7220444843502121"),
 }
 
 
@@ -28,7 +32,8 @@ def main():
         subprocess.run([clang, "-std=c++20", "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                         "-fno-sanitize-recover=undefined", "-I", os.path.join(src, "src"),
                         os.path.join(src, "tests", "fuzz", "stack_fuzz.cpp"),
-                        os.path.join(src, "src", "net", "stack.cpp"), "-o", exe], check=True)
+                        os.path.join(src, "src", "net", "stack.cpp"), os.path.join(src, "src", "net", "dhcp.cpp"),
+                        "-o", exe], check=True)
         corpus = os.path.join(tmp, "corpus")
         os.makedirs(corpus)
         for name, data in SEEDS.items():

@@ -85,7 +85,11 @@ bool E1000::init(Io& io, const DmaAllocator& dma) {
 bool E1000::send(const void* frame, size_t length) {
   if (length == 0 || length > kBufferSize) return false;
   TxDesc& d = tx_[tx_next_];
-  if (!(reinterpret_cast<volatile TxDesc&>(d).status & kDescDone)) {  // the device still owns it
+  // One descriptor always stays unused: with all of them handed over, the tail would come back
+  // round to the head and the device would see an empty ring (§3.4: TDT == TDH means empty).
+  const TxDesc& after = tx_[(tx_next_ + 1) % kTxDescs];
+  if (!(reinterpret_cast<volatile const TxDesc&>(d).status & kDescDone) ||
+      !(reinterpret_cast<volatile const TxDesc&>(after).status & kDescDone)) {
     ++counters_.tx_full;
     return false;
   }
@@ -108,13 +112,17 @@ size_t E1000::poll(FrameHandler handler, void* ctx, size_t budget) {
     RxDesc& d = rx_[rx_next_];
     if (!(reinterpret_cast<volatile RxDesc&>(d).status & kDescDone)) break;
     std::atomic_thread_fence(std::memory_order_acquire);  // status before data
-    if ((d.status & kRxEop) && d.errors == 0 && d.length <= kBufferSize) {
+    // A frame longer than one buffer spans several descriptors (EOP on the last): we drop all
+    // of them, not just the first, so its tail is not taken for a frame.
+    const bool last = d.status & kRxEop;
+    if (last && !discarding_ && d.errors == 0 && d.length <= kBufferSize) {
       handler(ctx, rx_buffers_ + rx_next_ * kBufferSize, d.length);  // in the DMA buffer itself
       ++counters_.rx_frames;
       ++frames;
-    } else {
-      ++counters_.rx_dropped;
+    } else if (!discarding_) {
+      ++counters_.rx_dropped;  // once per frame, at its first buffer
     }
+    discarding_ = !last;
     d.status = 0;
     std::atomic_thread_fence(std::memory_order_release);  // done with the buffer before the device may refill it
     io_->write32(kRdt, rx_next_);
@@ -129,7 +137,9 @@ size_t E1000::receive(void* buffer, size_t capacity) {
   // The status read happens before the reads of the data it announces.
   std::atomic_thread_fence(std::memory_order_acquire);
   size_t length = d.length;
-  const bool whole = (d.status & kRxEop) && d.errors == 0 && length <= capacity;
+  const bool last = d.status & kRxEop;
+  const bool whole = last && !discarding_ && d.errors == 0 && length <= capacity;
+  discarding_ = !last;
   if (whole) {
     memcpy(buffer, rx_buffers_ + rx_next_ * kBufferSize, length);
     ++counters_.rx_frames;

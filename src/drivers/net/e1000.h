@@ -75,6 +75,7 @@ class E1000 final : public Nic {
   uint8_t* tx_buffers_ = nullptr;
   uint32_t rx_next_ = 0;
   uint32_t tx_next_ = 0;
+  bool discarding_ = false;  // inside a frame that spans buffers: drop up to its last one
   Counters counters_{};
 };
 

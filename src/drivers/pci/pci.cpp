@@ -33,7 +33,7 @@ void PciBus::add_function(ConfigSpace& cfg, uint8_t bus, uint8_t dev, uint8_t fn
   if (d.header_type != 0) return;  // bridges: no BARs of interest here
   d.subsystem_device = uint16_t(cfg.read32(bus, dev, fn, kSubsystem) >> 16);
   // Size each BAR: write all ones, read back the writable bits, restore (decoding off meanwhile).
-  const uint32_t command = cfg.read32(bus, dev, fn, kCommand);
+  const uint32_t command = cfg.read32(bus, dev, fn, kCommand) & 0xFFFF;  // not the status bits (RW1C)
   cfg.write32(bus, dev, fn, kCommand, command & ~uint32_t(0x3));
   for (int i = 0; i < 6; ++i) {
     const uint8_t off = uint8_t(kBar0 + 4 * i);
@@ -104,6 +104,9 @@ int PciBus::assign_unassigned(ConfigSpace& cfg, const PciWindows& w) {
   int assigned = 0;
   for (size_t k = 0; k < count_; ++k) {
     PciDevice& d = devices_[k];
+    // Behind a bridge a BAR must lie inside the bridge's window, which this does not manage:
+    // only bus 0 (everything QEMU and Bochs put there) is assigned.
+    if (d.bus != 0) continue;
     bool changed = false;
     for (int i = 0; i < 6; ++i) {
       PciBar& b = d.bar[i];
@@ -126,7 +129,19 @@ int PciBus::assign_unassigned(ConfigSpace& cfg, const PciWindows& w) {
       ++assigned;
       changed = true;
     }
-    if (changed) pci_enable(cfg, d);
+    if (changed) {
+      // Decode only what is fully placed: a BAR left at 0 would decode over low RAM. Bus
+      // mastering is the driver's to turn on (pci_enable).
+      bool io_ok = true, mem_ok = true, any_io = false, any_mem = false;
+      for (const PciBar& b : d.bar) {
+        if (b.size == 0) continue;
+        (b.io ? any_io : any_mem) = true;
+        if (b.base == 0) (b.io ? io_ok : mem_ok) = false;
+      }
+      const uint32_t command = cfg.read32(d.bus, d.dev, d.fn, kCommand) & 0xFFFF;
+      cfg.write32(d.bus, d.dev, d.fn, kCommand,
+                  command | ((any_io && io_ok) ? 0x1 : 0) | ((any_mem && mem_ok) ? 0x2 : 0));
+    }
   }
   return assigned;
 }

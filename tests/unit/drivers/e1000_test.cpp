@@ -102,20 +102,21 @@ TEST(E1000, MacFromTheEepromWhenRahIsNotValid) {
   g_blocks.clear();
 }
 
-TEST_F(Fixture, TransmitWrapsAroundAndStopsWhenTheRingIsFull) {
+TEST_F(Fixture, TransmitKeepsOneDescriptorFreeAndRecycles) {
   const uint8_t frame[60] = {1, 2, 3};
-  for (uint32_t i = 0; i < drivers::E1000::kTxDescs; ++i) {
+  // n - 1 frames in flight at most: TDT never comes back round to TDH (an empty ring for the card).
+  for (uint32_t i = 0; i + 1 < drivers::E1000::kTxDescs; ++i) {
     ASSERT_TRUE(nic.send(frame, sizeof frame)) << i;
     EXPECT_EQ(io.regs[kTdt], (i + 1) % drivers::E1000::kTxDescs);
   }
-  // The device has not processed anything: descriptor 0 is still owned by it.
   EXPECT_FALSE(nic.send(frame, sizeof frame));
   EXPECT_EQ(nic.counters().tx_full, 1u);
-  // The device finishes descriptor 0: it can be recycled.
+  EXPECT_NE(io.regs[kTdt], io.regs[kTdh]);
+  // The device finishes descriptor 0: the ring moves on.
   nic.tx_ring()[0].status = kDescDone;
   EXPECT_TRUE(nic.send(frame, sizeof frame));
-  EXPECT_EQ(nic.tx_ring()[0].cmd, kTxCmdEop | kTxCmdIfcs | kTxCmdRs);
-  EXPECT_EQ(nic.tx_ring()[0].length, 60);
+  EXPECT_EQ(nic.tx_ring()[31].cmd, kTxCmdEop | kTxCmdIfcs | kTxCmdRs);
+  EXPECT_EQ(nic.tx_ring()[31].length, 60);
   EXPECT_FALSE(nic.send(frame, 0));
   EXPECT_FALSE(nic.send(frame, 5000));
 }
@@ -181,5 +182,14 @@ TEST_F(Fixture, PollHandsFramesOverInTheDmaBuffers) {
   }
   EXPECT_EQ(io.regs[kRdt], 2u);
   EXPECT_EQ(nic.poll(collect, &seen, 64), 0u);
+  // A frame over two buffers (no EOP on the first): both are dropped, the tail is no frame.
+  for (uint32_t slot = 3; slot < 5; ++slot) {
+    nic.rx_ring()[slot].length = 1000;
+    nic.rx_ring()[slot].errors = 0;
+    nic.rx_ring()[slot].status = uint8_t(kDescDone | (slot == 4 ? kRxEop : 0));
+  }
+  EXPECT_EQ(nic.poll(collect, &seen, 64), 0u);
+  EXPECT_EQ(seen.where.size(), 3u);
+  EXPECT_EQ(nic.counters().rx_dropped, 1u);
 }
 }  // namespace

@@ -41,6 +41,7 @@ class SimBus : public drivers::ConfigSpace {
       f.regs[r] = (v & f.bar_mask[r - 4]) | (f.bar_mask[r - 4] == 0xFFFFFFFF ? 0 : low);
       return;
     }
+    if (r == 1) v = (v & 0xFFFF) | (f.regs[1] & 0xFFFF0000);  // the status half is read-only here
     f.regs[r] = v;
   }
 };
@@ -100,7 +101,7 @@ TEST(Pci, SizesBarsAndAssignsTheUnassignedOnes) {
   EXPECT_EQ(v->bar[4].base % 0x4000, 0u);
   EXPECT_GE(v->bar[4].base, 0xC0000000u);
   EXPECT_EQ(sim.read32(0, 4, 0, 0x10), uint32_t(v->bar[0].base) | 1);  // written to the device
-  EXPECT_EQ(sim.read32(0, 4, 0, 0x04) & 0x7, 0x7u);                    // decoding + bus master on
+  EXPECT_EQ(sim.read32(0, 4, 0, 0x04) & 0x7, 0x3u);                    // decoding on; bus mastering is the driver's
   // A rescan sees the assignment.
   drivers::PciBus again;
   again.scan(sim);
@@ -118,6 +119,7 @@ TEST(Pci, BarsThatDoNotFitStayUnassigned) {
   tiny.mem_base = 0xFE000000;
   EXPECT_EQ(bus.assign_unassigned(sim, tiny), 0);
   EXPECT_EQ(bus.unassigned(), 1u);
+  EXPECT_EQ(sim.read32(0, 1, 0, 0x04) & 0x3, 0u);  // nothing decodes at address 0
 }
 
 }  // namespace
