@@ -34,6 +34,7 @@ struct Slot {
   uint64_t mmio_base;             // virtio-mmio
   sched::Thread* packet_thread;
   std::atomic<bool> pending;      // set by the interrupt handler, taken by the packet thread
+  std::atomic<uint64_t> interrupts_seen;
   bool interrupts;                // routed: the thread sleeps instead of polling
 };
 Slot g_slots[kMaxInterfaces];
@@ -74,38 +75,51 @@ intptr_t packet_thread(void* arg) {
 void on_nic_interrupt(void* ctx) {
   auto* slot = static_cast<Slot*>(ctx);
   slot->iface.nic->ack_interrupt();
+  const uint64_t seen = slot->interrupts_seen.load(std::memory_order_relaxed) + 1;
+  slot->interrupts_seen.store(seen, std::memory_order_relaxed);
+  if (seen == 1) kernel::printk("%p: first interrupt on Core#%d\n", slot->iface.name, kernel::current_core());
   slot->pending.store(true, std::memory_order_release);
   sched::resume(slot->packet_thread);  // ends its sleep
 }
 
-// PCI INTx on the i440FX/PIIX (QEMU pc, Bochs): the firmware's interrupt line is the I/O APIC
-// input, level-triggered, active high (QEMU's DSDT declares the PCI links so). Other chipsets
-// (q35 routes PIRQs to inputs 16-23 through its _PRT) and virtio-mmio keep polling for now.
-bool g_line_taken[16] = {};  // one card per line: a shared line is polled (no handler lists yet)
-arch::SpinLock g_claim_lock;   // dedicate() from several cores: one claims a card, one a line
+bool g_line_taken[24] = {};  // one card per input: a shared input is polled (no handler lists yet)
+arch::SpinLock g_claim_lock;   // dedicate() from several cores: one claims a card, one an input
 
-bool route_interrupt(Slot& s, uint32_t core) {
-  if (s.pci == nullptr || s.pci->irq_line == 0 || s.pci->irq_line >= 16 || s.pci->irq_pin == 0) return false;
-  for (size_t i = 0; i < g_count; ++i) {  // another card on the same line: neither may own it
+// The I/O APIC input of a PCI card's INTx line, or -1 if this chipset's routing is not known.
+//  - i440FX (QEMU pc, Bochs): the firmware's interrupt-line register is the input (ISA IRQ),
+//    level-triggered, active high (QEMU's DSDT declares the PCI links so).
+//  - q35 (ICH9) in APIC mode: bus-0 slot s, pin p (INTA = 0) goes through link E-H to input
+//    20 + (s + p) % 4 (QEMU's q35 _PRT for slots 0-24).
+int interrupt_input(const drivers::PciDevice& d) {
+  if (d.irq_pin == 0 || d.bus != 0) return -1;
+  const drivers::PciBus& bus = kernel::pci_bus();
+  const drivers::PciDevice* host = nullptr;
+  for (size_t i = 0; i < bus.size(); ++i) {
+    if (bus[i].bus == 0 && bus[i].dev == 0 && bus[i].fn == 0) host = &bus[i];
+  }
+  if (host == nullptr || host->vendor != 0x8086) return -1;
+  if (host->device == 0x1237) return d.irq_line != 0 && d.irq_line < 16 ? d.irq_line : -1;
+  if (host->device == 0x29C0 && d.dev < 25) return 20 + (d.dev + d.irq_pin - 1) % 4;
+  return -1;
+}
+
+bool route_interrupt(Slot& s, uint32_t core, int* input) {
+  if (s.pci == nullptr) return false;
+  *input = interrupt_input(*s.pci);
+  if (*input < 0) return false;
+  for (size_t i = 0; i < g_count; ++i) {  // another card on the same input: neither may own it
     const drivers::PciDevice* other = g_slots[i].pci;
-    if (&g_slots[i] != &s && other != nullptr && other->irq_line == s.pci->irq_line) return false;
+    if (&g_slots[i] != &s && other != nullptr && interrupt_input(*other) == *input) return false;
   }
   {
     arch::IrqSaveGuard guard(g_claim_lock);
-    if (g_line_taken[s.pci->irq_line]) return false;
-    g_line_taken[s.pci->irq_line] = true;
+    if (g_line_taken[*input]) return false;
+    g_line_taken[*input] = true;
   }
-  const drivers::PciDevice* host = nullptr;
-  const drivers::PciBus& bus = kernel::pci_bus();
-  for (size_t i = 0; i < bus.size(); ++i) {
-    if (bus[i].bus == 0 && bus[i].dev == 0) host = &bus[i];
-  }
-  if (host == nullptr || host->vendor != 0x8086 || host->device != 0x1237) return false;  // i440FX only
   const uint8_t vector = kernel::register_irq(on_nic_interrupt, &s);
   if (vector == 0) return false;
-  return arch::ioapic_route(kernel::ioapic_base(), s.pci->irq_line, vector, kernel::g_percpu[core].apic_id, true, false);
+  return arch::ioapic_route(kernel::ioapic_base(), uint32_t(*input), vector, kernel::g_percpu[core].apic_id, true, false);
 }
-
 
 Slot* new_slot(const char* name, Kind kind) {
   if (g_count == kMaxInterfaces) return nullptr;
@@ -313,10 +327,11 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     g_by_core[core] = &s.iface;
     sched::Thread* t = sched::create_thread(core, 64 * 1024, packet_thread, &s);
     s.packet_thread = t;
-    s.interrupts = t != nullptr && route_interrupt(s, core);
+    int input = -1;
+    s.interrupts = t != nullptr && route_interrupt(s, core, &input);
     if (s.interrupts) {
       nic->enable_interrupts();
-      kernel::printk("%p: interrupt %d routed to Core#%d\n", name, s.pci->irq_line, core);
+      kernel::printk("%p: interrupt %d routed to Core#%d\n", name, input, core);
     }
     kernel::printk("Network Packets Service .... Thread: %h\n", t);
     char mac_text[18];
