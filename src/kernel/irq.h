@@ -15,5 +15,9 @@ uint8_t register_irq(IrqHandler handler, void* ctx);
 // True if `vector` had a handler (which ran).
 bool dispatch_irq(uint8_t vector);
 uint64_t ioapic_base();
+// The I/O APIC serving global system interrupt `gsi` and its input there (MADT entries; the
+// first I/O APIC with GSI base 0 when the MADT lists none). False if no I/O APIC serves it.
+bool ioapic_for_gsi(uint32_t gsi, uint64_t* base, uint32_t* input);
+uint32_t ioapic_count();
 
 }  // namespace kernel

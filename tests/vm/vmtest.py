@@ -3,7 +3,8 @@
 
 Usage: vmtest.py TORO BUILD_DIR IMAGE [--bochs] [--expect-exit N] [--expect REGEX]... [--reject REGEX]...
                  [-- toro run options...]
-Every --expect must match, in the given order, in the serial output; no --reject may match.
+Every --expect must match, in the given order, in the serial output; every --expect-any somewhere;
+no --reject may match.
 A VM that crashes, hangs (timeout) or exits with another code fails the test."""
 import argparse
 import os
@@ -21,6 +22,7 @@ def main():
     p.add_argument("--expect-exit", type=int, default=0)
     p.add_argument("--expect", action="append", default=[])
     p.add_argument("--reject", action="append", default=[])
+    p.add_argument("--expect-any", action="append", default=[], help="must match somewhere (any order)")
     args, run_args = p.parse_known_args()
     if run_args and run_args[0] == "--":
         run_args = run_args[1:]
@@ -49,6 +51,10 @@ def main():
             ok = False
         else:
             pos = m.end()
+    for pattern in args.expect_any:
+        if not re.search(pattern, out, re.M):
+            print(f"FAIL: expected /{pattern}/ somewhere in the output")
+            ok = False
     for pattern in args.reject:
         if re.search(pattern, out, re.M):
             print(f"FAIL: /{pattern}/ must not appear in the output")

@@ -81,8 +81,11 @@ bool parse_madt(const uint8_t* madt, size_t length, CpuList* out) {
     if (len < 2 || off + len > length) break;
     // Flags: bit 0 enabled, bit 1 online capable (may be enabled later: counted, it can be
     // started). Processor Local APIC: type 0, 8 bytes; Local x2APIC: type 9, 16 bytes.
-    if (type == 1 && len >= 12 && out->ioapic_base == 0) {  // I/O APIC: id, reserved, address, GSI base
-      out->ioapic_base = load<uint32_t>(madt + off + 4);
+    if (type == 1 && len >= 12) {  // I/O APIC: id, reserved, address, GSI base
+      if (out->ioapic_base == 0) out->ioapic_base = load<uint32_t>(madt + off + 4);
+      if (out->ioapic_count < 4) {
+        out->ioapics[out->ioapic_count++] = {load<uint32_t>(madt + off + 4), load<uint32_t>(madt + off + 8)};
+      }
     } else if (type == 0 && len >= 8) {
       if (load<uint32_t>(madt + off + 4) & 3) add_cpu(out, madt[off + 3]);
     } else if (type == 9 && len >= 16) {

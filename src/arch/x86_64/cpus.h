@@ -20,6 +20,12 @@ struct CpuList {
   const char* source = "none";  // "ACPI MADT", "MP table" or "none"
   bool truncated = false;       // more enabled CPUs than kMaxCpus
   uint64_t ioapic_base = 0;     // the first I/O APIC of the MADT (0: none listed)
+  struct IoApic {
+    uint64_t base;
+    uint32_t gsi_base;  // its first input's global system interrupt number
+  };
+  IoApic ioapics[4] = {};
+  uint32_t ioapic_count = 0;
 };
 
 // Reads physical memory; the kernel's reads identity-mapped memory, tests read a fake space.
