@@ -4,6 +4,7 @@
 #include <kernel/console.h>
 #include <kernel/memory.h>
 #include <kernel/system.h>
+#include <lib/sort.h>
 
 #include <cstring>
 
@@ -67,16 +68,8 @@ void memory_init(const arch::BootInfo& boot, uint32_t cpu_count, mm::EarlyAlloca
   }
   n = cut(ranges, n, kCap, reinterpret_cast<uint64_t>(__image_start), reinterpret_cast<uint64_t>(__image_end));
   n = cut(ranges, n, kCap, early.start(), early.start() + early.used());
-  // Sort by address (the cuts may have appended).
-  for (size_t i = 1; i < n; ++i) {
-    const mm::MemoryRange r = ranges[i];
-    size_t j = i;
-    while (j > 0 && ranges[j - 1].base > r.base) {
-      ranges[j] = ranges[j - 1];
-      --j;
-    }
-    ranges[j] = r;
-  }
+  // Sorted by address (the cuts may have appended).
+  klib::insertion_sort(ranges, n, [](const mm::MemoryRange& a, const mm::MemoryRange& b) { return a.base < b.base; });
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) total += ranges[i].end - ranges[i].base;
   if (!g_heap.init(ranges, n, cpu_count, on_heap_error, nullptr)) {

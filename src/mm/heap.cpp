@@ -1,3 +1,4 @@
+#include <lib/sort.h>
 #include <mm/heap.h>
 
 #include <cstring>
@@ -118,21 +119,24 @@ uint32_t CoreHeap::refill(uint32_t c) {
   return got;
 }
 
+// Takes the newest block off class c's cache and puts it back on its slab.
+void CoreHeap::uncache_one(uint32_t c) {
+  FreeBlock* b = cache_[c];
+  cache_[c] = b->next;
+  --cached_[c];
+  const uint64_t address = reinterpret_cast<uintptr_t>(b);
+  for (uint32_t i = 0; i < arena_count_; ++i) {
+    if (address - views_[i].base < views_[i].size) {
+      give_back(arenas_[i], arenas_[i].pages.info(arenas_[i].pages.page_of(address)).start, b);
+      return;
+    }
+  }
+}
+
 // Returns half of an over-full cache to the slabs.
 void CoreHeap::flush(uint32_t c) {
   const uint32_t keep = cache_limit(c) / 2;
-  while (cached_[c] > keep) {
-    FreeBlock* b = cache_[c];
-    cache_[c] = b->next;
-    --cached_[c];
-    const uint64_t address = reinterpret_cast<uintptr_t>(b);
-    for (uint32_t i = 0; i < arena_count_; ++i) {
-      if (address - views_[i].base < views_[i].size) {
-        give_back(arenas_[i], arenas_[i].pages.info(arenas_[i].pages.page_of(address)).start, b);
-        break;
-      }
-    }
-  }
+  while (cached_[c] > keep) uncache_one(c);
   if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
   publish();
 }
@@ -242,18 +246,7 @@ void* CoreHeap::allocate_large(size_t size) {
     // Out of pages: take back remote frees, cached blocks and spare slabs, then retry once.
     if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
     for (uint32_t c = 0; c < kClassCount; ++c) {
-      while (cache_[c] != nullptr) {
-        FreeBlock* b = cache_[c];
-        cache_[c] = b->next;
-        --cached_[c];
-        const uint64_t address = reinterpret_cast<uintptr_t>(b);
-        for (uint32_t i = 0; i < arena_count_; ++i) {
-          if (address - views_[i].base < views_[i].size) {
-            give_back(arenas_[i], arenas_[i].pages.info(arenas_[i].pages.page_of(address)).start, b);
-            break;
-          }
-        }
-      }
+      while (cache_[c] != nullptr) uncache_one(c);
     }
     release_spares();
   }
@@ -446,16 +439,8 @@ bool Heap::init(const MemoryRange* ranges, size_t count, uint32_t cores, HeapErr
     if (heap == nullptr || heap->arena_count_ == 0) return false;
     heaps_[core] = heap;
   }
-  // Sort the arena table by address for find().
-  for (uint32_t i = 1; i < arena_count_; ++i) {
-    ArenaRef a = arenas_[i];
-    uint32_t j = i;
-    while (j > 0 && arenas_[j - 1].base > a.base) {
-      arenas_[j] = arenas_[j - 1];
-      --j;
-    }
-    arenas_[j] = a;
-  }
+  // Sorted by address for find().
+  klib::insertion_sort(arenas_, arena_count_, [](const ArenaRef& a, const ArenaRef& b) { return a.base < b.base; });
   cores_ = cores;
   return true;
 }

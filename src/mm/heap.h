@@ -156,6 +156,7 @@ class alignas(64) CoreHeap {
   void* refill_and_allocate(uint32_t c);
   uint32_t refill(uint32_t c);
   void flush(uint32_t c);
+  void uncache_one(uint32_t c);
   void give_back(Arena& a, uint32_t slab, FreeBlock* b);
   uint32_t new_slab(Arena& a, uint32_t c);
   void release_slab(Arena& a, uint32_t c, uint32_t slab);

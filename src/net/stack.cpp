@@ -71,23 +71,29 @@ void Stack::handle_arp(const uint8_t* p, size_t length) {
   }
   if (target_ip == ip_ || op == 2) learn(sender_ip, sender_mac);  // merge flag of RFC 826, simplified
   if (op == 1 && target_ip == ip_ && ip_.value != 0) {
-    uint8_t reply[64];
-    put_mac(reply, sender_mac);
-    put_mac(reply + 6, mac_);
-    store16(reply + 12, kEtherArp);
-    uint8_t* a = reply + kEthHeader;
-    store16(a, 1);
-    store16(a + 2, kEtherIpv4);
-    a[4] = 6;
-    a[5] = 4;
-    store16(a + 6, 2);
-    put_mac(a + 8, mac_);
-    store32(a + 14, ip_.value);
-    put_mac(a + 18, sender_mac);
-    store32(a + 24, sender_ip.value);
     ++counters_.arp_requests_answered;
-    transmit(reply, kEthHeader + 28);
+    send_arp(2, sender_mac, sender_mac, sender_ip);
   }
+}
+
+// An ARP packet (RFC 826) from us: a request (op 1, broadcast, target MAC unknown) or a reply
+// (op 2, to the asker).
+void Stack::send_arp(uint16_t op, const Mac& to, const Mac& target_mac, Ipv4 target_ip) {
+  uint8_t frame[64];
+  put_mac(frame, to);
+  put_mac(frame + 6, mac_);
+  store16(frame + 12, kEtherArp);
+  uint8_t* a = frame + kEthHeader;
+  store16(a, 1);
+  store16(a + 2, kEtherIpv4);
+  a[4] = 6;
+  a[5] = 4;
+  store16(a + 6, op);
+  put_mac(a + 8, mac_);
+  store32(a + 14, ip_.value);
+  put_mac(a + 18, target_mac);
+  store32(a + 24, target_ip.value);
+  transmit(frame, kEthHeader + 28);
 }
 
 void Stack::learn(Ipv4 ip, const Mac& mac) {
@@ -120,23 +126,7 @@ bool Stack::lookup(Ipv4 ip, Mac* out) const {
   return false;
 }
 
-void Stack::request(Ipv4 ip) {
-  uint8_t frame[64];
-  put_mac(frame, kBroadcast);
-  put_mac(frame + 6, mac_);
-  store16(frame + 12, kEtherArp);
-  uint8_t* a = frame + kEthHeader;
-  store16(a, 1);
-  store16(a + 2, kEtherIpv4);
-  a[4] = 6;
-  a[5] = 4;
-  store16(a + 6, 1);
-  put_mac(a + 8, mac_);
-  store32(a + 14, ip_.value);
-  memset(a + 18, 0, 6);
-  store32(a + 24, ip.value);
-  transmit(frame, kEthHeader + 28);
-}
+void Stack::request(Ipv4 ip) { send_arp(1, kBroadcast, Mac{}, ip); }
 
 Ipv4 Stack::next_hop(Ipv4 dst) const {
   return (dst.value & mask_.value) == (ip_.value & mask_.value) ? dst : gateway_;

@@ -111,6 +111,7 @@ class Stack {
   void handle_icmp(const uint8_t* frame, const uint8_t* ip, size_t ip_header, const uint8_t* p, size_t length);
   void handle_udp(const uint8_t* ip, const uint8_t* p, size_t length, bool for_us);
   void learn(Ipv4 ip, const Mac& mac);
+  void send_arp(uint16_t op, const Mac& to, const Mac& target_mac, Ipv4 target_ip);
   bool send_ipv4(uint8_t* frame, Ipv4 dst, uint8_t protocol, size_t length, const Mac* known_mac);
   bool transmit(uint8_t* frame, size_t length);
 

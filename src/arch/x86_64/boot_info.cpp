@@ -1,6 +1,8 @@
 #include <arch/x86_64/boot_info.h>
 #include <arch/x86_64/boot_protocol.h>
 
+#include <lib/sort.h>
+
 #include <cstring>
 
 namespace arch {
@@ -38,16 +40,8 @@ bool MemoryMap::add(uint64_t base, uint64_t length, uint32_t type) {
 }
 
 void MemoryMap::sanitize() {
-  // Insertion sort: at most kMaxRegions entries, no allocation.
-  for (size_t i = 1; i < count_; ++i) {
-    MemoryRegion r = regions_[i];
-    size_t j = i;
-    while (j > 0 && regions_[j - 1].base > r.base) {
-      regions_[j] = regions_[j - 1];
-      --j;
-    }
-    regions_[j] = r;
-  }
+  const auto by_base = [](const MemoryRegion& a, const MemoryRegion& b) { return a.base < b.base; };
+  klib::insertion_sort(regions_, count_, by_base);
   // Cut usable regions against every non-usable one they overlap.
   for (size_t i = 0; i < count_; ++i) {
     if (!regions_[i].usable()) continue;
@@ -77,15 +71,7 @@ void MemoryMap::sanitize() {
     if (regions_[i].length != 0) regions_[n++] = regions_[i];
   }
   count_ = n;
-  for (size_t i = 1; i < count_; ++i) {
-    MemoryRegion r = regions_[i];
-    size_t j = i;
-    while (j > 0 && regions_[j - 1].base > r.base) {
-      regions_[j] = regions_[j - 1];
-      --j;
-    }
-    regions_[j] = r;
-  }
+  klib::insertion_sort(regions_, count_, by_base);
   n = 0;
   for (size_t i = 0; i < count_; ++i) {
     if (n > 0 && regions_[n - 1].type == regions_[i].type && regions_[n - 1].end() >= regions_[i].base) {
