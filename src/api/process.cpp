@@ -4,7 +4,7 @@
 
 namespace {
 LongInt g_cpu_count = 1;
-sched::Thread* as_thread(TThreadID id) { return reinterpret_cast<sched::Thread*>(id); }
+sched::Thread* as_thread(TThreadID id) { return sched::from_id(id); }
 }  // namespace
 
 const LongInt& CPU_COUNT = g_cpu_count;
@@ -17,7 +17,7 @@ void set_cpu_count(LongInt n) { g_cpu_count = n; }
 TThreadID SysCreateThread(SizeUInt StackSize, LongInt CPU, TThreadFunc Func, Pointer Arg) {
   const uint32_t core = CPU == -1 ? kernel::current_core() : uint32_t(CPU);
   if (CPU < -1 || Func == nullptr) return 0;
-  return reinterpret_cast<TThreadID>(sched::create_thread(core, StackSize, Func, Arg));
+  return sched::thread_id(sched::create_thread(core, StackSize, Func, Arg));
 }
 
 TThreadID BeginThread(Pointer, SizeUInt StackSize, TThreadFunc ThreadFunction, Pointer Parameter, DWORD CreationFlags,
@@ -32,8 +32,9 @@ void SysThreadSwitch() { sched::yield(); }
 void Sleep(LongInt Miliseg) { sched::sleep_ms(Miliseg < 0 ? 0 : uint64_t(Miliseg)); }
 
 DWORD SysSuspendThread(TThreadID ThreadID) {
-  sched::Thread* t = ThreadID == 0 ? nullptr : as_thread(ThreadID);
-  return sched::suspend(t) ? 0 : DWORD(-1);
+  if (ThreadID == 0) return sched::suspend(nullptr) ? 0 : DWORD(-1);
+  sched::Thread* t = as_thread(ThreadID);
+  return t != nullptr && sched::suspend(t) ? 0 : DWORD(-1);
 }
 
 DWORD SysResumeThread(TThreadID ThreadID) { return sched::resume(as_thread(ThreadID)) ? 0 : DWORD(-1); }
@@ -46,7 +47,7 @@ void SysEndThread(DWORD) { sched::exit_current(); }
 
 PThread GetCurrentThread() { return reinterpret_cast<PThread>(sched::current()); }
 
-TThreadID SysGetCurrentThreadID() { return reinterpret_cast<TThreadID>(sched::current()); }
+TThreadID SysGetCurrentThreadID() { return sched::thread_id(sched::current()); }
 
 LongInt GetCoreId() { return LongInt(kernel::current_core()); }
 

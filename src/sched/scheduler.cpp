@@ -37,6 +37,7 @@ struct alignas(64) CoreSched {
   Thread* current = nullptr;
   Thread* idle = nullptr;
   Thread* zombies = nullptr;  // dead threads whose memory the core frees from another stack
+  Thread* spare = nullptr;    // records of dead threads, reused (type-stable: ids stay checkable)
   std::atomic<bool> running{false};
   std::atomic<bool> halted{false};  // in (or about to enter) hlt: wake it with an IPI
   alignas(64) std::atomic<bool> mail{false};  // written by other cores
@@ -100,14 +101,24 @@ bool make_tls(Thread* t) {
 
 Thread* create_local(size_t stack_size, ThreadFunc func, void* arg, Thread* parent, bool is_main) {
   if (stack_size < 4096) stack_size = 4096;
-  auto* t = static_cast<Thread*>(kernel::allocate(sizeof(Thread), 64));
-  if (t == nullptr) return nullptr;
+  CoreSched& c = me();
+  Thread* t = c.spare;
+  uint32_t generation = 0;
+  if (t != nullptr) {
+    c.spare = t->zombie_next;
+    generation = t->generation.load(std::memory_order_relaxed);
+  } else {
+    t = static_cast<Thread*>(kernel::allocate(sizeof(Thread), 64));
+    if (t == nullptr) return nullptr;
+  }
   new (t) Thread();
+  t->generation.store(generation, std::memory_order_release);
   char* stack = static_cast<char*>(kernel::allocate_stack(stack_size, reinterpret_cast<uint64_t>(t)));
   if (stack == nullptr || !make_tls(t)) {
     if (stack != nullptr) kernel::free_stack(stack);
-    t->magic = 0;
-    kernel::release(t);
+    t->state.store(ThreadState::kDead, std::memory_order_release);
+    t->zombie_next = c.spare;
+    c.spare = t;
     return nullptr;
   }
   t->core = kernel::current_core();
@@ -126,10 +137,13 @@ void free_zombies(CoreSched& c) {
   while (c.zombies != nullptr && c.zombies != c.current) {
     Thread* z = c.zombies;
     c.zombies = z->zombie_next;
-    z->magic = 0;
     kernel::free_stack(z->stack);
     if (z->tls != nullptr) kernel::release(z->tls);
-    kernel::release(z);
+    z->tls = nullptr;
+    // A new generation: ids of the dead thread no longer match (the record stays a Thread).
+    z->generation.store(z->generation.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    z->zombie_next = c.spare;
+    c.spare = z;
   }
 }
 
@@ -339,7 +353,21 @@ void sleep_ms(uint64_t ms) {
 }
 
 bool is_thread(const Thread* t) {
-  return t != nullptr && kernel::heap().owner_of(t) != mm::kNoCore && t->magic == kThreadMagic;
+  return t != nullptr && kernel::heap().owner_of(t) != mm::kNoCore && t->magic == kThreadMagic &&
+         t->state.load(std::memory_order_acquire) != ThreadState::kDead;
+}
+
+uint64_t thread_id(const Thread* t) {
+  if (t == nullptr) return 0;
+  return reinterpret_cast<uint64_t>(t) | uint64_t(t->generation.load(std::memory_order_acquire) & 0xFFFF) << 48;
+}
+
+Thread* from_id(uint64_t id) {
+  auto* t = reinterpret_cast<Thread*>(id & ((uint64_t(1) << 48) - 1));
+  if (!is_thread(t)) return nullptr;
+  // (A thread that dies right after this check and whose record is reused at once could still
+  // be acted on: the window is a few instructions, and only for ids of threads that just died.)
+  return (t->generation.load(std::memory_order_acquire) & 0xFFFF) == (id >> 48) ? t : nullptr;
 }
 
 bool suspend(Thread* t) {

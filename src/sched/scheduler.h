@@ -43,8 +43,12 @@ bool suspend(Thread* t);
 bool resume(Thread* t);
 bool kill(Thread* t);
 [[noreturn]] void exit_current();
-// True if `t` points at a live thread (kernel memory with the thread magic).
+// True if `t` points at a live thread (kernel memory with the thread magic, not dead).
 bool is_thread(const Thread* t);
+// Thread ids for the API: the record's address and its generation in the top 16 bits, so that
+// an id of a dead thread does not reach a new thread living in the same record.
+uint64_t thread_id(const Thread* t);
+Thread* from_id(uint64_t id);  // nullptr for a stale or invalid id
 
 // Interrupt-time hooks (trap.cpp).
 void on_wake_interrupt();

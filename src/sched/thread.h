@@ -32,6 +32,9 @@ struct Thread {
   bool is_idle = false;
   std::atomic<ThreadState> state{ThreadState::kReady};
   std::atomic<bool> kill{false};  // set by SysKillThread: the thread exits at its next yield
+  // Thread records are reused (a core keeps its dead threads' records): the generation tells a
+  // stale thread id from the thread that now lives in the same record.
+  std::atomic<uint32_t> generation{0};
   uint64_t wake_tsc = 0;
   ThreadFunc func = nullptr;
   void* arg = nullptr;

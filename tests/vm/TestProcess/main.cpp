@@ -55,6 +55,8 @@ PtrInt SuspendsItself(void*) {
   return 0;
 }
 
+PtrInt ReturnsAtOnce(void*) { return 0; }
+
 std::atomic<int> g_kill_loops{0};
 PtrInt LoopsUntilKilled(void*) {
   for (;;) {
@@ -184,6 +186,17 @@ int main() {
   SysCreateThread(0, -1, ExitsEarly, nullptr);
   Sleep(5);
   Report("TestThreadExit", !g_after_exit);
+
+  // The id of a thread that ended stays invalid even when a new thread reuses its record.
+  const TThreadID gone = SysCreateThread(0, -1, ReturnsAtOnce, nullptr);
+  Sleep(5);
+  g_resumed_runs = 0;
+  const TThreadID reuser = SysCreateThread(0, -1, SuspendsItself, nullptr);
+  Sleep(5);
+  const bool same_record = (gone & 0xFFFFFFFFFFFF) == (reuser & 0xFFFFFFFFFFFF);
+  const bool stale_refused = SysKillThread(gone) == DWORD(-1) && SysResumeThread(gone) == DWORD(-1);
+  Report("TestStaleThreadId", gone != reuser && same_record && stale_refused && g_resumed_runs == 0 &&
+                                  SysResumeThread(reuser) == 0 && WaitFor([] { return g_resumed_runs == 1; }, 1000));
 
   // A thread that faults is reported and killed; this (main) thread and other cores go on.
   // (A thread that is gone answers SysResumeThread with DWORD(-1).)
