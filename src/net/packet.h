@@ -51,4 +51,10 @@ inline uint16_t checksum(const uint8_t* data, size_t length, uint32_t initial = 
   return uint16_t(~sum);
 }
 
+// The partial sum of the pseudo-header that UDP (RFC 768) and TCP (RFC 9293 §3.1) checksums
+// cover: source, destination, zero, protocol, and the transport length.
+inline uint32_t pseudo_header_sum(Ipv4 src, Ipv4 dst, uint8_t protocol, uint16_t length) {
+  return (src.value >> 16) + (src.value & 0xFFFF) + (dst.value >> 16) + (dst.value & 0xFFFF) + protocol + length;
+}
+
 }  // namespace net

@@ -254,18 +254,13 @@ bool Stack::send_echo_request(Ipv4 dst, uint16_t id, uint16_t seq, const void* d
   return send_ipv4(frame, dst, kProtoIcmp, 8 + length, nullptr);
 }
 
-// The UDP checksum's pseudo-header (RFC 768): source, destination, protocol, UDP length.
-static uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint16_t length) {
-  return (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length;
-}
-
 void Stack::handle_udp(const uint8_t* ip, const uint8_t* p, size_t length, bool for_us) {
   if (length < 8 || load16(p + 4) < 8 || load16(p + 4) > length) {
     ++counters_.dropped_bad_udp;
     return;
   }
   const uint16_t udp_length = load16(p + 4);
-  if (load16(p + 6) != 0 && checksum(p, udp_length, pseudo_sum(load32(ip + 12), load32(ip + 16), udp_length)) != 0) {
+  if (load16(p + 6) != 0 && checksum(p, udp_length, pseudo_header_sum(Ipv4{load32(ip + 12)}, Ipv4{load32(ip + 16)}, kProtoUdp, udp_length)) != 0) {
     ++counters_.dropped_bad_checksum;
     return;
   }
@@ -327,7 +322,7 @@ bool Stack::send_udp(uint16_t from_port, Ipv4 to, uint16_t to_port, const void* 
   store16(u + 4, uint16_t(8 + length));
   store16(u + 6, 0);
   memcpy(u + 8, data, length);
-  uint16_t sum = checksum(u, 8 + length, pseudo_sum(ip_.value, to.value, uint16_t(8 + length)));
+  uint16_t sum = checksum(u, 8 + length, pseudo_header_sum(ip_, to, kProtoUdp, uint16_t(8 + length)));
   store16(u + 6, sum == 0 ? 0xFFFF : sum);  // 0 means "no checksum": send its complement
   if (!send_ipv4(frame, to, kProtoUdp, 8 + length, nullptr)) return false;
   ++counters_.udp_out;

@@ -18,6 +18,11 @@ SEEDS = {
     "udp": b"\x01" + bytes.fromhex("525400123456" "525500020202" "0800"
                                   "4500002c00004000401100000a0002020a00020f"
                                   "00430044001800006c6f6f6b696e6720666f7220444843502121"),
+    # A TCP SYN to port 80 with MSS, SACK-permitted and window scale (byte 3: fix both checksums)
+    "tcp-syn": b"\x03" + bytes.fromhex("525400123456" "525500020202" "0800"
+                                      "4500003400004000400600000a0002020a00020f"
+                                      "c350005012345678000000008002faf000000000"
+                                      "020405b40402010303070101"),
 }
 
 
@@ -33,7 +38,7 @@ def main():
                         "-fno-sanitize-recover=undefined", "-I", os.path.join(src, "src"),
                         os.path.join(src, "tests", "fuzz", "stack_fuzz.cpp"),
                         os.path.join(src, "src", "net", "stack.cpp"), os.path.join(src, "src", "net", "dhcp.cpp"),
-                        "-o", exe], check=True)
+                        os.path.join(src, "src", "net", "tcp", "segment.cpp"), "-o", exe], check=True)
         corpus = os.path.join(tmp, "corpus")
         os.makedirs(corpus)
         for name, data in SEEDS.items():

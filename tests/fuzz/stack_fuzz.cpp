@@ -3,14 +3,41 @@
 // So that the fuzzer gets past the IPv4 checksum, the first input byte picks whether the
 // frame's IPv4 header checksum is fixed up first; a UDP port (with any destination, as DHCP
 // binds it) is bound, and every datagram it receives also goes through the DHCP parser.
+// An IPv4 payload with protocol 6 goes through the TCP segment parser (input bit 1 fixes up
+// its checksum first); a segment that parses is built again and must parse to the same fields.
 #include <net/dhcp.h>
 #include <net/stack.h>
+#include <net/tcp/segment.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 namespace {
+void check_tcp(uint8_t* frame, size_t size, bool fix_checksum) {
+  if (size < 34 || frame[12] != 0x08 || frame[13] != 0x00 || frame[23] != net::tcp::kProtoTcp) return;
+  const size_t ihl = size_t(frame[14] & 0xF) * 4;
+  if (ihl < 20 || 14 + ihl > size) return;
+  uint8_t* tcp = frame + 14 + ihl;
+  const size_t length = size - 14 - ihl;
+  const net::Ipv4 src{net::load32(frame + 26)}, dst{net::load32(frame + 30)};
+  if (fix_checksum && length >= 18) {
+    net::store16(tcp + 16, 0);
+    net::store16(tcp + 16, net::checksum(tcp, length, net::pseudo_header_sum(src, dst, net::tcp::kProtoTcp, uint16_t(length))));
+  }
+  net::tcp::Segment s;
+  if (net::tcp::parse(src, dst, tcp, length, &s) != net::tcp::ParseResult::kOk) return;
+  uint8_t again[net::Stack::kMaxFrame + 64];
+  const size_t n = net::tcp::build(src, dst, s, again, sizeof again);
+  net::tcp::Segment t;
+  if (n == 0 || net::tcp::parse(src, dst, again, n, &t) != net::tcp::ParseResult::kOk || t.seq != s.seq ||
+      t.ack != s.ack || t.flags != s.flags || t.window != s.window || t.mss != s.mss ||
+      t.window_scale != s.window_scale || t.sack_permitted != s.sack_permitted ||
+      t.payload_length != s.payload_length || memcmp(t.payload, s.payload, s.payload_length) != 0) {
+    __builtin_trap();
+  }
+}
+
 bool drop(void*, const uint8_t*, size_t) { return true; }
 uint64_t clock_ms() { return 1; }
 }  // namespace
@@ -29,7 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     configured = true;
   }
   if (size == 0) return 0;
-  const bool fix_checksum = data[0] & 1;
+  const uint8_t mode = data[0];
+  const bool fix_checksum = mode & 1;
   ++data;
   --size;
   if (size > net::Stack::kMaxFrame) size = net::Stack::kMaxFrame;
@@ -42,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       net::store16(frame + 24, net::checksum(frame + 14, ihl));
     }
   }
+  check_tcp(frame, size, mode & 2);
   stack.receive_frame(frame, size);
   net::EchoReply r;
   while (stack.pop_echo_reply(&r)) {
