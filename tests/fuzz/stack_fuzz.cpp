@@ -4,9 +4,12 @@
 // frame's IPv4 header checksum is fixed up first; a UDP port (with any destination, as DHCP
 // binds it) is bound, and every datagram it receives also goes through the DHCP parser.
 // An IPv4 payload with protocol 6 goes through the TCP segment parser (input bit 1 fixes up
-// its checksum first); a segment that parses is built again and must parse to the same fields.
+// its checksum first); a segment that parses is built again and must parse to the same fields,
+// and then goes into a long-lived TCP connection (re-opened whenever it closes), which also
+// queues and reads data and runs its timers, so that the state machine sees hostile input.
 #include <net/dhcp.h>
 #include <net/stack.h>
+#include <net/tcp/connection.h>
 #include <net/tcp/segment.h>
 
 #include <cstddef>
@@ -36,6 +39,29 @@ void check_tcp(uint8_t* frame, size_t size, bool fix_checksum) {
       t.payload_length != s.payload_length || memcmp(t.payload, s.payload, s.payload_length) != 0) {
     __builtin_trap();
   }
+  static net::tcp::Connection conn;
+  static uint8_t rx[4096], tx[4096];
+  static uint64_t now = 1;
+  static bool open = false;
+  now += 1000;
+  if (!open || conn.state() == net::tcp::State::kClosed) {
+    conn.init({dst, src, s.dst_port, s.src_port}, rx, sizeof rx, tx, sizeof tx, {});
+    if (s.has(net::tcp::kSyn) && !s.has(net::tcp::kAck)) {
+      conn.accept_syn(s, 12345, now);
+    } else {
+      conn.connect(12345, now);
+    }
+    open = true;
+    return;
+  }
+  conn.input(s, now);
+  uint8_t buf[512];
+  conn.recv(buf, s.payload_length & 511, now);
+  conn.send(s.payload, uint32_t(s.payload_length), now);
+  if (s.urgent & 1) conn.timer(conn.deadline() == UINT64_MAX ? now : conn.deadline());
+  if (s.urgent == 0xDEAD) conn.close(now);
+  // Invariants: never more buffered or in flight than the buffers hold (+ SYN and FIN).
+  if (conn.readable() > sizeof rx || conn.in_flight() > sizeof tx + 2) __builtin_trap();
 }
 
 bool drop(void*, const uint8_t*, size_t) { return true; }

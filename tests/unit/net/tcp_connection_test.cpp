@@ -1,0 +1,369 @@
+// The TCP state machine driven packet by packet by a scripted peer (RFC 9293 §3.10): the
+// harness plays the remote end, hands the connection segments and checks what it sends back.
+#include <gtest/gtest.h>
+#include <net/tcp/connection.h>
+#include <net/tcp/seq.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace net;
+using namespace net::tcp;
+
+struct Sent {
+  Segment s;
+  std::string data;
+};
+
+struct Peer {
+  Connection c;
+  uint8_t rx_mem[8192];
+  uint8_t tx_mem[16384];
+  std::vector<Sent> out;
+  uint64_t now = 1'000'000;
+  uint32_t peer_seq = 5000;  // the peer's next sequence number
+  uint32_t our_isn = 100000;
+
+  static bool capture(void* ctx, const Connection&, const Segment& s) {
+    auto* p = static_cast<Peer*>(ctx);
+    Sent e{s, std::string(reinterpret_cast<const char*>(s.payload), s.payload_length)};
+    e.s.payload = nullptr;
+    p->out.push_back(e);
+    return true;
+  }
+  explicit Peer(uint32_t rx_size = sizeof rx_mem) {
+    Endpoints e{Ipv4::from_bytes(10, 0, 2, 15), Ipv4::from_bytes(10, 0, 2, 2), 80, 40000};
+    c.init(e, rx_mem, rx_size, tx_mem, sizeof tx_mem, {capture, this});
+  }
+  Segment seg(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data = "", uint16_t window = 65535) {
+    Segment s;
+    s.src_port = 40000;
+    s.dst_port = 80;
+    s.seq = seq;
+    s.ack = ack;
+    s.flags = flags;
+    s.window = window;
+    s.payload = reinterpret_cast<const uint8_t*>(data.data());
+    s.payload_length = data.size();
+    return s;
+  }
+  void deliver(const Segment& s) { c.input(s, now); }
+  void deliver(uint8_t flags, const std::string& data = "", uint16_t window = 65535) {
+    const std::string copy = data;  // the segment points into it while input() runs
+    Segment s = seg(flags, peer_seq, c_snd_nxt(), copy, window);
+    c.input(s, now);
+    peer_seq += s.seg_len();
+  }
+  uint32_t c_snd_nxt() const { return acked_upto; }
+  uint32_t acked_upto = 0;  // what the peer acknowledges
+
+  // A passive open: SYN (MSS 1460, wscale `ws`), our SYN,ACK, the peer's ACK.
+  void handshake(int8_t ws = -1) {
+    Segment syn = seg(kSyn, peer_seq, 0);
+    syn.mss = 1460;
+    syn.window_scale = ws;
+    c.accept_syn(syn, our_isn, now);
+    peer_seq += 1;
+    EXPECT_EQ(c.state(), State::kSynReceived);
+    EXPECT_EQ(out.back().s.flags, kSyn | kAck);
+    EXPECT_EQ(out.back().s.seq, our_isn);
+    EXPECT_EQ(out.back().s.ack, peer_seq);
+    acked_upto = our_isn + 1;
+    deliver(kAck);
+    EXPECT_EQ(c.state(), State::kEstablished);
+    out.clear();
+  }
+  std::string read_all() {
+    std::string r;
+    uint8_t b[4096];
+    while (uint32_t n = c.recv(b, sizeof b, now)) r.append(reinterpret_cast<char*>(b), n);
+    return r;
+  }
+  uint32_t send(const std::string& d) { return c.send(reinterpret_cast<const uint8_t*>(d.data()), uint32_t(d.size()), now); }
+  std::string sent_data() const {
+    std::string r;
+    for (auto& e : out) r += e.data;
+    return r;
+  }
+};
+
+TEST(TcpConnection, PassiveOpenDataBothWaysAndPeerClosesFirst) {
+  Peer p;
+  p.handshake();
+  p.deliver(kAck | kPsh, "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(p.read_all(), "GET / HTTP/1.1\r\n\r\n");
+  // One segment: the ACK waits (delayed) and rides on the answer.
+  EXPECT_TRUE(p.out.empty());
+  EXPECT_EQ(p.send("HTTP/1.1 200 OK\r\n\r\nhi"), 21u);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].data, "HTTP/1.1 200 OK\r\n\r\nhi");
+  EXPECT_EQ(p.out[0].s.seq, p.our_isn + 1);
+  EXPECT_EQ(p.out[0].s.ack, p.peer_seq);
+  EXPECT_TRUE(p.out[0].s.has(kAck));
+  p.acked_upto = p.our_isn + 1 + 21;
+  p.out.clear();
+  p.deliver(kAck | kFin);
+  EXPECT_EQ(p.c.state(), State::kCloseWait);
+  EXPECT_TRUE(p.c.peer_closed());
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.ack, p.peer_seq);  // the FIN is acknowledged at once
+  p.out.clear();
+  p.c.close(p.now);
+  EXPECT_EQ(p.c.state(), State::kLastAck);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_TRUE(p.out[0].s.has(kFin));
+  EXPECT_EQ(p.out[0].s.seq, p.our_isn + 22);
+  p.acked_upto = p.our_isn + 23;
+  p.deliver(kAck);
+  EXPECT_EQ(p.c.state(), State::kClosed);
+  EXPECT_EQ(p.c.error(), Error::kNone);
+}
+
+TEST(TcpConnection, ActiveOpenAndWeCloseFirstThroughTimeWait) {
+  Peer p;
+  p.c.connect(p.our_isn, p.now);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.flags, kSyn);
+  EXPECT_EQ(p.out[0].s.mss, 1460);
+  EXPECT_EQ(p.out[0].s.window_scale, 7);
+  p.out.clear();
+  p.now += 30'000;
+  Segment synack = p.seg(kSyn | kAck, p.peer_seq, p.our_isn + 1);
+  synack.mss = 1400;
+  synack.window_scale = 3;
+  p.deliver(synack);
+  p.peer_seq += 1;
+  EXPECT_EQ(p.c.state(), State::kEstablished);
+  EXPECT_EQ(p.c.mss(), 1400);
+  EXPECT_EQ(p.c.rtt().srtt_us(), 30'000u);  // the handshake's round trip was timed
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.flags, kAck);
+  EXPECT_EQ(p.out[0].s.ack, p.peer_seq);
+  EXPECT_EQ(p.out[0].s.window, 8192 >> 7);  // scaled, since both SYNs had the option
+  p.out.clear();
+  p.c.close(p.now);
+  EXPECT_EQ(p.c.state(), State::kFinWait1);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_TRUE(p.out[0].s.has(kFin));
+  p.acked_upto = p.our_isn + 2;
+  p.deliver(kAck);
+  EXPECT_EQ(p.c.state(), State::kFinWait2);
+  p.out.clear();
+  p.deliver(kAck | kFin);
+  EXPECT_EQ(p.c.state(), State::kTimeWait);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.ack, p.peer_seq);
+  // A retransmitted FIN in TIME-WAIT is acknowledged again.
+  p.out.clear();
+  p.deliver(p.seg(kAck | kFin, p.peer_seq - 1, p.acked_upto));
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.ack, p.peer_seq);
+  p.now += 2 * Connection::kMsl - 1;
+  p.c.timer(p.now);
+  EXPECT_EQ(p.c.state(), State::kTimeWait);
+  p.now += 1;
+  p.c.timer(p.now);
+  EXPECT_EQ(p.c.state(), State::kClosed);
+}
+
+TEST(TcpConnection, SimultaneousCloseGoesThroughClosing) {
+  Peer p;
+  p.handshake();
+  p.c.close(p.now);
+  EXPECT_EQ(p.c.state(), State::kFinWait1);
+  p.deliver(kAck | kFin);  // the peer's FIN crosses ours: it does not acknowledge our FIN
+  EXPECT_EQ(p.c.state(), State::kClosing);
+  p.acked_upto = p.our_isn + 2;
+  p.deliver(kAck);
+  EXPECT_EQ(p.c.state(), State::kTimeWait);
+}
+
+TEST(TcpConnection, SimultaneousOpen) {
+  Peer p;
+  p.c.connect(p.our_isn, p.now);
+  p.out.clear();
+  Segment syn = p.seg(kSyn, p.peer_seq, 0);
+  p.deliver(syn);
+  p.peer_seq += 1;
+  EXPECT_EQ(p.c.state(), State::kSynReceived);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.flags, kSyn | kAck);
+  EXPECT_EQ(p.out[0].s.seq, p.our_isn);
+  p.acked_upto = p.our_isn + 1;
+  p.deliver(kAck);
+  EXPECT_EQ(p.c.state(), State::kEstablished);
+}
+
+TEST(TcpConnection, RetransmitsOnTimeoutWithBackOffThenGivesUp) {
+  Peer p;
+  p.handshake();
+  p.send("lost");
+  ASSERT_EQ(p.out.size(), 1u);
+  const uint32_t seq = p.out[0].s.seq;
+  p.out.clear();
+  const uint64_t rto = p.c.rtt().rto_us();
+  p.now += rto - 1;
+  p.c.timer(p.now);
+  EXPECT_TRUE(p.out.empty());
+  p.now += 1;
+  p.c.timer(p.now);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.seq, seq);
+  EXPECT_EQ(p.out[0].data, "lost");
+  EXPECT_EQ(p.c.deadline(), p.now + 2 * rto);  // doubled (RFC 6298 §5.5)
+  EXPECT_EQ(p.c.cwnd(), p.c.mss());            // loss window (RFC 5681 §3.1)
+  for (unsigned i = 0; i < Connection::kMaxRetransmissions + 1 && p.c.state() != State::kClosed; ++i) {
+    p.now = p.c.deadline();
+    p.c.timer(p.now);
+  }
+  EXPECT_EQ(p.c.state(), State::kClosed);
+  EXPECT_EQ(p.c.error(), Error::kTimedOut);
+}
+
+TEST(TcpConnection, AckAfterRetransmissionRestoresProgressWithoutTiming) {
+  Peer p;
+  p.handshake();
+  p.send("abc");
+  p.now = p.c.deadline();
+  p.c.timer(p.now);  // retransmitted
+  p.now += 5'000;
+  p.acked_upto = p.our_isn + 4;
+  p.deliver(kAck);
+  EXPECT_EQ(p.c.in_flight(), 0u);
+  EXPECT_EQ(p.c.deadline(), UINT64_MAX);  // nothing outstanding: no timer runs
+  EXPECT_EQ(p.c.retransmissions(), 1u);
+}
+
+TEST(TcpConnection, FastRetransmitOnThreeDuplicateAcks) {
+  Peer p;
+  p.handshake();
+  std::string big(4 * 1460, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + i % 26);
+  EXPECT_EQ(p.send(big), big.size());
+  ASSERT_EQ(p.out.size(), 4u);  // within the initial window of ten segments
+  const uint32_t first = p.out[0].s.seq;
+  p.out.clear();
+  // The first segment is lost: the peer acknowledges only up to it, three more times.
+  p.acked_upto = first;
+  for (int i = 0; i < 3; ++i) p.deliver(kAck);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.seq, first);
+  EXPECT_EQ(p.out[0].data, big.substr(0, 1460));
+  p.out.clear();
+  p.acked_upto = first + uint32_t(big.size());
+  p.deliver(kAck);
+  EXPECT_EQ(p.c.in_flight(), 0u);
+}
+
+TEST(TcpConnection, ResetOnlyAtTheExactSequenceNumber) {
+  Peer p;
+  p.handshake();
+  // In the window but not exact: a challenge ACK (RFC 5961 §3.2), the connection lives.
+  p.deliver(p.seg(kRst, p.peer_seq + 100, 0));
+  EXPECT_EQ(p.c.state(), State::kEstablished);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.flags, kAck);
+  // Outside the window: ignored silently.
+  p.out.clear();
+  p.deliver(p.seg(kRst, p.peer_seq + 1'000'000, 0));
+  EXPECT_TRUE(p.out.empty());
+  p.deliver(p.seg(kRst, p.peer_seq, 0));
+  EXPECT_EQ(p.c.state(), State::kClosed);
+  EXPECT_EQ(p.c.error(), Error::kReset);
+}
+
+TEST(TcpConnection, SynInEstablishedGetsAChallengeAck) {
+  Peer p;
+  p.handshake();
+  p.deliver(p.seg(kSyn, p.peer_seq, 0));
+  EXPECT_EQ(p.c.state(), State::kEstablished);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.flags, kAck);
+}
+
+TEST(TcpConnection, RefusedActiveOpen) {
+  Peer p;
+  p.c.connect(p.our_isn, p.now);
+  p.deliver(p.seg(kRst | kAck, 0, p.our_isn + 1));
+  EXPECT_EQ(p.c.state(), State::kClosed);
+  EXPECT_EQ(p.c.error(), Error::kRefused);
+}
+
+TEST(TcpConnection, OutOfOrderAndDuplicateSegments) {
+  Peer p;
+  p.handshake();
+  const uint32_t base = p.peer_seq;
+  p.deliver(p.seg(kAck, base + 5, p.acked_upto, "world"));  // a hole before it
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].s.ack, base);  // duplicate ACK
+  EXPECT_EQ(p.c.readable(), 0u);
+  p.deliver(p.seg(kAck, base, p.acked_upto, "hello"));
+  p.deliver(p.seg(kAck, base, p.acked_upto, "hello"));  // again: not delivered twice
+  p.deliver(p.seg(kAck, base + 3, p.acked_upto, "loWOR"));  // overlapping: only the new part
+  EXPECT_EQ(p.read_all(), "helloWOR");
+}
+
+TEST(TcpConnection, FullReceiveWindowThenWindowUpdate) {
+  Peer p(1000);
+  p.handshake();
+  const std::string chunk(1460, 'z');
+  p.deliver(kAck, chunk);  // only 1000 bytes fit
+  ASSERT_FALSE(p.out.empty());
+  EXPECT_EQ(p.out.back().s.ack, p.peer_seq - 460);
+  EXPECT_EQ(p.out.back().s.window, 0);
+  EXPECT_EQ(p.c.readable(), 1000u);
+  p.out.clear();
+  uint8_t b[1000];
+  EXPECT_EQ(p.c.recv(b, sizeof b, p.now), 1000u);
+  ASSERT_EQ(p.out.size(), 1u);  // the window opened: say so
+  EXPECT_GT(p.out[0].s.window, 0);
+}
+
+TEST(TcpConnection, ZeroWindowIsProbed) {
+  Peer p;
+  p.handshake();
+  p.deliver(kAck, "", 0);  // the peer shuts its window
+  p.send("data");
+  EXPECT_TRUE(p.out.empty());  // nothing goes into a zero window...
+  for (int i = 0; i < 12; ++i) {  // ...but probes do, and never time the connection out
+    p.now = p.c.deadline();
+    p.c.timer(p.now);
+  }
+  EXPECT_EQ(p.c.state(), State::kEstablished);
+  ASSERT_FALSE(p.out.empty());
+  EXPECT_EQ(p.out[0].data, "d");
+  p.out.clear();
+  p.deliver(kAck, "", 65535);  // the window opens
+  EXPECT_EQ(p.sent_data(), "data");
+}
+
+TEST(TcpConnection, WindowScaleAppliesToThePeersWindows) {
+  Peer p;
+  p.handshake(2);
+  p.deliver(kAck, "", 1000);
+  EXPECT_EQ(p.c.send_window(), 4000u);
+}
+
+TEST(TcpConnection, ResetForAStraySegment) {
+  Segment in;
+  in.src_port = 1;
+  in.dst_port = 2;
+  in.seq = 10;
+  in.flags = kSyn;
+  Segment out;
+  ASSERT_TRUE(reset_for(in, &out));
+  EXPECT_EQ(out.flags, kRst | kAck);
+  EXPECT_EQ(out.ack, 11u);
+  EXPECT_EQ(out.dst_port, 1);
+  in.flags = kAck;
+  in.ack = 77;
+  ASSERT_TRUE(reset_for(in, &out));
+  EXPECT_EQ(out.flags, kRst);
+  EXPECT_EQ(out.seq, 77u);
+  in.flags = kRst;
+  EXPECT_FALSE(reset_for(in, &out));
+}
+
+}  // namespace
