@@ -1,0 +1,107 @@
+// One core's TCP: listeners with bounded backlogs, the table of connections, demultiplexing
+// by 4-tuple, RSTs for segments nobody owns (RFC 9293 §3.10.7.1), ephemeral ports and timers.
+// Portable: segments come in through receive(), go out through the send callback; memory
+// comes from the allocator callbacks (the kernel's per-core heap, malloc on the host).
+//
+//   net::tcp::Tcp tcp;
+//   tcp.init(config);                                 // allocator, clock, output, ISN key
+//   net::tcp::Listener* l = tcp.listen(80, 32);
+//   tcp.receive(src, dst, bytes, n);                  // every IPv4 payload with protocol 6
+//   if (net::tcp::Socket* s = tcp.accept(l)) { ... s->conn.recv(...) ... tcp.release(s); }
+//   tcp.tick();                                       // at least by next_deadline()
+//
+// SYN floods: a listener holds at most `backlog` connections in SYN-RECEIVED plus `backlog`
+// established ones not yet accepted; a SYN beyond that is dropped (the peer retries), so
+// half-open connections cost at most 2*backlog connection records per listener.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <lib/siphash.h>
+#include <net/packet.h>
+#include <net/tcp/connection.h>
+
+namespace net::tcp {
+
+struct Listener;
+
+// A connection with its buffers, owned by the table. The application holds it between
+// accept()/connect() and release().
+struct Socket {
+  Connection conn;
+  Listener* listener = nullptr;  // while waiting to be accepted
+  Socket* next = nullptr;        // the table's list
+  bool accepted = false;         // the application holds it
+  bool released = false;         // the application let go: freed once closed
+  void* user = nullptr;          // the owner's cookie (the socket API's record)
+};
+
+struct Listener {
+  uint16_t port = 0;
+  unsigned backlog = 0;
+  unsigned half_open = 0;  // SYN-RECEIVED
+  unsigned ready = 0;      // established, not yet accepted
+  Listener* next = nullptr;
+  void* user = nullptr;
+};
+
+struct TcpCounters {
+  uint64_t segments_in, segments_out, bad_segments, resets_sent, syn_dropped_backlog, syn_dropped_memory;
+  uint64_t connections_opened, connections_closed;
+};
+
+class Tcp {
+ public:
+  struct Config {
+    void* (*allocate)(size_t) = nullptr;
+    void (*release)(void*) = nullptr;
+    uint64_t (*now_us)() = nullptr;
+    // Sends one segment to `to` (the IP layer adds its header); false if it could not.
+    bool (*send)(void* ctx, Ipv4 to, const Segment& s) = nullptr;
+    void* ctx = nullptr;
+    klib::SipKey isn_key{};
+    uint32_t rx_buffer = 16384;
+    uint32_t tx_buffer = 16384;
+  };
+
+  void init(const Config& config, Ipv4 local);
+  // Forgets every connection and listener without sending anything (the interface goes away).
+  void reset();
+  void set_address(Ipv4 local) { local_ = local; }
+
+  Listener* listen(uint16_t port, unsigned backlog);  // nullptr: port taken or no memory
+  void unlisten(Listener* l);                          // pending connections are reset
+  Socket* accept(Listener* l);                         // nullptr: none ready
+  Socket* connect(Ipv4 remote, uint16_t remote_port);  // nullptr: no memory or no free port
+  // The application is done with `s`: closes it (FIN after queued data) if still open; the
+  // record is freed once the connection is CLOSED (after TIME-WAIT).
+  void release(Socket* s);
+
+  void receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length);
+  void tick();
+  uint64_t next_deadline() const;
+
+  const TcpCounters& counters() const { return counters_; }
+  size_t connections() const { return count_; }
+
+ private:
+  static bool output(void* ctx, const Connection& c, const Segment& s);
+  Socket* create(const Endpoints& e);
+  void destroy(Socket* s);
+  void reap();
+  Socket* find(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const;
+  Listener* find_listener(uint16_t port) const;
+  void note_state(Socket* s, State before);
+  uint16_t ephemeral_port(Ipv4 remote, uint16_t remote_port);
+
+  Config config_;
+  Ipv4 local_;
+  Socket* sockets_ = nullptr;
+  Listener* listeners_ = nullptr;
+  size_t count_ = 0;
+  uint16_t next_port_ = 49152;  // RFC 6335 §6: the dynamic range 49152-65535
+  TcpCounters counters_{};
+};
+
+}  // namespace net::tcp
