@@ -1,4 +1,5 @@
 #include <net/stack.h>
+#include <net/tcp/tcp.h>
 
 namespace net {
 namespace {
@@ -165,6 +166,8 @@ void Stack::handle_ipv4(const uint8_t* frame, const uint8_t* p, size_t length) {
     handle_icmp(frame, p, header, p + header, total - header);
   } else if (p[9] == kProtoUdp) {
     handle_udp(p, p + header, total - header, for_us);
+  } else if (p[9] == tcp::kProtoTcp && for_us && tcp_ != nullptr && dst == ip_) {
+    tcp_->receive(src, dst, p + header, total - header);
   } else {
     ++counters_.dropped_unknown_protocol;
   }
@@ -238,6 +241,16 @@ bool Stack::send_ipv4(uint8_t* frame, Ipv4 dst, uint8_t protocol, size_t length,
   store32(h + 16, dst.value);
   store16(h + 10, checksum(h, 20));
   return transmit(frame, kEthHeader + 20 + length);
+}
+
+bool Stack::send_tcp(Ipv4 to, const tcp::Segment& segment) {
+  uint8_t frame[kMaxFrame];
+  const size_t length = tcp::build(ip_, to, segment, frame + kEthHeader + 20, kMaxFrame - kEthHeader - 20);
+  if (length == 0 || !send_ipv4(frame, to, tcp::kProtoTcp, length, nullptr)) {
+    ++counters_.tcp_out_no_route;
+    return false;
+  }
+  return true;
 }
 
 bool Stack::send_echo_request(Ipv4 dst, uint16_t id, uint16_t seq, const void* data, size_t length) {

@@ -11,18 +11,23 @@
 #pragma once
 
 #include <net/packet.h>
+#include <net/tcp/segment.h>
 
 #include <cstddef>
 #include <cstdint>
 
 namespace net {
 
+namespace tcp {
+class Tcp;
+}
+
 struct Counters {
   uint64_t frames_in, frames_out;
   uint64_t dropped_short, dropped_not_for_us, dropped_unknown_type;
   uint64_t dropped_bad_ip, dropped_bad_checksum, dropped_fragment, dropped_unknown_protocol;
   uint64_t dropped_bad_arp, dropped_bad_icmp, arp_requests_answered, echo_requests_answered;
-  uint64_t dropped_bad_udp, dropped_no_port, dropped_queue_full, udp_in, udp_out;
+  uint64_t dropped_bad_udp, dropped_no_port, dropped_queue_full, udp_in, udp_out, tcp_out_no_route;
 };
 
 // A received UDP datagram waiting in a port's queue.
@@ -80,6 +85,10 @@ class Stack {
   bool bind_udp(UdpPort* port);
   void unbind_udp(UdpPort* port);
   bool send_udp(uint16_t from_port, Ipv4 to, uint16_t to_port, const void* data, size_t length);
+  // TCP: protocol 6 addressed to us goes to `tcp` (nullptr: dropped as unknown); send_tcp()
+  // wraps a segment in IPv4 (false: no ARP entry yet, a request went out; TCP retransmits).
+  void attach_tcp(tcp::Tcp* tcp) { tcp_ = tcp; }
+  bool send_tcp(Ipv4 to, const tcp::Segment& segment);
   // Reconfigures the addresses (DHCP's result).
   void set_address(Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     ip_ = ip;
@@ -124,6 +133,7 @@ class Stack {
   size_t echo_head_ = 0, echo_count_ = 0;
   uint16_t ip_id_ = 1;
   UdpPort* udp_[kUdpPorts] = {};
+  tcp::Tcp* tcp_ = nullptr;
   Counters counters_{};
 };
 

@@ -39,7 +39,8 @@ def main():
                         os.path.join(src, "tests", "fuzz", "stack_fuzz.cpp"),
                         os.path.join(src, "src", "net", "stack.cpp"), os.path.join(src, "src", "net", "dhcp.cpp"),
                         os.path.join(src, "src", "net", "tcp", "segment.cpp"),
-                        os.path.join(src, "src", "net", "tcp", "connection.cpp"), "-o", exe], check=True)
+                        os.path.join(src, "src", "net", "tcp", "connection.cpp"),
+                        os.path.join(src, "src", "net", "tcp", "tcp.cpp"), "-o", exe], check=True)
         corpus = os.path.join(tmp, "corpus")
         os.makedirs(corpus)
         for name, data in SEEDS.items():

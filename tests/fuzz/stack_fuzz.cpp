@@ -11,6 +11,9 @@
 #include <net/stack.h>
 #include <net/tcp/connection.h>
 #include <net/tcp/segment.h>
+#include <net/tcp/tcp.h>
+
+#include <cstdlib>
 
 #include <cstddef>
 #include <cstdint>
@@ -66,7 +69,12 @@ void check_tcp(uint8_t* frame, size_t size, bool fix_checksum) {
 
 bool drop(void*, const uint8_t*, size_t) { return true; }
 uint64_t clock_ms() { return 1; }
+uint64_t g_us = 1;
+uint64_t clock_us() { return g_us += 1000; }
+bool tcp_out(void* ctx, net::Ipv4 to, const net::tcp::Segment& s) { return static_cast<net::Stack*>(ctx)->send_tcp(to, s); }
 }  // namespace
+
+net::tcp::Tcp* g_tcp = nullptr;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static net::Stack stack;
@@ -79,6 +87,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     port.port = 68;
     port.any_destination = true;
     stack.bind_udp(&port);
+    // The stack's TCP with a listener on port 80: segments the fuzzer sends to 10.0.2.15:80
+    // open connections (bounded by the backlog) and drive them; the table's timers run too.
+    static net::tcp::Tcp tcp;
+    net::tcp::Tcp::Config c;
+    c.allocate = malloc;
+    c.release = free;
+    c.now_us = clock_us;
+    c.send = tcp_out;
+    c.ctx = &stack;
+    c.rx_buffer = c.tx_buffer = 2048;
+    tcp.init(c, net::Ipv4::from_bytes(10, 0, 2, 15));
+    tcp.listen(80, 4);
+    stack.attach_tcp(&tcp);
+    g_tcp = &tcp;
     configured = true;
   }
   if (size == 0) return 0;
@@ -98,6 +120,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   check_tcp(frame, size, mode & 2);
   stack.receive_frame(frame, size);
+  if (mode & 4) g_tcp->tick();
+  if (g_tcp->connections() > 8) __builtin_trap();  // backlog 4: at most 4 half-open + 4 ready
   net::EchoReply r;
   while (stack.pop_echo_reply(&r)) {
   }

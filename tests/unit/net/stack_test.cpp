@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 #include <net/stack.h>
+#include <net/tcp/tcp.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <vector>
 
@@ -303,6 +307,65 @@ TEST(Dhcp, ParsesOffersAndRejectsGarbage) {
   m[241] = 200;  // option length past the end
   EXPECT_FALSE(net::dhcp_parse(m, 240 + sizeof opts, 77, &r));
   EXPECT_FALSE(net::dhcp_parse(m, 100, 77, &r));
+}
+
+}  // namespace
+
+namespace {
+
+bool tcp_to_stack(void* ctx, net::Ipv4 to, const net::tcp::Segment& s) {
+  return static_cast<net::Stack*>(ctx)->send_tcp(to, s);
+}
+uint64_t now_us() { return g_now * 1000; }
+
+// A SYN frame to port 80 from the neighbour 10.0.2.2 goes through IPv4 into the attached TCP;
+// its SYN,ACK comes back as a frame to the neighbour's MAC with valid checksums. A SYN to a
+// port nobody listens on gets RST,ACK.
+TEST_F(StackTest, TcpSegmentsReachTheAttachedTcpAndAnswersGoOut) {
+  net::tcp::Tcp tcp;
+  net::tcp::Tcp::Config c;
+  c.allocate = malloc;
+  c.release = free;
+  c.now_us = now_us;
+  c.send = tcp_to_stack;
+  c.ctx = &s;
+  tcp.init(c, kOurIp);
+  ASSERT_NE(tcp.listen(80, 4), nullptr);
+  s.attach_tcp(&tcp);
+  for (uint16_t port : {80, 81}) {
+    net::tcp::Segment syn;
+    syn.src_port = 40000;
+    syn.dst_port = port;
+    syn.seq = 777;
+    syn.flags = net::tcp::kSyn;
+    syn.window = 64000;
+    syn.mss = 1460;
+    auto f = eth(kOurMac, kGwMac, 0x0800);
+    f.resize(14 + 20 + 24);
+    uint8_t* h = &f[14];
+    h[0] = 0x45;
+    net::store16(h + 2, 20 + 24);
+    h[8] = 64;
+    h[9] = 6;
+    net::store32(h + 12, kGw.value);
+    net::store32(h + 16, kOurIp.value);
+    net::store16(h + 10, net::checksum(h, 20));
+    ASSERT_EQ(net::tcp::build(kGw, kOurIp, syn, h + 20, 24), 24u);
+    g_sent.clear();
+    s.receive_frame(f.data(), f.size());
+    ASSERT_EQ(g_sent.size(), 1u) << port;
+    const auto& out = g_sent[0];
+    EXPECT_EQ(memcmp(out.data(), kGwMac.b, 6), 0);  // learned from the SYN's frame
+    ASSERT_GE(out.size(), 34u);
+    EXPECT_EQ(out[23], 6);
+    net::tcp::Segment reply;
+    const size_t tcp_length = net::load16(out.data() + 16) - 20u;  // the frame may be padded to 60 bytes
+    ASSERT_EQ(net::tcp::parse(kOurIp, kGw, out.data() + 34, tcp_length, &reply), net::tcp::ParseResult::kOk);
+    EXPECT_EQ(reply.ack, 778u);
+    EXPECT_EQ(reply.dst_port, 40000);
+    EXPECT_EQ(reply.flags, port == 80 ? (net::tcp::kSyn | net::tcp::kAck) : (net::tcp::kRst | net::tcp::kAck));
+  }
+  tcp.reset();
 }
 
 }  // namespace
