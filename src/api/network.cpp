@@ -4,18 +4,15 @@
 #include <sched/scheduler.h>
 #include <toro/network.h>
 
+#include "stream.h"
+
 #include <cstring>
 #include <new>
 
 namespace {
+using toro::stream::from_toro;
+using toro::stream::to_toro;
 net::Ipv4 from_array(const Byte a[4]) { return net::Ipv4::from_bytes(a[0], a[1], a[2], a[3]); }
-net::Ipv4 from_toro(TIPAddress t) {
-  return net::Ipv4::from_bytes(uint8_t(t), uint8_t(t >> 8), uint8_t(t >> 16), uint8_t(t >> 24));
-}
-TIPAddress to_toro(net::Ipv4 a) {
-  return TIPAddress(a.octet(0)) | TIPAddress(a.octet(1)) << 8 | TIPAddress(a.octet(2)) << 16 |
-         TIPAddress(a.octet(3)) << 24;
-}
 }  // namespace
 
 void DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4], const Byte Mask[4], TThreadFunc Handler) {
@@ -76,18 +73,22 @@ PICMPReply ICMPPoolPackets() {
 namespace {
 // What a socket needs of the kernel: its UDP port and the interface (core) it is bound on.
 struct SocketState {
+  toro::stream::Header header{SOCKET_DATAGRAM};
   net::UdpPort port;
   net::Interface* owner;
 };
-SocketState* state_of(PSocket s) { return s == nullptr ? nullptr : static_cast<SocketState*>(s->Internal); }
-net::UdpPort* port_of(PSocket s) { return s == nullptr ? nullptr : &state_of(s)->port; }
+SocketState* state_of(PSocket s) {
+  return s == nullptr || toro::stream::is_stream(s) ? nullptr : static_cast<SocketState*>(s->Internal);
+}
+net::UdpPort* port_of(PSocket s) {
+  SocketState* state = state_of(s);
+  return state == nullptr ? nullptr : &state->port;
+}
 }  // namespace
 
 PSocket SysSocket(LongInt SocketType) {
-  if (SocketType != SOCKET_DATAGRAM) {
-    kernel::printk("SysSocket: stream sockets are not available yet\n");
-    return nullptr;
-  }
+  if (SocketType == SOCKET_STREAM) return toro::stream::create();
+  if (SocketType != SOCKET_DATAGRAM) return nullptr;
   auto* s = static_cast<PSocket>(kernel::allocate(sizeof(TSocket)));
   auto* state = static_cast<SocketState*>(kernel::allocate(sizeof(SocketState), 64));
   if (s == nullptr || state == nullptr) {
@@ -102,6 +103,7 @@ PSocket SysSocket(LongInt SocketType) {
 }
 
 Boolean SysSocketBind(PSocket Socket, TIPAddress, TIPAddress IPRemote, LongInt LocalPort) {
+  if (toro::stream::is_stream(Socket)) return toro::stream::bind(Socket, IPRemote, LocalPort);
   net::Interface* i = net::local();
   SocketState* state = state_of(Socket);
   if (i == nullptr || state == nullptr || state->owner != nullptr || LocalPort <= 0 || LocalPort > 65535) return false;
@@ -131,6 +133,7 @@ LongInt SysSocketRecvFrom(PSocket Socket, PChar Addr, DWORD AddrLen, TIPAddress*
 }
 
 LongInt SysSocketRecv(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
+  if (toro::stream::is_stream(Socket)) return toro::stream::recv(Socket, Addr, AddrLen);
   return SysSocketRecvFrom(Socket, Addr, AddrLen, nullptr, nullptr);
 }
 
@@ -148,10 +151,12 @@ LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddr
 
 LongInt SysSocketSend(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
   if (Socket == nullptr) return 0;
+  if (toro::stream::is_stream(Socket)) return toro::stream::send(Socket, Addr, AddrLen);
   return SysSocketSendTo(Socket, Addr, AddrLen, Socket->DestIp, Socket->DestPort);
 }
 
 Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut) {
+  if (toro::stream::is_stream(Socket)) return toro::stream::select(Socket, TimeOut);
   net::UdpPort* port = port_of(Socket);
   if (port == nullptr) return false;
   for (LongInt ms = 0; ms <= TimeOut; ++ms) {
@@ -164,6 +169,10 @@ Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut) {
 // Must run on the socket's core (the stack is owner-only); from another core it is refused
 // rather than racing the packet thread.
 void SysSocketClose(PSocket Socket) {
+  if (toro::stream::is_stream(Socket)) {
+    toro::stream::close(Socket);
+    return;
+  }
   SocketState* state = state_of(Socket);
   if (state == nullptr) return;
   if (state->owner != nullptr) {

@@ -48,6 +48,31 @@ bool send_frame(void* ctx, const uint8_t* frame, size_t length) {
 }
 
 uint64_t now_ms() { return arch::rdtsc() / (sched::tsc_hz() / 1000); }
+uint64_t now_us() { return arch::rdtsc() / (sched::tsc_hz() / 1000000); }
+void* tcp_allocate(size_t size) { return kernel::allocate(size, 64); }
+bool tcp_send(void* ctx, Ipv4 to, const tcp::Segment& s) { return static_cast<Stack*>(ctx)->send_tcp(to, s); }
+
+// The ISN secret (RFC 6528 §3): the TSC at this moment, the MAC and the stack's address mixed
+// through SipHash. Without RDRAND in the guest this is guessable by someone who knows the
+// boot timing to the cycle; it still gives every connection identity its own sequence space.
+klib::SipKey isn_key(const Mac& mac) {
+  uint8_t seed[14];
+  const uint64_t tsc = arch::rdtsc();
+  memcpy(seed, &tsc, 8);
+  memcpy(seed + 8, mac.b, 6);
+  const klib::SipKey mix{tsc * 0x9E3779B97F4A7C15ULL, reinterpret_cast<uint64_t>(&mix)};
+  return {klib::siphash24(mix, seed, sizeof seed), klib::siphash24(mix, seed, 8) ^ arch::rdtsc()};
+}
+
+// How long the packet thread may sleep before TCP has work (delayed ACKs, retransmissions).
+uint64_t tcp_sleep_ms(const tcp::Tcp& t, uint64_t cap) {
+  const uint64_t d = t.next_deadline();
+  if (d == UINT64_MAX) return cap;
+  const uint64_t now = now_us();
+  if (d <= now) return 0;
+  const uint64_t ms = (d - now + 999) / 1000;
+  return ms < cap ? ms : cap;
+}
 
 // The core's packet thread: takes every frame the NIC has and hands it to the stack; with
 // nothing there it sleeps a millisecond, so an idle core still halts most of the time.
@@ -60,13 +85,21 @@ intptr_t packet_thread(void* arg) {
   };
   for (;;) {
     const bool any = iface->nic->poll(to_stack, &iface->stack, 64) != 0;
-    if (any) continue;
+    if (iface->tcp.next_deadline() <= now_us()) iface->tcp.tick();
+    if (any) {
+      // Let the core's services take what arrived before the next batch.
+      for (int k = 0; k < iface->service_count; ++k) sched::resume(iface->services[k]);
+      sched::yield();
+      continue;
+    }
     // With the interrupt routed here the thread sleeps until the handler resumes it (the long
-    // sleep only bounds a wake-up lost between the check and the sleep); without, it polls.
+    // sleep only bounds a wake-up lost between the check and the sleep, and TCP's next timer
+    // shortens it); without, it polls.
     if (!slot->interrupts) {
       sched::sleep_ms(1);
     } else if (!slot->pending.exchange(false, std::memory_order_acquire)) {
-      sched::sleep_ms(50);
+      const uint64_t ms = tcp_sleep_ms(iface->tcp, 50);
+      if (ms != 0) sched::sleep_ms(ms);
     }
   }
 }
@@ -340,6 +373,15 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     Mac mac;
     memcpy(mac.b, m.b, 6);
     s.iface.stack.configure(mac, ip, gateway, mask, {send_frame, nic}, now_ms);
+    tcp::Tcp::Config tc;
+    tc.allocate = tcp_allocate;
+    tc.release = kernel::release;
+    tc.now_us = now_us;
+    tc.send = tcp_send;
+    tc.ctx = &s.iface.stack;
+    tc.isn_key = isn_key(mac);
+    s.iface.tcp.init(tc, ip);
+    s.iface.stack.attach_tcp(&s.iface.tcp);
     g_by_core[core] = &s.iface;
     sched::Thread* t = sched::create_thread(core, 64 * 1024, packet_thread, &s);
     s.packet_thread = t;
@@ -359,6 +401,7 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     kernel::printk("Network configuration: %p on Core#%d, MAC %p\n", name, core, static_cast<const char*>(mac_text));
     if (ip.value == 0 && !run_dhcp(s.iface)) kernel::printk("DHCP: no answer; the interface has no address\n");
     ip = s.iface.stack.ip();
+    s.iface.tcp.set_address(ip);
     gateway = s.iface.stack.gateway();
     mask = s.iface.stack.mask();
     kernel::printk("Local IP: %d.%d.%d.%d\n", ip.octet(0), ip.octet(1), ip.octet(2), ip.octet(3));

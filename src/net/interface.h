@@ -8,6 +8,8 @@
 
 #include <drivers/net/nic.h>
 #include <net/stack.h>
+#include <net/tcp/tcp.h>
+#include <sched/thread.h>
 
 namespace net {
 
@@ -15,6 +17,12 @@ struct Interface {
   const char* name;  // Toro's driver names: "e1000", "virtionet"
   drivers::Nic* nic;
   Stack stack;
+  tcp::Tcp tcp;  // this core's TCP over `stack`; used only on `core` (no locks)
+  // Service threads of this core (SysRegisterNetworkService): the packet thread wakes them
+  // after every batch of frames, so a service never sleeps on work that has arrived.
+  static constexpr int kMaxServices = 8;
+  sched::Thread* services[kMaxServices];
+  int service_count;
   uint32_t core;
   bool dedicated;
 };

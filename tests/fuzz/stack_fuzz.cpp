@@ -97,6 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c.send = tcp_out;
     c.ctx = &stack;
     c.rx_buffer = c.tx_buffer = 2048;
+    c.syn_queue = 4;
     tcp.init(c, net::Ipv4::from_bytes(10, 0, 2, 15));
     tcp.listen(80, 4);
     stack.attach_tcp(&tcp);

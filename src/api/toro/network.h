@@ -42,7 +42,7 @@ using PICMPReply = TICMPReply*;
 // ToroFreeMem), waiting up to 1 s for one; nil if none came.
 PICMPReply ICMPPoolPackets();
 
-// Sockets. Datagram (UDP) sockets work now; stream (TCP) sockets come with issue #6.
+// Sockets: datagram (UDP) and stream (TCP).
 constexpr LongInt SOCKET_DATAGRAM = 1;
 constexpr LongInt SOCKET_STREAM = 2;
 
@@ -56,7 +56,7 @@ struct TSocket {
 };
 using PSocket = TSocket*;
 
-// A socket of this core's interface; nil when out of memory or for SOCKET_STREAM (not yet).
+// A socket of this core's interface; nil when out of memory or for an unknown type.
 PSocket SysSocket(LongInt SocketType);
 // Datagram: binds LocalPort on this core's interface (IPLocal is ignored) and sets DestIp to
 // IPRemote. False if the port is taken or there is no interface.
@@ -71,3 +71,39 @@ LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddr
 // True as soon as a datagram is waiting; false after TimeOut ms without one.
 Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut);
 void SysSocketClose(PSocket Socket);
+
+// Stream (TCP) sockets, toro-spec §1.10 and §2.9.7. A stream socket lives on the core whose
+// interface it uses (DedicateNetwork on that core first).
+//  - SysSocketListen: SourcePort set by the caller (or SysSocketBind). A blocking socket is
+//    then used with SysSocketAccept; a non-blocking one must be created in a service's DoInit.
+//  - SysSocketAccept: blocking listeners only; waits for a connection, returns it blocking.
+//  - SysSocketConnect: DestIp/DestPort set by the caller. Non-blocking (in a service): returns
+//    at once and reports DoConnect/DoConnectFail. Blocking: waits for the handshake, true if
+//    it completed (Toro returned at once; waiting is what a blocking socket promises).
+//  - SysSocketRecv / SysSocketPeek never block; Peek copies what is unread (Toro over-read).
+//  - SysSocketSend: queues what fits and returns how much (Toro returned AddrLen even when it
+//    dropped data); a blocking socket waits for room until all is queued or the connection ends.
+//  - SysSocketSelect: non-blocking: picks the next callback (DoReceive if data is waiting,
+//    DoClose if the peer closed, else DoTimeOut after TimeOut ms), returns true. Blocking:
+//    waits; true when data is waiting, false on peer close or timeout.
+//  - SysSocketClose: FIN after the queued data; the memory is released by the stack.
+Boolean SysSocketListen(PSocket Socket, LongInt QueueLen);
+PSocket SysSocketAccept(PSocket Socket);
+Boolean SysSocketConnect(PSocket Socket);
+LongInt SysSocketPeek(PSocket Socket, PChar Addr, DWORD AddrLen);
+
+// Network services (toro-spec §2.9.6): one event-loop thread per service on the calling core.
+using TInitProc = void (*)();
+using TSocketProc = LongInt (*)(PSocket Socket);
+struct TNetworkHandler {
+  TInitProc DoInit;
+  TSocketProc DoAccept;
+  TSocketProc DoTimeOut;
+  TSocketProc DoReceive;
+  TSocketProc DoConnect;
+  TSocketProc DoConnectFail;
+  TSocketProc DoClose;
+};
+using PNetworkHandler = TNetworkHandler*;
+// Starts the service thread: DoInit once, then dispatcher passes forever. Callbacks may be nil.
+void SysRegisterNetworkService(PNetworkHandler Handler);

@@ -89,6 +89,7 @@ class Connection {
   uint32_t cwnd() const { return cwnd_; }
   uint32_t send_window() const { return snd_wnd_; }
   uint32_t in_flight() const { return snd_nxt_ - snd_una_; }
+  uint32_t rcv_nxt() const { return rcv_nxt_; }
   const RttEstimator& rtt() const { return rtt_; }
   uint64_t retransmissions() const { return retransmissions_; }
 

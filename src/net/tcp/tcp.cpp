@@ -1,4 +1,5 @@
 #include <net/tcp/isn.h>
+#include <net/tcp/seq.h>
 #include <net/tcp/tcp.h>
 
 #include <new>
@@ -176,7 +177,17 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
     return;
   }
   const uint64_t now = config_.now_us();
-  if (Socket* s = find(src, seg.src_port, seg.dst_port)) {
+  Socket* s = find(src, seg.src_port, seg.dst_port);
+  // RFC 1122 §4.2.2.13 (and RFC 6191): a SYN beyond what the old connection used may reopen a
+  // 4-tuple in TIME-WAIT. Peers reuse ports quickly (QEMU's user networking keeps the host's
+  // port), and waiting out 2*MSL would stall the new connection for a minute.
+  if (s != nullptr && s->conn.state() == State::kTimeWait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
+      seq_gt(seg.seq, s->conn.rcv_nxt()) && find_listener(seg.dst_port) != nullptr) {
+    s->conn.abort();  // silently: TIME-WAIT sends nothing on abort
+    reap();
+    s = nullptr;
+  }
+  if (s != nullptr) {
     const State before = s->conn.state();
     s->conn.input(seg, now);
     note_state(s, before);
@@ -185,7 +196,7 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
   }
   Listener* l = find_listener(seg.dst_port);
   if (l != nullptr && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst)) {
-    if (l->half_open >= l->backlog || l->ready >= l->backlog) {
+    if (l->half_open >= config_.syn_queue || l->ready >= l->backlog) {
       ++counters_.syn_dropped_backlog;  // the peer will retry; the listener stays bounded
       return;
     }

@@ -10,9 +10,10 @@
 //   if (net::tcp::Socket* s = tcp.accept(l)) { ... s->conn.recv(...) ... tcp.release(s); }
 //   tcp.tick();                                       // at least by next_deadline()
 //
-// SYN floods: a listener holds at most `backlog` connections in SYN-RECEIVED plus `backlog`
-// established ones not yet accepted; a SYN beyond that is dropped (the peer retries), so
-// half-open connections cost at most 2*backlog connection records per listener.
+// SYN floods: a listener holds at most `syn_queue` connections in SYN-RECEIVED (Config, 128 by
+// default: a burst of clients opening at once must fit) and `backlog` established ones not
+// yet accepted; a SYN beyond that is dropped (the peer retries), so half-open connections
+// cost at most syn_queue connection records per listener, and they time out in about 63 s.
 #pragma once
 
 #include <cstddef>
@@ -61,6 +62,7 @@ class Tcp {
     bool (*send)(void* ctx, Ipv4 to, const Segment& s) = nullptr;
     void* ctx = nullptr;
     klib::SipKey isn_key{};
+    unsigned syn_queue = 128;  // SYN-RECEIVED connections per listener
     uint32_t rx_buffer = 16384;
     uint32_t tx_buffer = 16384;
   };
