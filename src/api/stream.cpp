@@ -42,8 +42,8 @@ struct Service {
 thread_local Service* t_service = nullptr;
 
 StreamState* st(PSocket s) { return static_cast<StreamState*>(s->Internal); }
-uint64_t now_ms() { return arch::rdtsc() / (sched::tsc_hz() / 1000); }
-uint64_t now_us() { return arch::rdtsc() / (sched::tsc_hz() / 1000000); }
+using sched::now_ms;
+using sched::now_us;
 
 PSocket make_socket() {
   auto* s = static_cast<PSocket>(kernel::allocate(sizeof(TSocket)));

@@ -47,8 +47,8 @@ bool send_frame(void* ctx, const uint8_t* frame, size_t length) {
   return static_cast<drivers::Nic*>(ctx)->send(frame, length);
 }
 
-uint64_t now_ms() { return arch::rdtsc() / (sched::tsc_hz() / 1000); }
-uint64_t now_us() { return arch::rdtsc() / (sched::tsc_hz() / 1000000); }
+using sched::now_ms;
+using sched::now_us;
 void* tcp_allocate(size_t size) { return kernel::allocate(size, 64); }
 bool tcp_send(void* ctx, Ipv4 to, const tcp::Segment& s) { return static_cast<Stack*>(ctx)->send_tcp(to, s); }
 

@@ -309,6 +309,8 @@ uint32_t start(const arch::CpuList& cpus, const Timing& timing) {
 uint32_t core_count() { return g_core_count; }
 bool core_running(uint32_t core) { return core < g_core_count && g_cores[core].running.load(std::memory_order_acquire); }
 uint64_t tsc_hz() { return g_timing.tsc_hz; }
+uint64_t now_ms() { return arch::rdtsc() / (g_timing.tsc_hz / 1000); }
+uint64_t now_us() { return arch::rdtsc() / (g_timing.tsc_hz / 1000000); }
 
 Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* arg, bool is_main) {
   if (func == nullptr || !core_running(core)) return nullptr;

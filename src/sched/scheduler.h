@@ -29,6 +29,9 @@ uint32_t start(const arch::CpuList& cpus, const Timing& timing);
 uint32_t core_count();
 bool core_running(uint32_t core);
 uint64_t tsc_hz();
+// Time since the TSC started (boot), from the calibrated rate: the kernel's monotonic clock.
+uint64_t now_ms();
+uint64_t now_us();
 
 // Creates a thread on `core` (the caller's core: immediately; another core: through the
 // mailbox of that pair, and returns once that core created it). nullptr when out of memory or
