@@ -84,7 +84,20 @@ intptr_t packet_thread(void* arg) {
     static_cast<Stack*>(ctx)->receive_frame(frame, length);  // in the device's buffer: no copy
   };
   for (;;) {
-    const bool any = iface->nic->poll(to_stack, &iface->stack, 64) != 0;
+    // A burst of connections can fill a listener's accept queue before its service runs; the
+    // SYNs after that would be dropped and the clients would retry only seconds later. So a
+    // batch stops as soon as a queue is full and the rest waits in the ring (the card, or QEMU,
+    // holds it) while the services accept. If the queue was already full when the batch
+    // started, the services had their turn and did not accept: the batch goes on (and the
+    // listener drops SYNs) so a stuck application cannot stall the core's other connections.
+    const bool full_before = iface->tcp.accept_queue_full();
+    size_t taken = 0;
+    while (taken < 64) {
+      if (iface->nic->poll(to_stack, &iface->stack, 1) == 0) break;
+      ++taken;
+      if (!full_before && iface->tcp.accept_queue_full()) break;
+    }
+    const bool any = taken != 0;
     if (iface->tcp.next_deadline() <= now_us()) iface->tcp.tick();
     if (any) {
       // Let the core's services take what arrived before the next batch.

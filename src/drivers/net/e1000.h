@@ -27,7 +27,9 @@ constexpr uint8_t kDescDone = 1u << 0, kRxEop = 1u << 1;
 
 class E1000 final : public Nic {
  public:
-  static constexpr uint32_t kRxDescs = 32, kTxDescs = 32, kBufferSize = 2048;
+  // 256 receive buffers (as Linux): a burst of connections (three frames each) must fit while
+  // the core is busy, since a full ring drops what arrives (§3.2.7, QEMU does the same).
+  static constexpr uint32_t kRxDescs = 256, kTxDescs = 64, kBufferSize = 2048;
 
   // Resets and brings up the device; false if the reset never completes.
   bool init(Io& io, const DmaAllocator& dma);

@@ -83,6 +83,13 @@ Listener* Tcp::find_listener(uint16_t port) const {
   return nullptr;
 }
 
+bool Tcp::accept_queue_full() const {
+  for (Listener* l = listeners_; l != nullptr; l = l->next) {
+    if (l->ready >= l->backlog) return true;
+  }
+  return false;
+}
+
 // Keeps a listener's counts in step with its connections' states.
 void Tcp::note_state(Socket* s, State before) {
   const State after = s->conn.state();

@@ -14,6 +14,8 @@
 // default: a burst of clients opening at once must fit) and `backlog` established ones not
 // yet accepted; a SYN beyond that is dropped (the peer retries), so half-open connections
 // cost at most syn_queue connection records per listener, and they time out in about 63 s.
+// Before it comes to dropping, the caller can apply back-pressure: while accept_queue_full(),
+// leave further frames in the NIC ring and let the services accept (net/interface.cpp).
 #pragma once
 
 #include <cstddef>
@@ -83,6 +85,9 @@ class Tcp {
   void receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length);
   void tick();
   uint64_t next_deadline() const;
+  // Some listener holds `backlog` established connections nobody has accepted yet: the next
+  // SYN to it would be dropped.
+  bool accept_queue_full() const;
 
   const TcpCounters& counters() const { return counters_; }
   size_t connections() const { return count_; }

@@ -76,8 +76,8 @@ TEST_F(Fixture, InitSequenceFollowsTheManual) {
   EXPECT_LT(io.index_of(kRdbal), io.index_of(kRctl));
   EXPECT_LT(io.index_of(kRdt), io.index_of(kRctl));
   EXPECT_LT(io.index_of(kTdbal), io.index_of(kTctl));
-  EXPECT_EQ(io.regs[kRdlen], 32u * 16);
-  EXPECT_EQ(io.regs[kRdt], 31u);  // every buffer but one given to the device
+  EXPECT_EQ(io.regs[kRdlen], drivers::E1000::kRxDescs * 16);
+  EXPECT_EQ(io.regs[kRdt], drivers::E1000::kRxDescs - 1);  // every buffer but one given to the device
   EXPECT_EQ(io.regs[kRctl], kRctlEn | kRctlBam | kRctlSecrc);
   EXPECT_TRUE(io.regs[kTctl] & kTctlEn);
   EXPECT_EQ(io.regs[kTipg], 0x0060200Au);
