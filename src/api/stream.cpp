@@ -191,7 +191,7 @@ Boolean bind(PSocket s, TIPAddress remote, LongInt port) {
 LongInt recv(PSocket s, PChar addr, DWORD len) {
   StreamState* state = st(s);
   if (state->conn == nullptr || addr == nullptr) return 0;
-  return LongInt(state->conn->conn.recv(reinterpret_cast<uint8_t*>(addr), len, now_us()));
+  return LongInt(state->iface->tcp.recv(state->conn, reinterpret_cast<uint8_t*>(addr), len));
 }
 
 LongInt peek(PSocket s, PChar addr, DWORD len) {
@@ -203,12 +203,12 @@ LongInt peek(PSocket s, PChar addr, DWORD len) {
 LongInt send(PSocket s, PChar addr, DWORD len) {
   StreamState* state = st(s);
   if (state->conn == nullptr || addr == nullptr) return 0;
-  net::tcp::Connection& c = state->conn->conn;
+  net::tcp::Tcp& tcp = state->iface->tcp;
   const auto* data = reinterpret_cast<const uint8_t*>(addr);
-  DWORD done = c.send(data, len, now_us());
-  while (s->Blocking && done < len && open_state(c.state())) {
+  DWORD done = tcp.send(state->conn, data, len);
+  while (s->Blocking && done < len && open_state(state->conn->conn.state())) {
     sched::sleep_ms(1);
-    done += c.send(data + done, len - done, now_us());
+    done += tcp.send(state->conn, data + done, len - done);
   }
   return LongInt(done);
 }

@@ -278,7 +278,11 @@ drivers::Nic* bring_up(Slot& s) {
     drivers::pci_enable(kernel::pci_config(), *s.pci);
     auto* io = new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(s.pci->bar[0].base);
     auto* nic = new (kernel::allocate(sizeof(drivers::E1000), 64)) drivers::E1000();
-    return nic->init(*io, dma) ? nic : nullptr;
+    // The largest receive ring (2 MiB of buffers) when the core has 32 MiB or more, else the
+    // smallest (512 KiB), so a VM of a few MiB still serves.
+    const uint32_t core = kernel::current_core();
+    const bool roomy = kernel::heap().stats(core, core).region_bytes >= (32u << 20);
+    return nic->init(*io, dma, roomy ? drivers::E1000::kMaxRxDescs : drivers::E1000::kMinRxDescs) ? nic : nullptr;
   }
   drivers::VirtioTransport* transport;
   if (s.kind == Kind::kVirtioModern) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """HelloWorldMicroservice over QEMU user networking: boot it with a host port forwarded to the
 guest's 8080, then require the exact bytes of toro-spec §3 (and the server closing) for
-sequential requests, 20 parallel connections, and a request sent one byte at a time.
+sequential requests, bursts of 100 and 1000 parallel connections, and a request sent one byte at a time.
 
 Usage: httptest.py TORO BUILD_DIR ELF NIC [MACHINE]"""
 import concurrent.futures
@@ -15,7 +15,7 @@ EXPECTED = (b"HTTP/1.0 200\r\nContent-type: Text/Html\r\nContent-length:24\r\nCo
             b"Server: ToroMicroserver\r\n\r\nHello World I am Toro!\r\n")
 
 
-PARALLEL = 20
+BURSTS = (100, 1000)
 
 
 def free_port():
@@ -48,6 +48,12 @@ def fetch(port, path="/", trickle=False):
         return None
 
 
+def timed_fetch(port, path):
+    start = time.monotonic()
+    r = fetch(port, path)
+    return r, time.monotonic() - start
+
+
 def main():
     toro, build_dir, elf, nic = sys.argv[1:5]
     machine = sys.argv[5] if len(sys.argv) > 5 else "pc"
@@ -75,17 +81,22 @@ def main():
         checks["first request"] = first == EXPECTED
         seq = [fetch(port, f"/seq{i}") for i in range(20)]
         checks["20 sequential requests, exact bytes"] = all(r == EXPECTED for r in seq)
-        # 20 at once. (With 50-100 under load, a few connections in some runs get no answer: the
-        # request is never seen by the service and DoTimeOut closes it after 20 s, or nothing
-        # comes back for a minute. An open bug of issue #6, see the closing note.)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            par = list(pool.map(lambda i: fetch(port, f"/par{i}"), range(PARALLEL)))
-        bad = sum(r != EXPECTED for r in par)
-        print(f"{PARALLEL} parallel connections: {PARALLEL - bad} exact answers")
-        for r in par:
-            if r != EXPECTED:
-                print("  got:", r)
-        checks[f"{PARALLEL} parallel connections, exact bytes"] = bad == 0
+        # Bursts: every connection opened at once (QEMU forwards them through tools/toro's
+        # backlog shim). A stalled connection shows as a multi-second answer (a dropped SYN or
+        # frame costs QEMU's user networking about 6 s to retry), so the 100-connection burst
+        # must also answer within 5 s each; the 1000 one is checked for exact bytes only.
+        for n in BURSTS:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+                par = list(pool.map(lambda i: timed_fetch(port, f"/par{i}"), range(n)))
+            bad = sum(r != EXPECTED for r, _ in par)
+            slowest = max(t for _, t in par)
+            print(f"{n} parallel connections: {n - bad} exact answers, slowest {slowest:.2f} s", flush=True)
+            for r, _ in par:
+                if r != EXPECTED:
+                    print("  got:", r)
+            checks[f"{n} parallel connections, exact bytes"] = bad == 0
+            if n <= 100:
+                checks[f"{n} parallel connections, none stalled"] = slowest < 5
         checks["request sent byte by byte"] = fetch(port, "/" + "k" * 30, trickle=True) == EXPECTED
         long_path = fetch(port, "/" + "x" * 500)  # the key stops at 200 characters
         checks["key longer than 200 characters"] = long_path == EXPECTED

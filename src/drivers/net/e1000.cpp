@@ -11,8 +11,10 @@ namespace {
 uint64_t phys(const void* p) { return reinterpret_cast<uintptr_t>(p); }  // identity mapped
 }  // namespace
 
-bool E1000::init(Io& io, const DmaAllocator& dma) {
+bool E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
   io_ = &io;
+  // RDLEN is a multiple of 128 bytes (§13.4.27): 8 descriptors.
+  rx_count_ = rx_descs >= kMinRxDescs && rx_descs <= kMaxRxDescs && rx_descs % 8 == 0 ? rx_descs : kMinRxDescs;
   // §14.5: global reset; the bit clears itself when the reset is done.
   io.write32(kImc, 0xFFFFFFFF);
   io.write32(kCtrl, io.read32(kCtrl) | kCtrlRst);
@@ -50,23 +52,23 @@ bool E1000::init(Io& io, const DmaAllocator& dma) {
   for (uint32_t i = 0; i < 128; ++i) io.write32(kMta + 4 * i, 0);
 
   // Receive (§14.4): a ring of buffers owned by the device up to RDT.
-  rx_ = static_cast<RxDesc*>(dma.alloc(sizeof(RxDesc) * kRxDescs, 128, dma.ctx));
+  rx_ = static_cast<RxDesc*>(dma.alloc(sizeof(RxDesc) * rx_count_, 128, dma.ctx));
   tx_ = static_cast<TxDesc*>(dma.alloc(sizeof(TxDesc) * kTxDescs, 128, dma.ctx));
-  rx_buffers_ = static_cast<uint8_t*>(dma.alloc(kBufferSize * kRxDescs, 4096, dma.ctx));
+  rx_buffers_ = static_cast<uint8_t*>(dma.alloc(kBufferSize * rx_count_, 4096, dma.ctx));
   tx_buffers_ = static_cast<uint8_t*>(dma.alloc(kBufferSize * kTxDescs, 4096, dma.ctx));
   if (rx_ == nullptr || tx_ == nullptr || rx_buffers_ == nullptr || tx_buffers_ == nullptr) return false;
-  memset(rx_, 0, sizeof(RxDesc) * kRxDescs);
+  memset(rx_, 0, sizeof(RxDesc) * rx_count_);
   memset(tx_, 0, sizeof(TxDesc) * kTxDescs);
-  for (uint32_t i = 0; i < kRxDescs; ++i) rx_[i].address = phys(rx_buffers_ + i * kBufferSize);
+  for (uint32_t i = 0; i < rx_count_; ++i) rx_[i].address = phys(rx_buffers_ + i * kBufferSize);
   for (uint32_t i = 0; i < kTxDescs; ++i) {
     tx_[i].address = phys(tx_buffers_ + i * kBufferSize);
     tx_[i].status = kDescDone;  // free
   }
   io.write32(kRdbal, uint32_t(phys(rx_)));
   io.write32(kRdbah, uint32_t(phys(rx_) >> 32));
-  io.write32(kRdlen, sizeof(RxDesc) * kRxDescs);
+  io.write32(kRdlen, sizeof(RxDesc) * rx_count_);
   io.write32(kRdh, 0);
-  io.write32(kRdt, kRxDescs - 1);
+  io.write32(kRdt, rx_count_ - 1);
   io.write32(kRctl, kRctlEn | kRctlBam | kRctlSecrc);  // 2048-byte buffers (BSIZE 00)
 
   // Transmit (§14.5).
@@ -126,7 +128,7 @@ size_t E1000::poll(FrameHandler handler, void* ctx, size_t budget) {
     d.status = 0;
     std::atomic_thread_fence(std::memory_order_release);  // done with the buffer before the device may refill it
     io_->write32(kRdt, rx_next_);
-    rx_next_ = (rx_next_ + 1) % kRxDescs;
+    rx_next_ = (rx_next_ + 1) % rx_count_;
   }
   return frames;
 }
@@ -150,7 +152,7 @@ size_t E1000::receive(void* buffer, size_t capacity) {
   d.status = 0;
   std::atomic_thread_fence(std::memory_order_release);
   io_->write32(kRdt, rx_next_);  // give the buffer back
-  rx_next_ = (rx_next_ + 1) % kRxDescs;
+  rx_next_ = (rx_next_ + 1) % rx_count_;
   return length == 0 ? receive(buffer, capacity) : length;
 }
 

@@ -38,6 +38,7 @@ class Nic {
   virtual void ack_interrupt() = 0;
   struct Counters {
     uint64_t rx_frames, tx_frames, rx_dropped, tx_full;
+    uint64_t rx_missed;  // frames the card itself dropped: no free receive buffer (ring full)
   };
   virtual Counters counters() const = 0;
 

@@ -122,6 +122,21 @@ void Connection::accept_syn(const Segment& syn, uint32_t isn, uint64_t now) {
   send_first_syn(State::kSynReceived, isn, now);
 }
 
+void Connection::accept_cookie(const Segment& ack, uint16_t mss, uint64_t now) {
+  irs_ = ack.seq - 1;
+  rcv_nxt_ = ack.seq;
+  Segment syn;  // what the cookie kept of the peer's SYN
+  syn.mss = mss;
+  take_options(syn);
+  iss_ = ack.ack - 1;
+  snd_una_ = snd_nxt_ = snd_max_ = ack.ack;
+  syn_acked_ = true;
+  snd_wnd_ = ack.window;
+  snd_wl1_ = ack.seq;
+  snd_wl2_ = ack.ack;
+  become(State::kEstablished, now);
+}
+
 // RFC 9293 §3.10.7.3: SEGMENT ARRIVES in SYN-SENT.
 void Connection::input_syn_sent(const Segment& s, uint64_t now) {
   if (s.has(kAck) && (seq_le(s.ack, iss_) || seq_gt(s.ack, snd_max_))) {
@@ -437,8 +452,9 @@ void Connection::retransmit(uint64_t now) {
   dupacks_ = 0;
   snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
   if (probing) {
-    snd_nxt_ += send_at(snd_nxt_, 1);  // one byte past the closed window (or the FIN)
-    snd_max_ = seq_max(snd_max_, snd_nxt_);
+    // One byte past the closed window (or the FIN), sent at SND.UNA without moving SND.NXT: the
+    // peer most likely drops it, and once the window opens sending resumes from SND.UNA.
+    snd_max_ = seq_max(snd_max_, snd_una_ + send_at(snd_una_, 1));
   } else {
     output(now);
   }

@@ -26,6 +26,7 @@
 #include <net/tcp/ring.h>
 #include <net/tcp/rtt.h>
 #include <net/tcp/segment.h>
+#include <net/tcp/seq.h>
 
 namespace net::tcp {
 
@@ -64,6 +65,10 @@ class Connection {
   // Opens. accept_syn: `syn` is a SYN that a listener accepted for these endpoints.
   void accept_syn(const Segment& syn, uint32_t isn, uint64_t now);
   void connect(uint32_t isn, uint64_t now);
+  // Opens ESTABLISHED from the ACK that returned a SYN cookie (syncookie.h): `ack` acknowledges
+  // our ISN, `mss` is what the cookie encoded. No window scaling: the cookie has no room for it.
+  // The caller then passes `ack` to input() for any data or FIN it carries.
+  void accept_cookie(const Segment& ack, uint16_t mss, uint64_t now);
 
   void input(const Segment& s, uint64_t now);
   void timer(uint64_t now);
@@ -76,6 +81,12 @@ class Connection {
   uint32_t peek(uint8_t* out, uint32_t n) const { return rx_.copy_out(0, out, n); }
   void close(uint64_t now);
   void abort();
+  // In TIME-WAIT nothing is read or sent any more: lets go of the buffers (the owner may free
+  // them) and keeps only the state TIME-WAIT needs. Unread data is dropped.
+  void drop_buffers() {
+    rx_.init(nullptr, 0);
+    tx_.init(nullptr, 0);
+  }
 
   State state() const { return state_; }
   Error error() const { return error_; }
@@ -101,7 +112,15 @@ class Connection {
   bool fin_in_flight() const;
   uint16_t advertised_window() const;
   void emit(uint8_t flags, uint32_t seq, const uint8_t* payload, uint32_t length);
-  void send_ack() { emit(kAck, snd_nxt_, nullptr, 0); ack_pending_ = 0; delack_at_ = 0; }
+  // A pure ACK carries SND.NXT, but never past the peer's window (SND.UNA + SND.WND, as Linux's
+  // tcp_acceptable_seq): a receiver whose window is shut accepts only RCV.NXT (RFC 9293
+  // §3.10.7.4) and would drop it, window updates and all.
+  void send_ack() {
+    const uint32_t edge = snd_una_ + snd_wnd_;
+    emit(kAck, seq_lt(edge, snd_nxt_) ? edge : snd_nxt_, nullptr, 0);
+    ack_pending_ = 0;
+    delack_at_ = 0;
+  }
   void send_syn();
   void send_first_syn(State state, uint32_t isn, uint64_t now);
   void output(uint64_t now);

@@ -11,9 +11,11 @@
 //   tcp.tick();                                       // at least by next_deadline()
 //
 // SYN floods: a listener holds at most `syn_queue` connections in SYN-RECEIVED (Config, 128 by
-// default: a burst of clients opening at once must fit) and `backlog` established ones not
-// yet accepted; a SYN beyond that is dropped (the peer retries), so half-open connections
-// cost at most syn_queue connection records per listener, and they time out in about 63 s.
+// default) and `backlog` established ones not yet accepted. A SYN beyond the SYN queue is
+// answered with a SYN cookie (syncookie.h) and costs no memory: a real client's ACK creates its
+// connection then. A SYN while the accept queue is full is dropped (the peer retries), as
+// Linux does. Half-open connections thus cost at most syn_queue records per listener, and
+// they time out in about 63 s.
 // Before it comes to dropping, the caller can apply back-pressure: while accept_queue_full(),
 // leave further frames in the NIC ring and let the services accept (net/interface.cpp).
 #pragma once
@@ -34,9 +36,13 @@ struct Listener;
 struct Socket {
   Connection conn;
   Listener* listener = nullptr;  // while waiting to be accepted
-  Socket* next = nullptr;        // the table's list
+  Socket* next = nullptr;        // the table's list of all connections
+  Socket* prev = nullptr;
+  Socket* hash_next = nullptr;   // the 4-tuple's hash bucket
+  Socket* ready_next = nullptr;  // the listener's accept queue (established, not accepted)
   bool accepted = false;         // the application holds it
   bool released = false;         // the application let go: freed once closed
+  bool compact = false;          // a TIME-WAIT record without buffers (Tcp::settle)
   void* user = nullptr;          // the owner's cookie (the socket API's record)
 };
 
@@ -45,12 +51,16 @@ struct Listener {
   unsigned backlog = 0;
   unsigned half_open = 0;  // SYN-RECEIVED
   unsigned ready = 0;      // established, not yet accepted
+  uint64_t cookies_until = 0;  // ACKs are checked for SYN cookies until then (µs)
+  Socket* ready_head = nullptr;  // the accept queue, oldest first
+  Socket* ready_tail = nullptr;
   Listener* next = nullptr;
   void* user = nullptr;
 };
 
 struct TcpCounters {
   uint64_t segments_in, segments_out, bad_segments, resets_sent, syn_dropped_backlog, syn_dropped_memory;
+  uint64_t syn_cookies_sent, syn_cookies_accepted;
   uint64_t connections_opened, connections_closed;
 };
 
@@ -84,7 +94,20 @@ class Tcp {
 
   void receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length);
   void tick();
-  uint64_t next_deadline() const;
+  // When tick() has work at the earliest (it may find none: a timer moved later).
+  uint64_t next_deadline() const { return earliest_; }
+  // The application's data calls: Connection::send/recv plus the timers they arm (call these,
+  // not s->conn.send/recv, or next_deadline() misses the timer).
+  uint32_t send(Socket* s, const uint8_t* data, uint32_t n) {
+    const uint32_t done = s->conn.send(data, n, config_.now_us());
+    note_deadline(s);
+    return done;
+  }
+  uint32_t recv(Socket* s, uint8_t* out, uint32_t n) {
+    const uint32_t done = s->conn.recv(out, n, config_.now_us());
+    note_deadline(s);
+    return done;
+  }
   // Some listener holds `backlog` established connections nobody has accepted yet: the next
   // SYN to it would be dropped.
   bool accept_queue_full() const;
@@ -96,17 +119,31 @@ class Tcp {
   static bool output(void* ctx, const Connection& c, const Segment& s);
   Socket* create(const Endpoints& e);
   void destroy(Socket* s);
-  void reap();
+  void settle(Socket* s);  // after anything happened to `s`: frees or shrinks it (tcp.cpp)
+  void enqueue(Listener* l, Socket* s);
+  void unqueue(Listener* l, Socket* s);
+  size_t bucket(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const;
   Socket* find(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const;
   Listener* find_listener(uint16_t port) const;
   void note_state(Socket* s, State before);
+  void note_deadline(const Socket* s) {
+    const uint64_t d = s->conn.deadline();
+    if (d < earliest_) earliest_ = d;
+  }
+  void send_cookie(Listener* l, Ipv4 remote, const Segment& syn, uint64_t now);
+  bool accept_cookie(Listener* l, Ipv4 remote, const Segment& ack, uint64_t now);
   uint16_t ephemeral_port(Ipv4 remote, uint16_t remote_port);
 
   Config config_;
   Ipv4 local_;
   Socket* sockets_ = nullptr;
+  // Connections by 4-tuple: a frame's lookup costs a bucket, not the table (thousands of
+  // TIME-WAIT records after a burst of short connections).
+  static constexpr size_t kBuckets = 1024;
+  Socket* buckets_[kBuckets] = {};
   Listener* listeners_ = nullptr;
   size_t count_ = 0;
+  uint64_t earliest_ = UINT64_MAX;  // no connection's timer is due before this
   uint16_t next_port_ = 49152;  // RFC 6335 §6: the dynamic range 49152-65535
   TcpCounters counters_{};
 };

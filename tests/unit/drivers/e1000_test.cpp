@@ -64,6 +64,21 @@ struct Fixture : ::testing::Test {
 
 using namespace drivers::e1000;
 
+// The ring size is the owner's choice within what RDLEN can express; anything else is the default.
+TEST(E1000Ring, SizeIsChosenAtInit) {
+  const struct { uint32_t asked, got; } cases[] = {{1024, 1024}, {512, 512}, {1000 + 4, 256}, {8, 256}, {4096, 256}};
+  for (const auto& c : cases) {
+    MockIo io;
+    drivers::E1000 nic;
+    ASSERT_TRUE(nic.init(io, kDma, c.asked));
+    EXPECT_EQ(nic.rx_descs(), c.got) << c.asked;
+    EXPECT_EQ(io.regs[drivers::e1000::kRdlen], c.got * 16);
+    EXPECT_EQ(io.regs[drivers::e1000::kRdt], c.got - 1);
+  }
+  for (void* p : g_blocks) free(p);
+  g_blocks.clear();
+}
+
 TEST_F(Fixture, InitSequenceFollowsTheManual) {
   // Interrupts masked, then reset, before anything else is programmed.
   EXPECT_LT(io.index_of(kImc), io.index_of(kCtrl));
@@ -76,8 +91,8 @@ TEST_F(Fixture, InitSequenceFollowsTheManual) {
   EXPECT_LT(io.index_of(kRdbal), io.index_of(kRctl));
   EXPECT_LT(io.index_of(kRdt), io.index_of(kRctl));
   EXPECT_LT(io.index_of(kTdbal), io.index_of(kTctl));
-  EXPECT_EQ(io.regs[kRdlen], drivers::E1000::kRxDescs * 16);
-  EXPECT_EQ(io.regs[kRdt], drivers::E1000::kRxDescs - 1);  // every buffer but one given to the device
+  EXPECT_EQ(io.regs[kRdlen], nic.rx_descs() * 16);
+  EXPECT_EQ(io.regs[kRdt], nic.rx_descs() - 1);  // every buffer but one given to the device
   EXPECT_EQ(io.regs[kRctl], kRctlEn | kRctlBam | kRctlSecrc);
   EXPECT_TRUE(io.regs[kTctl] & kTctlEn);
   EXPECT_EQ(io.regs[kTipg], 0x0060200Au);
@@ -125,7 +140,7 @@ TEST_F(Fixture, ReceiveTakesFramesInOrderAndReturnsBuffers) {
   uint8_t buf[2048];
   EXPECT_EQ(nic.receive(buf, sizeof buf), 0u);
   for (uint32_t i = 0; i < 40; ++i) {  // more than the ring: indices wrap
-    const uint32_t slot = i % drivers::E1000::kRxDescs;
+    const uint32_t slot = i % nic.rx_descs();
     memset(nic.rx_buffer(slot), int(i), 64);
     nic.rx_ring()[slot].length = 64;
     nic.rx_ring()[slot].errors = 0;
@@ -136,7 +151,7 @@ TEST_F(Fixture, ReceiveTakesFramesInOrderAndReturnsBuffers) {
     EXPECT_EQ(nic.rx_ring()[slot].status, 0);
   }
   // A frame with errors is dropped and counted.
-  const uint32_t slot = 40 % drivers::E1000::kRxDescs;
+  const uint32_t slot = 40 % nic.rx_descs();
   nic.rx_ring()[slot].length = 64;
   nic.rx_ring()[slot].errors = 1;
   nic.rx_ring()[slot].status = kDescDone | kRxEop;

@@ -334,6 +334,16 @@ TEST(TcpConnection, ZeroWindowIsProbed) {
   EXPECT_EQ(p.c.state(), State::kEstablished);
   ASSERT_FALSE(p.out.empty());
   EXPECT_EQ(p.out[0].data, "d");
+  const uint32_t una = p.out[0].s.seq;  // the probe goes at SND.UNA
+  p.out.clear();
+  // Data from the peer while probing: our ACK must carry SEQ = its RCV.NXT (= our SND.UNA),
+  // the only sequence number a shut window accepts, not one past the probe.
+  p.deliver(kAck | kPsh, "hi", 0);
+  p.now += Connection::kDelayedAck;
+  p.c.timer(p.now);
+  ASSERT_FALSE(p.out.empty());
+  EXPECT_EQ(p.out.back().s.seq, una);
+  EXPECT_EQ(p.out.back().data, "");
   p.out.clear();
   p.deliver(kAck, "", 65535);  // the window opens
   EXPECT_EQ(p.sent_data(), "data");

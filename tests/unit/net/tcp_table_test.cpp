@@ -17,14 +17,20 @@ using namespace net::tcp;
 
 uint64_t g_now = 1'000'000;
 long g_live_allocations = 0;
+long g_live_bytes = 0;
 uint64_t now_us() { return g_now; }
 void* allocate(size_t n) {
   ++g_live_allocations;
-  return malloc(n);
+  g_live_bytes += long(n);
+  auto* p = static_cast<size_t*>(malloc(n + 16));
+  *p = n;
+  return p + 2;
 }
 void release(void* p) {
   --g_live_allocations;
-  free(p);
+  size_t* h = static_cast<size_t*>(p) - 2;
+  g_live_bytes -= long(*h);
+  free(h);
 }
 
 const Ipv4 kServerIp = Ipv4::from_bytes(10, 0, 2, 15);
@@ -68,8 +74,9 @@ struct Net {
     }
     return true;
   }
-  Net() {
+  explicit Net(unsigned syn_queue = Tcp::Config{}.syn_queue) {
     Tcp::Config c;
+    c.syn_queue = syn_queue;
     c.allocate = allocate;
     c.release = release;
     c.now_us = now_us;
@@ -115,10 +122,10 @@ struct Net {
   }
 };
 
-std::string drain(Connection& c) {
+std::string drain(Tcp& t, Socket* s) {
   std::string r;
   uint8_t b[4096];
-  while (uint32_t n = c.recv(b, sizeof b, g_now)) r.append(reinterpret_cast<char*>(b), n);
+  while (uint32_t n = t.recv(s, b, sizeof b)) r.append(reinterpret_cast<char*>(b), n);
   return r;
 }
 
@@ -137,14 +144,14 @@ TEST(TcpTable, ConnectAcceptEchoCloseAndNothingLeaks) {
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(n.server.accept(l), nullptr);
     const std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-    c->conn.send(reinterpret_cast<const uint8_t*>(req.data()), uint32_t(req.size()), g_now);
+    n.client.send(c, reinterpret_cast<const uint8_t*>(req.data()), uint32_t(req.size()));
     n.run(1'000'000);
-    EXPECT_EQ(drain(s->conn), req);
+    EXPECT_EQ(drain(n.server, s), req);
     const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
-    s->conn.send(reinterpret_cast<const uint8_t*>(resp.data()), uint32_t(resp.size()), g_now);
+    n.server.send(s, reinterpret_cast<const uint8_t*>(resp.data()), uint32_t(resp.size()));
     n.server.release(s);  // the server closes after answering, like Toro's HTTP example
     n.run(1'000'000);
-    EXPECT_EQ(drain(c->conn), resp);
+    EXPECT_EQ(drain(n.client, c), resp);
     EXPECT_TRUE(c->conn.peer_closed());
     n.client.release(c);
     n.run(200'000'000);  // through TIME-WAIT on the server side
@@ -217,14 +224,14 @@ void bulk(unsigned loss, bool reorder) {
   for (int round = 0; round < 200000 && (got_up.size() < up.size() || got_down.size() < down.size()); ++round) {
     if (s == nullptr) s = n.server.accept(l);
     if (c->conn.state() == State::kEstablished && sent_up < up.size()) {
-      sent_up += c->conn.send(reinterpret_cast<const uint8_t*>(up.data() + sent_up), uint32_t(up.size() - sent_up), g_now);
+      sent_up += n.client.send(c, reinterpret_cast<const uint8_t*>(up.data() + sent_up), uint32_t(up.size() - sent_up));
     }
     if (s != nullptr && sent_down < down.size()) {
-      sent_down += s->conn.send(reinterpret_cast<const uint8_t*>(down.data() + sent_down), uint32_t(down.size() - sent_down), g_now);
+      sent_down += n.server.send(s, reinterpret_cast<const uint8_t*>(down.data() + sent_down), uint32_t(down.size() - sent_down));
     }
     n.run(2'000);
-    if (s != nullptr) got_up += drain(s->conn);
-    got_down += drain(c->conn);
+    if (s != nullptr) got_up += drain(n.server, s);
+    got_down += drain(n.client, c);
     ASSERT_NE(c->conn.state(), State::kClosed) << "round " << round;
   }
   EXPECT_TRUE(got_up == up) << got_up.size();
@@ -256,7 +263,8 @@ TEST(TcpTable, SynFloodStaysBoundedAndTheServiceRecovers) {
   n.wire.clear();
   const unsigned queue = Tcp::Config{}.syn_queue;
   EXPECT_EQ(n.server.connections(), queue);
-  EXPECT_EQ(n.server.counters().syn_dropped_backlog, 1000u - queue);
+  EXPECT_EQ(n.server.counters().syn_dropped_backlog, 0u);
+  EXPECT_EQ(n.server.counters().syn_cookies_sent, 1000u - queue);  // answered, nothing kept
   EXPECT_EQ(l->half_open, queue);
   // The half-open ones time out (SYN,ACK retransmissions with back-off), then a real client gets in.
   n.hook = [](Net& net) { net.wire.erase(std::remove_if(net.wire.begin(), net.wire.end(), [](const Packet& p) {
@@ -271,6 +279,93 @@ TEST(TcpTable, SynFloodStaysBoundedAndTheServiceRecovers) {
   n.run(1'000'000);
   EXPECT_EQ(c->conn.state(), State::kEstablished);
   EXPECT_NE(n.server.accept(l), nullptr);
+}
+
+// SYN cookies (RFC 4987 §3.6): with a SYN queue of 2, twenty clients opening at once all get
+// in; the 18 beyond the queue through cookies, their first data included, and nothing leaks.
+TEST(TcpTable, ClientsBeyondTheSynQueueGetInWithCookies) {
+  const long before = g_live_allocations;
+  {
+    Net n(2);
+    Listener* l = n.server.listen(80, 32);
+    std::vector<Socket*> clients;
+    for (int i = 0; i < 20; ++i) clients.push_back(n.client.connect(kServerIp, 80));
+    const std::string req = "GET / HTTP/1.1\r\n\r\n";
+    for (Socket* c : clients) n.client.send(c, reinterpret_cast<const uint8_t*>(req.data()), uint32_t(req.size()));
+    n.run(2'000'000);
+    EXPECT_EQ(n.server.counters().syn_cookies_sent, 18u);
+    EXPECT_EQ(n.server.counters().syn_cookies_accepted, 18u);
+    EXPECT_EQ(n.server.counters().resets_sent, 0u);
+    EXPECT_EQ(l->ready, 20u);
+    for (int i = 0; i < 20; ++i) {
+      Socket* s = n.server.accept(l);
+      ASSERT_NE(s, nullptr) << i;
+      EXPECT_EQ(s->conn.state(), State::kEstablished);
+      EXPECT_EQ(drain(n.server, s), req) << i;
+      const std::string resp = "reply " + std::to_string(s->conn.endpoints().remote_port);
+      n.server.send(s, reinterpret_cast<const uint8_t*>(resp.data()), uint32_t(resp.size()));
+      n.server.release(s);
+    }
+    EXPECT_EQ(n.server.accept(l), nullptr);
+    EXPECT_EQ(l->ready, 0u);
+    n.run(2'000'000);
+    for (Socket* c : clients) {
+      EXPECT_EQ(drain(n.client, c), "reply " + std::to_string(c->conn.endpoints().local_port));
+      EXPECT_TRUE(c->conn.peer_closed());
+      n.client.release(c);
+    }
+    n.run(200'000'000);
+    EXPECT_EQ(n.server.connections(), 0u);
+    EXPECT_EQ(n.client.connections(), 0u);
+  }
+  EXPECT_EQ(g_live_allocations, before);
+}
+
+// An ACK that does not carry a valid cookie gets a RST and creates nothing, even while cookies
+// are being handed out; one with a valid cookie of another 4-tuple neither.
+TEST(TcpTable, ForgedCookieAcksAreRefused) {
+  Net n(1);
+  Listener* l = n.server.listen(80, 8);
+  auto syn_from = [&](uint16_t port) {
+    Segment syn;
+    syn.src_port = port;
+    syn.dst_port = 80;
+    syn.seq = 5000;
+    syn.flags = kSyn;
+    syn.window = 1000;
+    uint8_t b[64];
+    n.server.receive(kClientIp, kServerIp, b, build(kClientIp, kServerIp, syn, b, sizeof b));
+  };
+  syn_from(1000);  // fills the queue of one
+  syn_from(1001);  // a cookie
+  ASSERT_EQ(n.server.counters().syn_cookies_sent, 1u);
+  ASSERT_EQ(n.wire.size(), 2u);
+  Segment cookie;
+  ASSERT_EQ(parse(kServerIp, kClientIp, n.wire.back().bytes.data(), n.wire.back().bytes.size(), &cookie),
+            ParseResult::kOk);
+  EXPECT_EQ(cookie.flags, kSyn | kAck);
+  EXPECT_EQ(cookie.window_scale, -1);  // no room for it in a cookie
+  n.wire.clear();
+  auto ack_from = [&](uint16_t port, uint32_t ack) {
+    Segment a;
+    a.src_port = port;
+    a.dst_port = 80;
+    a.seq = 5001;
+    a.ack = ack;
+    a.flags = kAck;
+    a.window = 1000;
+    uint8_t b[64];
+    n.server.receive(kClientIp, kServerIp, b, build(kClientIp, kServerIp, a, b, sizeof b));
+  };
+  ack_from(1001, 12345);
+  ack_from(1001, cookie.seq + 0x1000000);  // the right MSS bits, another period's
+  ack_from(1002, cookie.seq + 1);  // the right cookie from the wrong port
+  EXPECT_EQ(n.server.counters().syn_cookies_accepted, 0u);
+  EXPECT_EQ(n.server.counters().resets_sent, 3u);
+  EXPECT_EQ(n.server.connections(), 1u);  // the SYN queue's one
+  ack_from(1001, cookie.seq + 1);  // the real one
+  EXPECT_EQ(n.server.counters().syn_cookies_accepted, 1u);
+  EXPECT_EQ(l->ready, 1u);
 }
 
 TEST(TcpTable, ThousandConnectionsOpenedAndClosedLeakNothing) {
@@ -297,6 +392,34 @@ TEST(TcpTable, ThousandConnectionsOpenedAndClosedLeakNothing) {
     n.server.unlisten(l);
   }
   EXPECT_EQ(g_live_allocations, before);
+}
+
+// The side that closes first keeps TIME-WAIT for a minute: those records lose their buffers,
+// so a burst of short connections does not hold 34 KiB each.
+TEST(TcpTable, TimeWaitRecordsAreSmall) {
+  const long before = g_live_bytes;
+  Net n;
+  Listener* l = n.server.listen(80, 64);
+  for (int i = 0; i < 200; ++i) {
+    Socket* c = n.client.connect(kServerIp, 80);
+    n.run(50'000);
+    Socket* s = n.server.accept(l);
+    ASSERT_NE(s, nullptr) << i;
+    n.server.send(s, reinterpret_cast<const uint8_t*>("bye"), 3);
+    n.server.release(s);  // the server closes first, like HelloWorldMicroservice
+    n.run(50'000);
+    EXPECT_EQ(drain(n.client, c), "bye");
+    n.client.release(c);
+    n.run(50'000);
+  }
+  EXPECT_EQ(n.server.connections(), 200u);  // all in TIME-WAIT
+  EXPECT_EQ(n.client.connections(), 0u);
+  const long per_record = (g_live_bytes - before) / 200;
+  EXPECT_LT(per_record, 4096) << "bytes per TIME-WAIT record";
+  n.run(200'000'000);
+  EXPECT_EQ(n.server.connections(), 0u);
+  n.server.unlisten(l);
+  EXPECT_EQ(g_live_bytes, before);
 }
 
 }  // namespace
