@@ -83,9 +83,15 @@ void Connection::take_options(const Segment& syn) {
   cwnd_ = 10u * mss_;
 }
 
+void Connection::orphan(uint64_t now) {
+  orphaned_ = true;
+  if (state_ == State::kFinWait2) fin_wait2_until_ = now + kFinWait2Timeout;
+}
+
 void Connection::become(State s, uint64_t now) {
   state_ = s;
   if (s == State::kEstablished) established_once_ = true;
+  if (s == State::kFinWait2 && orphaned_) fin_wait2_until_ = now + kFinWait2Timeout;
   if (s == State::kTimeWait) {
     time_wait_until_ = now + 2 * kMsl;  // RFC 9293 §3.10.7.4: the 2 MSL timer
     rto_at_ = delack_at_ = 0;
@@ -467,6 +473,10 @@ void Connection::timer(uint64_t now) {
     return;
   }
   if (state_ == State::kClosed) return;
+  if (state_ == State::kFinWait2 && fin_wait2_until_ != 0 && now >= fin_wait2_until_) {
+    fail(Error::kTimedOut);  // silently, as Linux: the peer's FIN, if it ever comes, gets a RST
+    return;
+  }
   if (delack_at_ != 0 && now >= delack_at_) send_ack();
   if (rto_at_ != 0 && now >= rto_at_) retransmit(now);
 }
@@ -476,6 +486,7 @@ uint64_t Connection::deadline() const {
   if (state_ == State::kTimeWait) return time_wait_until_;
   if (rto_at_ != 0 && rto_at_ < d) d = rto_at_;
   if (delack_at_ != 0 && delack_at_ < d) d = delack_at_;
+  if (state_ == State::kFinWait2 && fin_wait2_until_ != 0 && fin_wait2_until_ < d) d = fin_wait2_until_;
   return d;
 }
 

@@ -58,6 +58,7 @@ class Connection {
   static constexpr uint64_t kDelayedAck = 40'000;
   static constexpr unsigned kMaxRetransmissions = 8;   // then the connection times out
   static constexpr unsigned kMaxSynRetransmissions = 5;
+  static constexpr uint64_t kFinWait2Timeout = 60'000'000;  // an orphan's FIN-WAIT-2 (Linux's tcp_fin_timeout)
 
   void init(const Endpoints& e, uint8_t* rx_memory, uint32_t rx_size, uint8_t* tx_memory, uint32_t tx_size,
             Output out);
@@ -81,6 +82,10 @@ class Connection {
   uint32_t peek(uint8_t* out, uint32_t n) const { return rx_.copy_out(0, out, n); }
   void close(uint64_t now);
   void abort();
+  // Nobody will read this connection any more (the application let go): FIN-WAIT-2 then lasts
+  // kFinWait2Timeout at most, so a peer that never sends its FIN cannot keep the record forever.
+  // (RFC 9293 lets FIN-WAIT-2 last as long as the application may still receive.)
+  void orphan(uint64_t now);
   // In TIME-WAIT nothing is read or sent any more: lets go of the buffers (the owner may free
   // them) and keeps only the state TIME-WAIT needs. Unread data is dropped.
   void drop_buffers() {
@@ -152,7 +157,8 @@ class Connection {
   uint32_t last_advertised_ = 0;  // bytes of window in our last segment
 
   // Timers: 0 = off.
-  uint64_t rto_at_ = 0, delack_at_ = 0, time_wait_until_ = 0;
+  uint64_t rto_at_ = 0, delack_at_ = 0, time_wait_until_ = 0, fin_wait2_until_ = 0;
+  bool orphaned_ = false;
   unsigned ack_pending_ = 0;  // segments received and not yet acknowledged
   unsigned retries_ = 0;
   uint64_t retransmissions_ = 0;

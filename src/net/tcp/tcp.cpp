@@ -230,6 +230,7 @@ Socket* Tcp::connect(Ipv4 remote, uint16_t remote_port) {
 
 void Tcp::release(Socket* s) {
   s->released = true;
+  s->conn.orphan(config_.now_us());
   s->conn.close(config_.now_us());
   if (s->conn.state() == State::kSynReceived) s->conn.abort();
   note_deadline(s);

@@ -168,6 +168,27 @@ TEST(TcpConnection, ActiveOpenAndWeCloseFirstThroughTimeWait) {
   EXPECT_EQ(p.c.state(), State::kClosed);
 }
 
+// FIN-WAIT-2 waits for the peer's FIN as long as the application may still read; once it let
+// go (orphan), at most kFinWait2Timeout.
+TEST(TcpConnection, OrphanedFinWait2TimesOut) {
+  for (bool orphan : {false, true}) {
+    Peer p;
+    p.handshake();
+    p.c.close(p.now);
+    if (orphan) p.c.orphan(p.now);
+    p.acked_upto = p.out.back().s.seq + 1;  // the peer acknowledges our FIN and sends nothing
+    p.deliver(kAck);
+    ASSERT_EQ(p.c.state(), State::kFinWait2);
+    p.now += Connection::kFinWait2Timeout - 1;
+    p.c.timer(p.now);
+    EXPECT_EQ(p.c.state(), State::kFinWait2);
+    EXPECT_EQ(p.c.deadline(), orphan ? p.now + 1 : UINT64_MAX);
+    p.now += 1;
+    p.c.timer(p.now);
+    EXPECT_EQ(p.c.state(), orphan ? State::kClosed : State::kFinWait2) << orphan;
+  }
+}
+
 TEST(TcpConnection, SimultaneousCloseGoesThroughClosing) {
   Peer p;
   p.handshake();
