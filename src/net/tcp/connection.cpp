@@ -63,6 +63,7 @@ void Connection::emit(uint8_t flags, uint32_t seq, const uint8_t* payload, uint3
     s.window = advertised_window();
   }
   last_advertised_ = uint32_t(s.window) << ((flags & kSyn) ? 0 : rcv_scale_);
+  if (flags & kAck) rcv_adv_ = seq_max(rcv_adv_, rcv_nxt_ + last_advertised_);
   s.payload = payload;
   s.payload_length = length;
   if (out_.send != nullptr) out_.send(out_.ctx, *this, s);
@@ -120,7 +121,7 @@ void Connection::connect(uint32_t isn, uint64_t now) { send_first_syn(State::kSy
 
 void Connection::accept_syn(const Segment& syn, uint32_t isn, uint64_t now) {
   irs_ = syn.seq;
-  rcv_nxt_ = syn.seq + 1;
+  rcv_nxt_ = rcv_adv_ = syn.seq + 1;
   take_options(syn);
   snd_wnd_ = syn.window;
   snd_wl1_ = syn.seq;
@@ -130,7 +131,7 @@ void Connection::accept_syn(const Segment& syn, uint32_t isn, uint64_t now) {
 
 void Connection::accept_cookie(const Segment& ack, uint16_t mss, uint64_t now) {
   irs_ = ack.seq - 1;
-  rcv_nxt_ = ack.seq;
+  rcv_nxt_ = rcv_adv_ = ack.seq;
   Segment syn;  // what the cookie kept of the peer's SYN
   syn.mss = mss;
   take_options(syn);
@@ -155,7 +156,7 @@ void Connection::input_syn_sent(const Segment& s, uint64_t now) {
   }
   if (!s.has(kSyn)) return;
   irs_ = s.seq;
-  rcv_nxt_ = s.seq + 1;
+  rcv_nxt_ = rcv_adv_ = s.seq + 1;
   take_options(s);
   if (s.has(kAck)) {
     snd_una_ = s.ack;
@@ -186,17 +187,20 @@ void Connection::input(const Segment& s, uint64_t now) {
     return;
   }
 
-  // First: the sequence number (§3.10.7.4, the four cases of the acceptability test).
-  const uint32_t wnd = rx_.space();
+  // First: the sequence number (§3.10.7.4, the four cases of the acceptability test), against
+  // the window we advertised even if our buffer has filled since (§3.8.6.2.1: a receiver
+  // should not shrink its window). A segment without text may sit at the window's right
+  // edge, as Linux and BSD accept: a peer's pure ACK with SEQ = RCV.NXT + RCV.WND is valid.
+  const uint32_t wnd = receive_window();
   const uint32_t len = s.seg_len();
   bool acceptable;
   if (len == 0) {
-    acceptable = wnd == 0 ? s.seq == rcv_nxt_ : seq_in(s.seq, rcv_nxt_, rcv_nxt_ + wnd);
+    acceptable = s.seq == rcv_nxt_ || seq_in(s.seq, rcv_nxt_, rcv_nxt_ + wnd + 1);
   } else {
     acceptable = wnd != 0 && (seq_in(s.seq, rcv_nxt_, rcv_nxt_ + wnd) || seq_in(s.seq + len - 1, rcv_nxt_, rcv_nxt_ + wnd));
   }
   if (!acceptable) {
-    if (s.has(kRst)) return;
+      if (s.has(kRst)) return;
     if (state_ == State::kSynReceived && s.has(kSyn) && s.seq == irs_) {
       send_syn();  // the peer retransmitted its SYN: our SYN,ACK was lost
       return;
@@ -249,15 +253,21 @@ void Connection::input(const Segment& s, uint64_t now) {
       (state_ == State::kEstablished || state_ == State::kFinWait1 || state_ == State::kFinWait2)) {
     const uint32_t skip = seq_lt(s.seq, rcv_nxt_) ? rcv_nxt_ - s.seq : 0;  // already have these
     if (seq_gt(s.seq, rcv_nxt_)) {
-      in_order = false;  // a hole before it: a duplicate ACK now, the peer fills the hole
+      // A hole before it: kept (in the buffer, past the readable part) for when the hole fills;
+      // a duplicate ACK at once tells the peer (RFC 5681 §3.2: fast retransmit).
+      in_order = false;
+      store_out_of_order(s);
       send_ack();
     } else if (skip < s.payload_length) {
       const uint32_t took = rx_.write(s.payload + skip, uint32_t(s.payload_length - skip));
       rcv_nxt_ += took;
       if (took < s.payload_length - skip) in_order = false;  // did not fit: the rest is lost, ACK says so
-      // §3.8.6.3: an ACK for at least every second full-sized segment, none later than 0.5 s
-      // (we wait at most 40 ms); at once when something was refused.
-      if (++ack_pending_ >= 2 || !in_order) {
+      // Kept data that now follows on becomes readable; an ACK at once when a hole filled
+      // (RFC 5681 §4.2), as when something was refused. Otherwise §3.8.6.3: an ACK for at
+      // least every second full-sized segment, none later than 0.5 s (we wait at most 40 ms).
+      const bool filled = take_out_of_order();
+      if (filled && s.has(kFin)) in_order = false;  // its FIN is not next any more: the peer resends it
+      if (++ack_pending_ >= 2 || !in_order || filled) {
         send_ack();
       } else if (delack_at_ == 0) {
         delack_at_ = now + kDelayedAck;
@@ -291,6 +301,60 @@ void Connection::input(const Segment& s, uint64_t now) {
     send_ack();
   }
   output(now);
+}
+
+// What the acceptability test allows: the space in the buffer, or the window we last
+// advertised if that reaches further.
+uint32_t Connection::receive_window() const {
+  const uint32_t space = rx_.space();
+  const uint32_t advertised = seq_gt(rcv_adv_, rcv_nxt_) ? rcv_adv_ - rcv_nxt_ : 0;
+  return advertised > space ? advertised : space;
+}
+
+// Keeps the text of a segment that lies past RCV.NXT: written into rx_ where it belongs (only
+// what fits the free space), and its range recorded, merged with the ranges it touches. With
+// every range slot taken and no merge possible, the segment is not kept (the peer resends it).
+void Connection::store_out_of_order(const Segment& s) {
+  const uint32_t offset = s.seq - rcv_nxt_;
+  const uint32_t n = rx_.write_at(offset, s.payload, uint32_t(s.payload_length));
+  if (n == 0) return;
+  uint32_t start = s.seq, end = s.seq + n;
+  Range merged[kMaxRanges + 1];
+  unsigned count = 0;
+  bool placed = false;
+  for (unsigned i = 0; i < ooo_count_; ++i) {
+    const Range& r = ooo_[i];
+    if (seq_lt(r.end, start)) {
+      merged[count++] = r;  // entirely before
+    } else if (seq_lt(end, r.start)) {
+      if (!placed) merged[count++] = {start, end}, placed = true;
+      merged[count++] = r;  // entirely after
+    } else {
+      start = seq_lt(r.start, start) ? r.start : start;  // touching or overlapping: one range
+      end = seq_gt(r.end, end) ? r.end : end;
+    }
+  }
+  if (!placed) merged[count++] = {start, end};
+  if (count > kMaxRanges) return;  // no slot: the bytes stay unrecorded (harmless) and the peer resends
+  for (unsigned i = 0; i < count; ++i) ooo_[i] = merged[i];
+  ooo_count_ = count;
+}
+
+// After in-order text: makes kept ranges that now start at or before RCV.NXT readable and
+// advances RCV.NXT over them. Returns whether any did.
+bool Connection::take_out_of_order() {
+  bool took = false;
+  while (ooo_count_ != 0 && seq_le(ooo_[0].start, rcv_nxt_)) {
+    if (seq_gt(ooo_[0].end, rcv_nxt_)) {
+      const uint32_t n = ooo_[0].end - rcv_nxt_;
+      rx_.commit(n);
+      rcv_nxt_ += n;
+      took = true;
+    }
+    for (unsigned i = 1; i < ooo_count_; ++i) ooo_[i - 1] = ooo_[i];
+    --ooo_count_;
+  }
+  return took;
 }
 
 // The ACK field of an acceptable segment (§3.10.7.4 fifth check; RFC 5681 for the congestion

@@ -91,12 +91,14 @@ class Connection {
   void drop_buffers() {
     rx_.init(nullptr, 0);
     tx_.init(nullptr, 0);
+    ooo_count_ = 0;
   }
 
   State state() const { return state_; }
   Error error() const { return error_; }
   const Endpoints& endpoints() const { return ep_; }
   uint32_t readable() const { return rx_.size(); }
+  unsigned out_of_order_ranges() const { return ooo_count_; }
   uint32_t writable() const { return tx_.space(); }
   bool peer_closed() const { return peer_fin_; }  // no more data will arrive
   bool established_once() const { return established_once_; }
@@ -117,12 +119,14 @@ class Connection {
   bool fin_in_flight() const;
   uint16_t advertised_window() const;
   void emit(uint8_t flags, uint32_t seq, const uint8_t* payload, uint32_t length);
-  // A pure ACK carries SND.NXT, but never past the peer's window (SND.UNA + SND.WND, as Linux's
+  // A pure ACK carries the highest sequence number sent (SND.NXT may have gone back for a
+  // retransmission while the peer already holds what followed: an older number would be
+  // unacceptable to it), but never one past the peer's window (SND.UNA + SND.WND, as Linux's
   // tcp_acceptable_seq): a receiver whose window is shut accepts only RCV.NXT (RFC 9293
   // §3.10.7.4) and would drop it, window updates and all.
   void send_ack() {
     const uint32_t edge = snd_una_ + snd_wnd_;
-    emit(kAck, seq_lt(edge, snd_nxt_) ? edge : snd_nxt_, nullptr, 0);
+    emit(kAck, seq_lt(edge, snd_max_) ? seq_max(edge, snd_una_) : snd_max_, nullptr, 0);
     ack_pending_ = 0;
     delack_at_ = 0;
   }
@@ -136,6 +140,9 @@ class Connection {
   void take_options(const Segment& syn);
   bool process_ack(const Segment& s, uint64_t now);
   void become(State s, uint64_t now);
+  uint32_t receive_window() const;
+  void store_out_of_order(const Segment& s);
+  bool take_out_of_order();
   void fail(Error e);
 
   Endpoints ep_;
@@ -155,6 +162,15 @@ class Connection {
   bool close_requested_ = false, fin_acked_ = false, peer_fin_ = false, syn_acked_ = false;
   bool established_once_ = false, nagle_ = false, wscale_ok_ = false;
   uint32_t last_advertised_ = 0;  // bytes of window in our last segment
+  uint32_t rcv_adv_ = 0;          // the right edge of the window we advertised (never shrunk)
+  // Out-of-order data, already in rx_ past its readable part: up to kMaxHoles ranges of
+  // sequence space [start, end) beyond RCV.NXT, kept sorted and disjoint.
+  static constexpr unsigned kMaxRanges = 4;
+  struct Range {
+    uint32_t start, end;
+  };
+  Range ooo_[kMaxRanges] = {};
+  unsigned ooo_count_ = 0;
 
   // Timers: 0 = off.
   uint64_t rto_at_ = 0, delack_at_ = 0, time_wait_until_ = 0, fin_wait2_until_ = 0;

@@ -30,6 +30,19 @@ class Ring {
     size_ += n;
     return n;
   }
+  // Out-of-order data: writes up to n bytes `offset` bytes past the tail without making them
+  // readable (they must not overwrite unread bytes: offset + n <= space()); returns how many
+  // fit. commit() later makes bytes past the tail readable, once what lies before them is in.
+  uint32_t write_at(uint32_t offset, const uint8_t* data, uint32_t n) {
+    if (offset >= space()) return 0;
+    if (n > space() - offset) n = space() - offset;
+    const uint32_t at = (head_ + size_ + offset) % cap_;
+    const uint32_t first = n < cap_ - at ? n : cap_ - at;
+    memcpy(mem_ + at, data, first);
+    memcpy(mem_, data + first, n - first);
+    return n;
+  }
+  void commit(uint32_t n) { size_ += n < space() ? n : space(); }
   // Copies up to n bytes starting `offset` bytes after the head, without consuming them.
   uint32_t copy_out(uint32_t offset, uint8_t* out, uint32_t n) const {
     if (offset >= size_) return 0;

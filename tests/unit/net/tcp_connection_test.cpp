@@ -320,10 +320,56 @@ TEST(TcpConnection, OutOfOrderAndDuplicateSegments) {
   ASSERT_EQ(p.out.size(), 1u);
   EXPECT_EQ(p.out[0].s.ack, base);  // duplicate ACK
   EXPECT_EQ(p.c.readable(), 0u);
+  EXPECT_EQ(p.c.out_of_order_ranges(), 1u);  // kept for when the hole fills
+  p.out.clear();
   p.deliver(p.seg(kAck, base, p.acked_upto, "hello"));
+  ASSERT_EQ(p.out.size(), 1u);  // the hole filled: an ACK at once, for both segments
+  EXPECT_EQ(p.out[0].s.ack, base + 10);
+  EXPECT_EQ(p.c.out_of_order_ranges(), 0u);
   p.deliver(p.seg(kAck, base, p.acked_upto, "hello"));  // again: not delivered twice
-  p.deliver(p.seg(kAck, base + 3, p.acked_upto, "loWOR"));  // overlapping: only the new part
-  EXPECT_EQ(p.read_all(), "helloWOR");
+  p.deliver(p.seg(kAck, base + 8, p.acked_upto, "ldXY"));  // overlapping: only the new part
+  EXPECT_EQ(p.read_all(), "helloworldXY");
+}
+
+// Several holes, filled in any order; ranges that touch merge; the FIN of a segment that was
+// kept out of order waits for the peer to send it again.
+TEST(TcpConnection, OutOfOrderRangesMergeAndFill) {
+  Peer p;
+  p.handshake();
+  const uint32_t base = p.peer_seq;
+  const std::string text = "abcdefghijklmnopqrstuvwxyz";
+  auto piece = [&](uint32_t from, uint32_t n, uint8_t flags = kAck) {
+    p.deliver(p.seg(flags, base + from, p.acked_upto, text.substr(from, n)));
+  };
+  piece(20, 6, kAck | kFin);  // u..z with FIN
+  piece(4, 4);                // e..h
+  piece(12, 4);               // m..p
+  EXPECT_EQ(p.c.out_of_order_ranges(), 3u);
+  piece(8, 4);                // i..l: joins e..h and m..p
+  EXPECT_EQ(p.c.out_of_order_ranges(), 2u);
+  EXPECT_EQ(p.c.readable(), 0u);
+  piece(0, 4);                // a..d: e..p follow on
+  EXPECT_EQ(p.read_all(), "abcdefghijklmnop");
+  EXPECT_EQ(p.c.out_of_order_ranges(), 1u);
+  piece(16, 4);               // q..t: u..z follow on, their FIN was not kept
+  EXPECT_EQ(p.read_all(), "qrstuvwxyz");
+  EXPECT_EQ(p.c.out_of_order_ranges(), 0u);
+  EXPECT_FALSE(p.c.peer_closed());
+  EXPECT_EQ(p.out.back().s.ack, base + 26);
+  p.deliver(p.seg(kAck | kFin, base + 26, p.acked_upto));  // the FIN again
+  EXPECT_TRUE(p.c.peer_closed());
+  EXPECT_EQ(p.c.state(), State::kCloseWait);
+}
+
+// Out-of-order text only where the buffer has room: past it, nothing is kept.
+TEST(TcpConnection, OutOfOrderKeepsOnlyWhatFits) {
+  Peer p(100);
+  p.handshake();
+  const uint32_t base = p.peer_seq;
+  p.deliver(p.seg(kAck, base + 90, p.acked_upto, std::string(20, 'b')));  // 10 of 20 fit
+  p.deliver(p.seg(kAck, base, p.acked_upto, std::string(90, 'a')));
+  EXPECT_EQ(p.read_all(), std::string(90, 'a') + std::string(10, 'b'));
+  EXPECT_EQ(p.out.back().s.ack, base + 100);
 }
 
 TEST(TcpConnection, FullReceiveWindowThenWindowUpdate) {

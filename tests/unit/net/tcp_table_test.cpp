@@ -232,7 +232,7 @@ void bulk(unsigned loss, bool reorder) {
     n.run(2'000);
     if (s != nullptr) got_up += drain(n.server, s);
     got_down += drain(n.client, c);
-    ASSERT_NE(c->conn.state(), State::kClosed) << "round " << round;
+    ASSERT_NE(c->conn.state(), State::kClosed) << "round " << round << ", error " << int(c->conn.error());
   }
   EXPECT_TRUE(got_up == up) << got_up.size();
   EXPECT_TRUE(got_down == down) << got_down.size();
