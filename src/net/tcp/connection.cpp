@@ -180,8 +180,20 @@ void Connection::input_syn_sent(const Segment& s, uint64_t now) {
   }
 }
 
+void Connection::set_keepalive(uint64_t idle, uint64_t interval, unsigned count, uint64_t now) {
+  keepalive_idle_ = idle;
+  keepalive_interval_ = interval;
+  keepalive_count_ = count;
+  keepalive_sent_ = 0;
+  keepalive_at_ = idle != 0 ? now + idle : 0;
+}
+
 void Connection::input(const Segment& s, uint64_t now) {
   if (state_ == State::kClosed || state_ == State::kListen) return;  // the owner answers these
+  if (keepalive_idle_ != 0) {  // the peer is alive: the idle time starts again
+    keepalive_sent_ = 0;
+    keepalive_at_ = now + keepalive_idle_;
+  }
   if (state_ == State::kSynSent) {
     input_syn_sent(s, now);
     return;
@@ -543,6 +555,17 @@ void Connection::timer(uint64_t now) {
   }
   if (delack_at_ != 0 && now >= delack_at_) send_ack();
   if (rto_at_ != 0 && now >= rto_at_) retransmit(now);
+  if (keepalive_at_ != 0 && now >= keepalive_at_ && (state_ == State::kEstablished || state_ == State::kCloseWait)) {
+    if (rto_at_ != 0) {
+      keepalive_at_ = now + keepalive_idle_;  // data in flight: retransmissions watch the peer
+    } else if (keepalive_sent_ >= keepalive_count_) {
+      fail(Error::kTimedOut);
+    } else {
+      emit(kAck, snd_una_ - 1, nullptr, 0);
+      ++keepalive_sent_;
+      keepalive_at_ = now + keepalive_interval_;
+    }
+  }
 }
 
 uint64_t Connection::deadline() const {
@@ -551,6 +574,9 @@ uint64_t Connection::deadline() const {
   if (rto_at_ != 0 && rto_at_ < d) d = rto_at_;
   if (delack_at_ != 0 && delack_at_ < d) d = delack_at_;
   if (state_ == State::kFinWait2 && fin_wait2_until_ != 0 && fin_wait2_until_ < d) d = fin_wait2_until_;
+  if (keepalive_at_ != 0 && keepalive_at_ < d && (state_ == State::kEstablished || state_ == State::kCloseWait)) {
+    d = keepalive_at_;
+  }
   return d;
 }
 

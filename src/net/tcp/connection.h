@@ -86,6 +86,12 @@ class Connection {
   // kFinWait2Timeout at most, so a peer that never sends its FIN cannot keep the record forever.
   // (RFC 9293 lets FIN-WAIT-2 last as long as the application may still receive.)
   void orphan(uint64_t now);
+  // RFC 1122 §4.2.3.6 keep-alive, off unless set: after `idle` µs without a segment from the
+  // peer, a probe (SEQ = SND.UNA - 1 and no data, which the peer must answer with an ACK) every
+  // `interval` µs; after `count` unanswered probes the connection closes (Error::kTimedOut).
+  // Only in ESTABLISHED and CLOSE-WAIT with nothing in flight (retransmissions already detect
+  // a dead peer). idle == 0 turns it off.
+  void set_keepalive(uint64_t idle, uint64_t interval, unsigned count, uint64_t now);
   // In TIME-WAIT nothing is read or sent any more: lets go of the buffers (the owner may free
   // them) and keeps only the state TIME-WAIT needs. Unread data is dropped.
   void drop_buffers() {
@@ -174,6 +180,8 @@ class Connection {
 
   // Timers: 0 = off.
   uint64_t rto_at_ = 0, delack_at_ = 0, time_wait_until_ = 0, fin_wait2_until_ = 0;
+  uint64_t keepalive_idle_ = 0, keepalive_interval_ = 0, keepalive_at_ = 0;
+  unsigned keepalive_count_ = 0, keepalive_sent_ = 0;
   bool orphaned_ = false;
   unsigned ack_pending_ = 0;  // segments received and not yet acknowledged
   unsigned retries_ = 0;

@@ -189,6 +189,35 @@ TEST(TcpConnection, OrphanedFinWait2TimesOut) {
   }
 }
 
+// Keep-alive (RFC 1122 §4.2.3.6): off by default; when set, probes after the idle time, an
+// answer starts the idle time again, `count` unanswered probes close the connection.
+TEST(TcpConnection, KeepAliveProbesAndGivesUp) {
+  Peer p;
+  p.handshake();
+  EXPECT_EQ(p.c.deadline(), UINT64_MAX);  // off: an idle connection has no timer
+  p.c.set_keepalive(7'000'000, 1'000'000, 3, p.now);
+  p.out.clear();
+  p.now += 7'000'000;
+  p.c.timer(p.now);
+  ASSERT_EQ(p.out.size(), 1u);
+  const uint32_t una = p.acked_upto;
+  EXPECT_EQ(p.out[0].s.seq, una - 1);  // SND.UNA - 1: the peer must answer
+  EXPECT_EQ(p.out[0].s.payload_length, 0u);
+  p.deliver(kAck);  // the answer: idle again
+  EXPECT_EQ(p.c.deadline(), p.now + 7'000'000);
+  p.out.clear();
+  for (int i = 0; i < 3; ++i) {  // three unanswered probes, a second apart
+    p.now = p.c.deadline();
+    p.c.timer(p.now);
+    EXPECT_EQ(p.c.state(), State::kEstablished);
+  }
+  EXPECT_EQ(p.out.size(), 3u);
+  p.now = p.c.deadline();
+  p.c.timer(p.now);
+  EXPECT_EQ(p.c.state(), State::kClosed);
+  EXPECT_EQ(p.c.error(), Error::kTimedOut);
+}
+
 TEST(TcpConnection, SimultaneousCloseGoesThroughClosing) {
   Peer p;
   p.handshake();
