@@ -29,6 +29,9 @@ struct StreamState {
   bool in_service = false;
   bool closed = false;      // SysSocketClose ran: the dispatcher frees it after the callback
   bool connecting = false;  // non-blocking connect: waiting for DoConnect/DoConnectFail
+  // TCP options (SysSocketSetNagle/SetKeepAlive); a listener passes them to what it accepts.
+  bool nagle = false;
+  uint32_t keepalive_idle_ms = 0, keepalive_interval_ms = 0, keepalive_count = 0;
 };
 
 struct Service {
@@ -61,6 +64,22 @@ PSocket make_socket() {
 void free_socket(PSocket s) {
   kernel::release(s->Internal);
   kernel::release(s);
+}
+
+void apply_options(StreamState* state) {
+  if (state->conn == nullptr) return;
+  state->iface->tcp.set_options(state->conn, state->nagle, uint64_t(state->keepalive_idle_ms) * 1000,
+                                uint64_t(state->keepalive_interval_ms) * 1000, state->keepalive_count);
+}
+
+// A connection `listener` accepted takes its options.
+void inherit_options(const StreamState* listener, PSocket s) {
+  StreamState* state = st(s);
+  state->nagle = listener->nagle;
+  state->keepalive_idle_ms = listener->keepalive_idle_ms;
+  state->keepalive_interval_ms = listener->keepalive_interval_ms;
+  state->keepalive_count = listener->keepalive_count;
+  apply_options(state);
 }
 
 // A TSocket for a connection the TCP table handed out (accepted or connected).
@@ -109,6 +128,7 @@ bool dispatch(Service* sv) {
     while (net::tcp::Socket* c = ss->iface->tcp.accept(ss->listener)) {
       PSocket cs = wrap(c, ss->iface, false);
       if (cs == nullptr) continue;
+      inherit_options(ss, cs);
       st(cs)->service = sv;
       st(cs)->in_service = true;
       st(cs)->event = Event::kAccept;
@@ -293,7 +313,10 @@ PSocket SysSocketAccept(PSocket Socket) {
   if (state->listener == nullptr) return nullptr;
   for (;;) {
     if (net::tcp::Socket* c = state->iface->tcp.accept(state->listener)) {
-      if (PSocket s = toro::stream::wrap(c, state->iface, true)) return s;
+      if (PSocket s = toro::stream::wrap(c, state->iface, true)) {
+        toro::stream::inherit_options(state, s);
+        return s;
+      }
     }
     sched::sleep_ms(1);
   }
@@ -354,4 +377,26 @@ void SysRegisterNetworkService(PNetworkHandler Handler) {
   if (iface != nullptr && iface->service_count < net::Interface::kMaxServices) {
     iface->services[iface->service_count++] = t;  // woken by the packet thread
   }
+}
+
+Boolean SysSocketSetNagle(PSocket Socket, Boolean On) {
+  if (!is_stream(Socket)) return false;
+  auto* state = static_cast<toro::stream::StreamState*>(Socket->Internal);
+  if (state->conn == nullptr && state->listener == nullptr) return false;
+  state->nagle = On;
+  toro::stream::apply_options(state);
+  return true;
+}
+
+Boolean SysSocketSetKeepAlive(PSocket Socket, LongInt IdleMs, LongInt IntervalMs, LongInt Count) {
+  if (!is_stream(Socket) || IdleMs < 0 || IntervalMs < 0 || Count < 0 || (IdleMs > 0 && (IntervalMs == 0 || Count == 0))) {
+    return false;
+  }
+  auto* state = static_cast<toro::stream::StreamState*>(Socket->Internal);
+  if (state->conn == nullptr && state->listener == nullptr) return false;
+  state->keepalive_idle_ms = uint32_t(IdleMs);
+  state->keepalive_interval_ms = uint32_t(IntervalMs);
+  state->keepalive_count = uint32_t(Count);
+  toro::stream::apply_options(state);
+  return true;
 }

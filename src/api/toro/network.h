@@ -92,6 +92,16 @@ PSocket SysSocketAccept(PSocket Socket);
 Boolean SysSocketConnect(PSocket Socket);
 LongInt SysSocketPeek(PSocket Socket, PChar Addr, DWORD AddrLen);
 
+// Not in Toro (Toro C++ extensions): TCP options of a stream socket. On a listening socket they
+// apply to the connections it accepts from then on. False for a datagram or unopened socket.
+//  - SysSocketSetNagle: Nagle's algorithm (RFC 9293 §3.8.6.2.1); off by default, as services
+//    answer in one write and want it on the wire at once.
+//  - SysSocketSetKeepAlive: RFC 1122 keep-alive: after IdleMs without a segment from the peer,
+//    a probe every IntervalMs; Count unanswered ones close the connection (the service then
+//    gets DoClose). IdleMs = 0 turns it off (the default).
+Boolean SysSocketSetNagle(PSocket Socket, Boolean On);
+Boolean SysSocketSetKeepAlive(PSocket Socket, LongInt IdleMs, LongInt IntervalMs, LongInt Count);
+
 // Network services (toro-spec §2.9.6): one event-loop thread per service on the calling core.
 using TInitProc = void (*)();
 using TSocketProc = LongInt (*)(PSocket Socket);

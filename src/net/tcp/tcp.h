@@ -103,6 +103,13 @@ class Tcp {
     note_deadline(s);
     return done;
   }
+  // Per-connection options (Nagle, keep-alive: Connection::set_nagle, set_keepalive).
+  void set_options(Socket* s, bool nagle, uint64_t keepalive_idle_us, uint64_t keepalive_interval_us,
+                   unsigned keepalive_count) {
+    s->conn.set_nagle(nagle);
+    s->conn.set_keepalive(keepalive_idle_us, keepalive_interval_us, keepalive_count, config_.now_us());
+    note_deadline(s);
+  }
   uint32_t recv(Socket* s, uint8_t* out, uint32_t n) {
     const uint32_t done = s->conn.recv(out, n, config_.now_us());
     note_deadline(s);

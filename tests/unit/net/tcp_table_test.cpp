@@ -368,6 +368,30 @@ TEST(TcpTable, ForgedCookieAcksAreRefused) {
   EXPECT_EQ(l->ready, 1u);
 }
 
+// Keep-alive set through the table: its timer counts in next_deadline(), a live peer answers
+// the probes, and once the peer is gone the connection closes after the unanswered ones.
+TEST(TcpTable, KeepAliveThroughTheTable) {
+  Net n;
+  Listener* l = n.server.listen(80, 8);
+  Socket* c = n.client.connect(kServerIp, 80);
+  n.run(1'000'000);
+  Socket* s = n.server.accept(l);
+  ASSERT_NE(s, nullptr);
+  n.server.set_options(s, false, 2'000'000, 500'000, 3);
+  EXPECT_LE(n.server.next_deadline(), g_now + 2'000'000);
+  const uint64_t out_before = n.server.counters().segments_out;
+  n.run(10'000'000);  // probes every 2 s of silence, each answered
+  EXPECT_EQ(s->conn.state(), State::kEstablished);
+  EXPECT_GE(n.server.counters().segments_out - out_before, 4u);
+  n.hook = [](Net& net) { net.wire.clear(); };  // the client vanishes
+  n.run(10'000'000);
+  EXPECT_EQ(s->conn.state(), State::kClosed);
+  EXPECT_EQ(s->conn.error(), Error::kTimedOut);
+  n.hook = nullptr;
+  n.server.release(s);
+  n.client.release(c);
+}
+
 TEST(TcpTable, ThousandConnectionsOpenedAndClosedLeakNothing) {
   const long before = g_live_allocations;
   {
