@@ -420,6 +420,10 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     ip = s.iface.stack.ip();
     s.iface.tcp.set_address(ip);
     gateway = s.iface.stack.gateway();
+    if (ip.value != 0) {
+      s.iface.stack.announce();
+      if (gateway.value != 0) s.iface.stack.request(gateway);  // the usual first hop, resolved ahead
+    }
     mask = s.iface.stack.mask();
     kernel::printk("Local IP: %d.%d.%d.%d\n", ip.octet(0), ip.octet(1), ip.octet(2), ip.octet(3));
     kernel::printk("Gateway: %d.%d.%d.%d\n", gateway.octet(0), gateway.octet(1), gateway.octet(2), gateway.octet(3));

@@ -114,6 +114,39 @@ void Stack::learn(Ipv4 ip, const Mac& mac) {
     }
   }
   *slot = {ip, mac, now_ ? now_() : 0, true};
+  release_pending(ip, mac);
+}
+
+void Stack::hold(const uint8_t* frame, size_t length, Ipv4 hop) {
+  const uint64_t now = now_ ? now_() : 0;
+  for (auto& p : pending_) {
+    if (p.used && now - p.stamp > kPendingMs) p.used = false;  // its ARP request went unanswered
+  }
+  Pending* slot = &pending_[0];
+  for (auto& p : pending_) {
+    if (!p.used) {
+      slot = &p;
+      break;
+    }
+    if (p.stamp < slot->stamp) slot = &p;  // all taken: the oldest makes room
+  }
+  if (slot->used) ++counters_.dropped_no_arp;
+  slot->used = true;
+  slot->hop = hop;
+  slot->stamp = now;
+  slot->length = uint16_t(length);
+  memcpy(slot->frame, frame, length);
+}
+
+void Stack::release_pending(Ipv4 hop, const Mac& mac) {
+  const uint64_t now = now_ ? now_() : 0;
+  for (auto& p : pending_) {
+    if (!p.used || !(p.hop == hop)) continue;
+    p.used = false;
+    if (now - p.stamp > kPendingMs) continue;  // too late: the sender has moved on
+    put_mac(p.frame, mac);
+    transmit(p.frame, p.length);
+  }
 }
 
 bool Stack::lookup(Ipv4 ip, Mac* out) const {
@@ -217,13 +250,13 @@ void Stack::handle_icmp(const uint8_t* frame, const uint8_t* ip, size_t ip_heade
 bool Stack::send_ipv4(uint8_t* frame, Ipv4 dst, uint8_t protocol, size_t length, const Mac* known_mac) {
   if (length > kMaxFrame - kEthHeader - 20) return false;
   Mac to;
+  bool resolved = true;
   if (known_mac != nullptr) {
     to = *known_mac;
   } else if (dst.value == 0xFFFFFFFF) {
     to = kBroadcast;
   } else if (!lookup(next_hop(dst), &to)) {
-    request(next_hop(dst));
-    return false;
+    resolved = false;  // built below, then held until the ARP reply names the next hop
   }
   put_mac(frame, to);
   put_mac(frame + 6, mac_);
@@ -240,6 +273,11 @@ bool Stack::send_ipv4(uint8_t* frame, Ipv4 dst, uint8_t protocol, size_t length,
   store32(h + 12, ip_.value);
   store32(h + 16, dst.value);
   store16(h + 10, checksum(h, 20));
+  if (!resolved) {
+    hold(frame, kEthHeader + 20 + length, next_hop(dst));
+    request(next_hop(dst));
+    return true;  // on its way once the next hop answers
+  }
   return transmit(frame, kEthHeader + 20 + length);
 }
 

@@ -28,6 +28,7 @@ struct Counters {
   uint64_t dropped_bad_ip, dropped_bad_checksum, dropped_fragment, dropped_unknown_protocol;
   uint64_t dropped_bad_arp, dropped_bad_icmp, arp_requests_answered, echo_requests_answered;
   uint64_t dropped_bad_udp, dropped_no_port, dropped_queue_full, udp_in, udp_out, tcp_out_no_route;
+  uint64_t dropped_no_arp;  // held for an ARP reply, pushed out by newer ones
 };
 
 // A received UDP datagram waiting in a port's queue.
@@ -102,6 +103,10 @@ class Stack {
   bool lookup(Ipv4 ip, Mac* out) const;
   // Sends an ARP request for `ip` (the next hop).
   void request(Ipv4 ip);
+  // RFC 5227 §2.3 ARP announcement (a request for our own address): neighbours that already
+  // want to reach us (QEMU's user network answering a connection forwarded before we were up
+  // retries its ARP only every second) learn our MAC at once.
+  void announce() { request(ip_); }
   Ipv4 next_hop(Ipv4 dst) const;
 
   const Counters& counters() const { return counters_; }
@@ -129,6 +134,21 @@ class Stack {
   Sender sender_{};
   Clock now_ = nullptr;
   ArpEntry arp_[kArpEntries] = {};
+  // RFC 1122 §2.3.2.2: frames waiting for their next hop's ARP reply (the latest few; one
+  // older than a second is dropped). Without this, the first SYN,ACK to a new peer was lost
+  // and the connection waited a full retransmission timeout (1 s).
+  struct Pending {
+    bool used;
+    Ipv4 hop;
+    uint64_t stamp;
+    uint16_t length;
+    uint8_t frame[kMaxFrame];
+  };
+  static constexpr size_t kPendingFrames = 4;
+  static constexpr uint64_t kPendingMs = 1000;
+  Pending pending_[kPendingFrames] = {};
+  void hold(const uint8_t* frame, size_t length, Ipv4 hop);
+  void release_pending(Ipv4 hop, const Mac& mac);
   EchoReply echo_[kEchoQueue] = {};
   size_t echo_head_ = 0, echo_count_ = 0;
   uint16_t ip_id_ = 1;

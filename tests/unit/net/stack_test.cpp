@@ -90,15 +90,23 @@ TEST_F(StackTest, AnswersArpRequestsForItsAddressOnly) {
   EXPECT_EQ(g_sent.size(), 1u);
 }
 
-TEST_F(StackTest, EchoRequestToTheGatewayNeedsArpFirst) {
+// RFC 1122 §2.3.2.2: a frame for a next hop without an ARP entry waits for the reply (an ARP
+// request goes out at once) and leaves as soon as the reply arrives.
+TEST_F(StackTest, EchoRequestToTheGatewayWaitsForArp) {
   const char data[] = "abcdefghijklmtororstuvwabcdefghi";
-  EXPECT_FALSE(s.send_echo_request(kGw, 0, 90, data, 32));
-  ASSERT_EQ(g_sent.size(), 1u);  // an ARP request went out instead
+  EXPECT_TRUE(s.send_echo_request(kGw, 0, 90, data, 32));
+  ASSERT_EQ(g_sent.size(), 1u);  // an ARP request went out; the echo request is held
   EXPECT_EQ(net::load16(&g_sent[0][12]), 0x0806);
   EXPECT_EQ(net::load32(&g_sent[0][14 + 24]), kGw.value);
   auto reply = arp(2, kGwMac, kGw, kOurIp);
   s.receive_frame(reply.data(), reply.size());
-  ASSERT_TRUE(s.send_echo_request(kGw, 0, 90, data, 32));
+  ASSERT_EQ(g_sent.size(), 2u);  // the held frame, now addressed
+  for (const auto* f : {&g_sent[1], (s.send_echo_request(kGw, 0, 90, data, 32), &g_sent.back())}) {
+    EXPECT_EQ(memcmp(&(*f)[0], kGwMac.b, 6), 0);
+    EXPECT_EQ(net::load16(&(*f)[12]), 0x0800);
+    EXPECT_EQ(net::load16(&(*f)[34 + 6]), 90);
+  }
+  ASSERT_EQ(g_sent.size(), 3u);
   const auto& f = g_sent.back();
   EXPECT_EQ(memcmp(&f[0], kGwMac.b, 6), 0);
   EXPECT_EQ(net::checksum(&f[14], 20), 0);           // valid IPv4 header
@@ -112,6 +120,32 @@ TEST_F(StackTest, EchoRequestToTheGatewayNeedsArpFirst) {
   g_now += net::Stack::kArpTimeoutMs;
   net::Mac m;
   EXPECT_FALSE(s.lookup(kGw, &m));
+}
+
+TEST_F(StackTest, AnnouncementIsARequestForOurOwnAddress) {
+  s.announce();
+  ASSERT_EQ(g_sent.size(), 1u);
+  const auto& f = g_sent[0];
+  EXPECT_EQ(net::load16(&f[12]), 0x0806);
+  EXPECT_EQ(net::load16(&f[14 + 6]), 1);                  // a request
+  EXPECT_EQ(net::load32(&f[14 + 14]), kOurIp.value);      // sender IP
+  EXPECT_EQ(net::load32(&f[14 + 24]), kOurIp.value);      // target IP: ours too (RFC 5227 §2.3)
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(f[i], 0xFF);      // broadcast
+}
+
+// Held frames are few and short-lived: an unanswered ARP request does not keep them, and a
+// reply a second late sends nothing stale.
+TEST_F(StackTest, HeldFramesExpire) {
+  const char data[] = "x";
+  const net::Ipv4 absent = net::Ipv4::from_bytes(10, 0, 2, 77);
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(s.send_echo_request(absent, 0, uint16_t(i), data, 1));
+  EXPECT_EQ(s.counters().dropped_no_arp, 2u);  // four held, the two oldest pushed out
+  g_now += 1001;
+  EXPECT_TRUE(s.send_echo_request(kGw, 0, 1, data, 1));  // takes an expired slot
+  const size_t before = g_sent.size();
+  auto reply = arp(2, kGwMac, absent, kOurIp);
+  s.receive_frame(reply.data(), reply.size());
+  EXPECT_EQ(g_sent.size(), before);  // the frames for .77 had expired
 }
 
 TEST_F(StackTest, AnswersEchoRequestsAndQueuesEchoReplies) {
