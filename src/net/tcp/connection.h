@@ -101,6 +101,9 @@ class Connection {
   }
 
   State state() const { return state_; }
+  // In TIME-WAIT: when the connection last heard from the peer's side of the close (entering
+  // TIME-WAIT, or a retransmitted FIN since).
+  uint64_t time_wait_since() const { return time_wait_until_ - 2 * kMsl; }
   Error error() const { return error_; }
   const Endpoints& endpoints() const { return ep_; }
   uint32_t readable() const { return rx_.size(); }

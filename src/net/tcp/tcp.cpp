@@ -246,11 +246,18 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
   }
   const uint64_t now = config_.now_us();
   Socket* s = find(src, seg.src_port, seg.dst_port);
-  // RFC 1122 §4.2.2.13 (and RFC 6191): a SYN beyond what the old connection used may reopen a
-  // 4-tuple in TIME-WAIT. Peers reuse ports quickly (QEMU's user networking keeps the host's
-  // port), and waiting out 2*MSL would stall the new connection for a minute.
+  // RFC 1122 §4.2.2.13: a SYN beyond what the old connection used may reopen a 4-tuple in
+  // TIME-WAIT. Peers reuse ports quickly (QEMU's user networking keeps the host's port, and a
+  // load generator cycles through its 28 000 ports in seconds), and waiting out 2*MSL would
+  // stall the new connection for a minute. The sequence test alone fails half the time once
+  // the peer's ISNs have wrapped (RFC 6191 settles it with timestamps, which we do not
+  // negotiate), so a SYN also reopens a TIME-WAIT that has been quiet for kTimeWaitReuseUs:
+  // an old duplicate still in flight a second after the close is not plausible on the
+  // virtual networks this kernel serves, and the cost of being wrong is a segment of the old
+  // connection landing in the new one's window (odds about window / 2^32).
   if (s != nullptr && s->conn.state() == State::kTimeWait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
-      seq_gt(seg.seq, s->conn.rcv_nxt()) && find_listener(seg.dst_port) != nullptr) {
+      (seq_gt(seg.seq, s->conn.rcv_nxt()) || now - s->conn.time_wait_since() >= kTimeWaitReuseUs) &&
+      find_listener(seg.dst_port) != nullptr) {
     s->conn.abort();  // silently: TIME-WAIT sends nothing on abort
     settle(s);
     s = nullptr;

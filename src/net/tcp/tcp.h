@@ -66,6 +66,7 @@ struct TcpCounters {
 
 class Tcp {
  public:
+  static constexpr uint64_t kTimeWaitReuseUs = 1'000'000;  // see receive(): TIME-WAIT reopened by a SYN
   struct Config {
     void* (*allocate)(size_t) = nullptr;
     void (*release)(void*) = nullptr;

@@ -196,6 +196,45 @@ TEST(TcpTable, SynReopensATimeWaitTuple) {
   n.wire.clear();
 }
 
+// A SYN whose sequence number is below the old connection's (the peer's ISNs wrapped) gets
+// an ACK while the TIME-WAIT is fresh, and reopens the tuple once it has been quiet a second.
+TEST(TcpTable, SynWithAnOldSequenceReopensAQuietTimeWait) {
+  Net n;
+  Listener* l = n.server.listen(80, 8);
+  Socket* c = n.client.connect(kServerIp, 80);
+  n.run(1'000'000);
+  Socket* s = n.server.accept(l);
+  ASSERT_NE(s, nullptr);
+  const uint16_t client_port = c->conn.endpoints().local_port;
+  const uint32_t low = s->conn.rcv_nxt() - 1000;
+  n.server.release(s);
+  n.run(100'000);
+  n.client.release(c);
+  n.run(100'000);
+  ASSERT_EQ(n.server.connections(), 1u);  // TIME-WAIT
+  auto syn = [&]() {
+    Segment seg;
+    seg.src_port = client_port;
+    seg.dst_port = 80;
+    seg.seq = low;
+    seg.flags = kSyn;
+    seg.window = 1000;
+    uint8_t b[64];
+    n.wire.clear();
+    n.server.receive(kClientIp, kServerIp, b, build(kClientIp, kServerIp, seg, b, sizeof b));
+    Segment reply;
+    EXPECT_EQ(n.wire.size(), 1u);
+    EXPECT_EQ(parse(kServerIp, kClientIp, n.wire[0].bytes.data(), n.wire[0].bytes.size(), &reply), ParseResult::kOk);
+    n.wire.clear();
+    return reply.flags;
+  };
+  EXPECT_EQ(syn(), kAck);  // fresh: the old connection answers
+  EXPECT_EQ(l->half_open, 0u);
+  g_now += Tcp::kTimeWaitReuseUs;
+  EXPECT_EQ(syn(), kSyn | kAck);  // quiet for a second: a new connection
+  EXPECT_EQ(l->half_open, 1u);
+}
+
 TEST(TcpTable, RefusedWithoutAListener) {
   Net n;
   Socket* c = n.client.connect(kServerIp, 81);
