@@ -166,4 +166,18 @@ void pci_enable(ConfigSpace& cfg, const PciDevice& d) {
   cfg.write32(d.bus, d.dev, d.fn, kCommand, (command & 0xFFFF) | 0x7);  // I/O, memory, bus master
 }
 
+int piix_irq(ConfigSpace& cfg, const PciDevice& d) {
+  if (d.irq_pin == 0 || d.irq_pin > 4 || d.bus != 0) return -1;
+  constexpr uint8_t kPiixDev = 1, kPirqRouteControl = 0x60;
+  const unsigned pirq = (d.dev + d.irq_pin - 2) & 3;
+  const uint32_t routes = cfg.read32(0, kPiixDev, 0, kPirqRouteControl);
+  const uint8_t route = uint8_t(routes >> (8 * pirq));
+  const auto usable = [](unsigned irq) { return irq >= 3 && irq <= 15 && irq != 8 && irq != 13; };
+  if (!(route & 0x80) && usable(route & 0x0F)) return route & 0x0F;
+  if (!usable(d.irq_line)) return -1;
+  const uint32_t shift = 8 * pirq;
+  cfg.write32(0, kPiixDev, 0, kPirqRouteControl, (routes & ~(0xFFu << shift)) | (uint32_t(d.irq_line) << shift));
+  return d.irq_line;
+}
+
 }  // namespace drivers

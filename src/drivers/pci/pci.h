@@ -75,4 +75,13 @@ class PciBus {
 // Enables bus mastering (DMA) and memory/I-O decoding of a device.
 void pci_enable(ConfigSpace& cfg, const PciDevice& d);
 
+// i440FX/PIIX3 (QEMU `pc`, Bochs): the ISA IRQ that INTx of device `d` on bus 0 reaches. The
+// PIIX3 at 0:1.0 routes PIRQA-D to IRQs through its route control registers 0x60-0x63 (bit 7:
+// disabled; PIIX3 datasheet §2.2.17); device `dev`'s pin p drives PIRQ (dev + p - 2) mod 4 (the
+// swizzle of QEMU's and Bochs' boards). The interrupt-line register is only what the firmware
+// wrote, and qboot has been seen writing a line its routing does not match (a card in slot 4:
+// line 10, no interrupt ever), so the routing register decides; a disabled route is enabled
+// on the line register's IRQ. -1: no pin, not on bus 0, or no usable IRQ.
+int piix_irq(ConfigSpace& cfg, const PciDevice& d);
+
 }  // namespace drivers

@@ -165,4 +165,33 @@ TEST(VirtioPciCaps, FindsTheFourStructuresInTheCapabilityList) {
   EXPECT_FALSE(drivers::find_virtio_caps(sim, *d, &caps));
 }
 
+// PIIX3 interrupt routing: the PIRQ route register decides, through the board's swizzle; a
+// disabled route is enabled on the firmware's line.
+TEST(Pci, PiixRoutingFollowsThePirqRegisters) {
+  SimBus sim;
+  sim.add(0, 0, 0, 0x8086, 0x1237);
+  SimFunction& piix = sim.add(0, 1, 0, 0x8086, 0x7000);
+  piix.regs[0x60 / 4] = 0x0B0A800B;  // PIRQA -> 11, B -> disabled, C -> 10, D -> 11
+  drivers::PciDevice d{};
+  d.bus = 0;
+  d.irq_pin = 1;  // INTA
+  d.irq_line = 10;
+  d.dev = 3;      // PIRQ (3 + 1 - 2) & 3 = C
+  EXPECT_EQ(drivers::piix_irq(sim, d), 10);
+  d.dev = 4;      // D: 11 although the line register says 10
+  EXPECT_EQ(drivers::piix_irq(sim, d), 11);
+  d.dev = 1;      // A
+  d.irq_pin = 1;
+  EXPECT_EQ(drivers::piix_irq(sim, d), 11);
+  d.dev = 2;      // B: disabled -> enabled on the line's IRQ
+  EXPECT_EQ(drivers::piix_irq(sim, d), 10);
+  EXPECT_EQ(piix.regs[0x60 / 4], 0x0B0A0A0Bu);
+  d.irq_pin = 0;  // no pin
+  EXPECT_EQ(drivers::piix_irq(sim, d), -1);
+  d.irq_pin = 2;  // INTB of device 2: (2 + 2 - 2) & 3 = C
+  EXPECT_EQ(drivers::piix_irq(sim, d), 10);
+  d.bus = 1;
+  EXPECT_EQ(drivers::piix_irq(sim, d), -1);
+}
+
 }  // namespace
