@@ -435,6 +435,14 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     s.interrupts = t != nullptr && route_interrupt(s, core, &input);
     if (s.interrupts) {
       nic->enable_interrupts();
+      // A frame may have raised the card's (level) line while the I/O APIC entry was still
+      // masked and edge-triggered, as it is after reset: that rise was ignored, and a line
+      // that stays high never rises again, so no interrupt would ever come (QEMU's virtio-net
+      // keeps its line up until the ISR is read). Acknowledge whatever is pending, which
+      // lowers the line, and let the packet thread look at the ring itself once.
+      nic->ack_interrupt();
+      s.pending.store(true, std::memory_order_release);
+      sched::resume(t);
       kernel::printk("%p: interrupt %d routed to Core#%d\n", name, input, core);
     }
     kernel::printk("Network Packets Service .... Thread: %h\n", t);
