@@ -14,6 +14,7 @@ void Tcp::init(const Config& config, Ipv4 local) {
 
 void Tcp::reset() {
   while (sockets_ != nullptr) destroy(sockets_);
+  while (tw_head_ != nullptr) destroy(tw_head_);
   while (listeners_ != nullptr) {
     Listener* l = listeners_;
     listeners_ = l->next;
@@ -55,10 +56,27 @@ Socket* Tcp::create(const Endpoints& e) {
   return s;
 }
 
+// Takes `s` out of its list: the compact TIME-WAIT records' or everyone else's.
+void Tcp::unlink(Socket* s) {
+  (s->prev != nullptr ? s->prev->next : (s->compact ? tw_head_ : sockets_)) = s->next;
+  if (s->next != nullptr) {
+    s->next->prev = s->prev;
+  } else if (s->compact) {
+    tw_tail_ = s->prev;
+  }
+  s->next = s->prev = nullptr;
+}
+
+void Tcp::append_time_wait(Socket* s) {
+  s->next = nullptr;
+  s->prev = tw_tail_;
+  (tw_tail_ != nullptr ? tw_tail_->next : tw_head_) = s;
+  tw_tail_ = s;
+}
+
 void Tcp::destroy(Socket* s) {
   if (s->listener != nullptr) unqueue(s->listener, s);
-  (s->prev != nullptr ? s->prev->next : sockets_) = s->next;
-  if (s->next != nullptr) s->next->prev = s->prev;
+  unlink(s);
   const Endpoints& e = s->conn.endpoints();
   for (Socket** p = &buckets_[bucket(e.remote, e.remote_port, e.local_port)]; *p != nullptr; p = &(*p)->hash_next) {
     if (*p == s) {
@@ -85,11 +103,11 @@ void Tcp::settle(Socket* s) {
   if (s->compact || s->conn.state() != State::kTimeWait) return;
   void* memory = config_.allocate(sizeof(Socket));
   if (memory == nullptr) return;
+  unlink(s);
   auto* t = new (memory) Socket(*s);
   t->conn.drop_buffers();
   t->compact = true;
-  (t->prev != nullptr ? t->prev->next : sockets_) = t;
-  if (t->next != nullptr) t->next->prev = t;
+  append_time_wait(t);
   const Endpoints& e = s->conn.endpoints();
   for (Socket** p = &buckets_[bucket(e.remote, e.remote_port, e.local_port)]; *p != nullptr; p = &(*p)->hash_next) {
     if (*p == s) {
@@ -365,6 +383,18 @@ void Tcp::tick() {
     note_deadline(s);
     s = next;
   }
+  while (tw_head_ != nullptr && tw_head_->conn.deadline() <= now) {
+    Socket* s = tw_head_;
+    s->conn.timer(now);
+    if (s->conn.state() == State::kClosed) {
+      destroy(s);
+    } else {  // a retransmitted FIN restarted its 2*MSL: it goes to the back
+      unlink(s);
+      append_time_wait(s);
+      if (tw_head_ == s) break;
+    }
+  }
+  if (tw_head_ != nullptr) note_deadline(tw_head_);
 }
 
 

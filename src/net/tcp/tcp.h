@@ -144,7 +144,13 @@ class Tcp {
 
   Config config_;
   Ipv4 local_;
-  Socket* sockets_ = nullptr;
+  Socket* sockets_ = nullptr;     // every connection but the compact TIME-WAIT records
+  // Compact TIME-WAIT records, oldest first: they all wait the same 2*MSL, so tick() expires
+  // them from the head instead of scanning thousands after a burst of short connections.
+  Socket* tw_head_ = nullptr;
+  Socket* tw_tail_ = nullptr;
+  void unlink(Socket* s);
+  void append_time_wait(Socket* s);
   // Connections by 4-tuple: a frame's lookup costs a bucket, not the table (thousands of
   // TIME-WAIT records after a burst of short connections).
   static constexpr size_t kBuckets = 1024;
