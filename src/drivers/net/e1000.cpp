@@ -126,11 +126,23 @@ size_t E1000::poll(FrameHandler handler, void* ctx, size_t budget) {
     }
     discarding_ = !last;
     d.status = 0;
-    std::atomic_thread_fence(std::memory_order_release);  // done with the buffer before the device may refill it
-    io_->write32(kRdt, rx_next_);
+    returned_ = rx_next_;
+    ++unreturned_;
     rx_next_ = (rx_next_ + 1) % rx_count_;
+    if (unreturned_ >= 16) give_back();
+  }
+  // The ring is drained (or the budget spent): hand the buffers back in one tail write. A tail
+  // write is an exit to the hypervisor, and QEMU flushes its queue of held frames on each.
+  if (unreturned_ != 0 && (frames < budget || !(reinterpret_cast<volatile RxDesc&>(rx_[rx_next_]).status & kDescDone))) {
+    give_back();
   }
   return frames;
+}
+
+void E1000::give_back() {
+  std::atomic_thread_fence(std::memory_order_release);  // done with the buffers before the device may refill them
+  io_->write32(kRdt, returned_);
+  unreturned_ = 0;
 }
 
 size_t E1000::receive(void* buffer, size_t capacity) {
@@ -151,7 +163,9 @@ size_t E1000::receive(void* buffer, size_t capacity) {
   }
   d.status = 0;
   std::atomic_thread_fence(std::memory_order_release);
-  io_->write32(kRdt, rx_next_);  // give the buffer back
+  io_->write32(kRdt, rx_next_);  // give the buffer back (and any poll() still held)
+  returned_ = rx_next_;
+  unreturned_ = 0;
   rx_next_ = (rx_next_ + 1) % rx_count_;
   return length == 0 ? receive(buffer, capacity) : length;
 }

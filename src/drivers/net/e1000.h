@@ -91,6 +91,9 @@ class E1000 final : public Nic {
   bool discarding_ = false;  // inside a frame that spans buffers: drop up to its last one
   Counters counters_{};
   mutable uint64_t missed_ = 0;
+  uint32_t returned_ = 0;    // the last receive buffer handed back (RDT once written)
+  uint32_t unreturned_ = 0;  // buffers taken since the last tail write
+  void give_back();
 };
 
 }  // namespace drivers

@@ -78,7 +78,7 @@ bool VirtioNet::send(const void* frame, size_t length) {
   tx_.descriptors()[id].address = phys(buffer);
   tx_.descriptors()[id].length = uint32_t(header_ + length);
   tx_.publish();
-  t_->notify(1);
+  if (tx_.device_wants_notify()) t_->notify(1);
   ++counters_.tx_frames;
   return true;
 }
@@ -101,7 +101,7 @@ size_t VirtioNet::poll(FrameHandler handler, void* ctx, size_t budget) {
   }
   if (recycled != 0) {
     rx_.publish();
-    t_->notify(0);
+    if (rx_.device_wants_notify()) t_->notify(0);
   }
   return frames;
 }

@@ -43,6 +43,10 @@ class Virtqueue {
   // Makes the buffers added since the last publish visible (the ring index is written after
   // the entries: release ordering).
   void publish();
+  // After publish(): whether the device asks to be notified. It sets VIRTQ_USED_F_NO_NOTIFY
+  // (§2.7.10) while it is processing the queue anyway (QEMU: while it has buffers to fill, or
+  // its transmit handler runs), and a notification then is an I/O exit for nothing.
+  bool device_wants_notify() const { return (reinterpret_cast<const volatile uint16_t*>(used_)[0] & 1) == 0; }
   // The next buffer the device is done with: its id and the bytes it wrote; the descriptor is
   // free again. False when the device has not returned anything new.
   bool pop_used(uint16_t* id, uint32_t* length);
