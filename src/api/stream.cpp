@@ -163,6 +163,10 @@ bool dispatch(Service* sv) {
           invoke(h.DoTimeOut, s);
         }
       }
+      // The callback's sends wait until it returns (or closes): an answer and its FIN leave
+      // together (Connection::set_cork).
+      net::tcp::Socket* corked = cs->event != Event::kWaiting && cs->event != Event::kNone ? cs->conn : nullptr;
+      if (corked != nullptr) cs->iface->tcp.set_cork(corked, true);
       switch (cs->event) {
         case Event::kAccept: work = true; invoke(h.DoAccept, s); break;
         case Event::kReceive: work = true; invoke(h.DoReceive, s); break;
@@ -171,6 +175,8 @@ bool dispatch(Service* sv) {
         case Event::kConnectFail: work = true; invoke(h.DoConnectFail, s); break;
         default: break;
       }
+      // Still ours (SysSocketClose in the callback already sent everything with the FIN).
+      if (corked != nullptr && cs->conn == corked) cs->iface->tcp.set_cork(corked, false);
     }
     if (cs->closed) {
       *link = cs->next;

@@ -455,8 +455,10 @@ uint32_t Connection::send_at(uint32_t seq, uint32_t max) {
   const uint32_t offset = seq - snd_una_;
   const uint32_t n = tx_.copy_out(offset, scratch_, max < sizeof scratch_ ? max : uint32_t(sizeof scratch_));
   if (n != 0) {
-    emit(kAck | kPsh, seq, scratch_, n);
-    return n;
+    // The last queued bytes of a closing connection carry the FIN (one segment, not two).
+    const bool fin = close_requested_ && !fin_acked_ && offset + n == tx_.size();
+    emit(kAck | kPsh | (fin ? kFin : 0), seq, scratch_, n);
+    return n + (fin ? 1 : 0);
   }
   if (close_requested_ && !fin_acked_ && offset == tx_.size()) {
     emit(kFin | kAck, seq, nullptr, 0);
@@ -585,7 +587,7 @@ uint32_t Connection::send(const uint8_t* data, uint32_t n, uint64_t now) {
                     state_ == State::kSynSent || state_ == State::kSynReceived;
   if (!open || close_requested_) return 0;
   const uint32_t queued = tx_.write(data, n);
-  output(now);
+  if (!corked_) output(now);
   return queued;
 }
 
@@ -602,6 +604,7 @@ uint32_t Connection::recv(uint8_t* out, uint32_t n, uint64_t now) {
 }
 
 void Connection::close(uint64_t now) {
+  corked_ = false;  // everything queued goes now, with the FIN
   switch (state_) {
     case State::kSynSent:
       become(State::kClosed, now);

@@ -111,6 +111,10 @@ class Tcp {
     s->conn.set_keepalive(keepalive_idle_us, keepalive_interval_us, keepalive_count, config_.now_us());
     note_deadline(s);
   }
+  void set_cork(Socket* s, bool on) {
+    s->conn.set_cork(on, config_.now_us());
+    note_deadline(s);
+  }
   uint32_t recv(Socket* s, uint8_t* out, uint32_t n) {
     const uint32_t done = s->conn.recv(out, n, config_.now_us());
     note_deadline(s);

@@ -218,6 +218,31 @@ TEST(TcpConnection, KeepAliveProbesAndGivesUp) {
   EXPECT_EQ(p.c.error(), Error::kTimedOut);
 }
 
+// Corked, an answer waits; the close that follows sends it with the FIN in one segment.
+// Uncorking without closing sends what was queued.
+TEST(TcpConnection, CorkedAnswerLeavesWithItsFin) {
+  Peer p;
+  p.handshake();
+  p.out.clear();
+  p.c.set_cork(true, p.now);
+  p.send("HTTP/1.0 200\r\n\r\nhi");
+  EXPECT_TRUE(p.out.empty());
+  p.c.close(p.now);
+  ASSERT_EQ(p.out.size(), 1u);
+  EXPECT_EQ(p.out[0].data, "HTTP/1.0 200\r\n\r\nhi");
+  EXPECT_TRUE(p.out[0].s.has(kFin));
+  Peer q;
+  q.handshake();
+  q.out.clear();
+  q.c.set_cork(true, q.now);
+  q.send("abc");
+  EXPECT_TRUE(q.out.empty());
+  q.c.set_cork(false, q.now);
+  ASSERT_EQ(q.out.size(), 1u);
+  EXPECT_EQ(q.out[0].data, "abc");
+  EXPECT_FALSE(q.out[0].s.has(kFin));
+}
+
 TEST(TcpConnection, SimultaneousCloseGoesThroughClosing) {
   Peer p;
   p.handshake();
