@@ -28,9 +28,9 @@ constexpr uint8_t kDescDone = 1u << 0, kRxEop = 1u << 1;
 class E1000 final : public Nic {
  public:
   // Receive buffers: a full ring drops what arrives (§3.2.7; QEMU does the same, and under a
-  // burst of a thousand connections, three frames each, 256 overran while the core was busy).
+  // burst of a thousand connections, three frames each, 256 and even 1024 overran).
   // The owner picks the count by the memory it can spare: 2 KiB each.
-  static constexpr uint32_t kMinRxDescs = 256, kMaxRxDescs = 1024, kTxDescs = 64, kBufferSize = 2048;
+  static constexpr uint32_t kMinRxDescs = 256, kMaxRxDescs = 4096, kTxDescs = 64, kBufferSize = 2048;
 
   // Resets and brings up the device with `rx_descs` receive buffers (a multiple of 8 between
   // kMinRxDescs and kMaxRxDescs, else kMinRxDescs); false if the reset never completes or
