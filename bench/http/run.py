@@ -6,7 +6,7 @@
 Targets (every VM: QEMU TCG, `-M pc -bios qboot.rom` as tools/toro, user networking with a
 forwarded 127.0.0.1 port):
   toro-e1000, toro-virtio   (a) apps/HelloWorldMicroservice, 1 core
-  toro2-e1000, toro2-virtio (b) bench/vm/HttpTwoCores, 2 cores, one card and one service per
+  toro2-e1000, toro2-virtio (b) tests/vm/TwoServices (-append CARD,hello), 2 cores, one card and one service per
                             core, two forwarded ports, the load split between them (q35: on pc
                             with qboot the second card gets no interrupt, bench/RESULTS.md)
   nginx-host                (c) nginx natively on the host, 1 worker, bench/http/nginx.conf
@@ -492,7 +492,7 @@ class ToroTwoCores(Target):
 
     def command(self, ports):
         card = "e1000" if self.nic == "e1000" else "virtionet"
-        return vm_base(self.elf, 2, self.mem, machine=self.machine, append=card) + nic_args(self.nic, ports, 8080)
+        return vm_base(self.elf, 2, self.mem, machine=self.machine, append=f"{card},hello") + nic_args(self.nic, ports, 8080)
 
 
 class NginxHost(Target):
@@ -980,11 +980,11 @@ def main():
     try:
         build(args.build_dir, ["apps/HelloWorldMicroservice/HelloWorldMicroservice.elf",
                                "apps/HelloWorldMicroservice/HelloWorldMicroservice.bin",
-                               "bench/vm/HttpTwoCores/HttpTwoCores.elf"])
+                               "tests/vm/TwoServices/TwoServices.elf"])
         SHIM[:] = find_shim(args.build_dir, args.backlog_shim)
         meta["backlog_shim"] = " ".join(SHIM) or "none"
         elf = os.path.join(args.build_dir, "apps/HelloWorldMicroservice/HelloWorldMicroservice.elf")
-        elf2 = os.path.join(args.build_dir, "bench/vm/HttpTwoCores/HttpTwoCores.elf")
+        elf2 = os.path.join(args.build_dir, "tests/vm/TwoServices/TwoServices.elf")
         fs, ms = elf_load_size(elf)
         meta["image"] = {"bin": os.path.getsize(elf[:-4] + ".bin"), "elf_file": os.path.getsize(elf),
                          "load_filesz": fs, "load_memsz": ms}

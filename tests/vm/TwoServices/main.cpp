@@ -2,7 +2,9 @@
 // N never touches core M's data"). Core 0 takes the first card, core 1 the second; each serves
 // HTTP on port 8080 and answers "Core#N request #K", K counting that core's requests in data only
 // that core touches. tests/vm/twoservices.py sends requests to both cards and checks that each
-// card's answers come from its own core with an unbroken count. `-append CARD` (default e1000).
+// card's answers come from its own core with an unbroken count. `-append CARD[,hello]` (card:
+// e1000, the default, or virtionet; `hello`: answer HelloWorldMicroservice's exact bytes
+// instead, as bench/http's two-core case does).
 #include <toro.h>
 
 #include <atomic>
@@ -13,6 +15,10 @@ constexpr LongInt kPort = 8080;
 constexpr int kCores = 2;
 
 // Per-core state, each on its own cache line: written only by its core's service.
+const char kHello[] = "HTTP/1.0 200\r\nContent-type: Text/Html\r\nContent-length:24\r\nConnection: close\r\n"
+                      "Server: ToroMicroserver\r\n\r\nHello World I am Toro!\r\n";
+bool g_hello = false;  // set before the services start, read only after
+
 struct alignas(64) CoreState {
   TNetworkHandler handler;
   DWORD requests;
@@ -34,6 +40,11 @@ LongInt Receive(PSocket Socket) {
     return 0;
   }
   const DWORD n = ++g_core[GetCoreId()].requests;
+  if (g_hello) {
+    SysSocketSend(Socket, const_cast<char*>(kHello), sizeof kHello - 1, 0);
+    SysSocketClose(Socket);
+    return 0;
+  }
   char reply[64] = "HTTP/1.0 200\r\n\r\nCore#? request #";
   DWORD len = 0;
   while (reply[len] != '\0') ++len;
@@ -86,6 +97,9 @@ int main() {
     WriteConsoleF("TwoServices: needs %d cores\n", kCores);
     return 1;
   }
+  const char* mode = GetKernelParam(1);
+  g_hello = mode != nullptr && mode[0] == 'h' && mode[1] == 'e' && mode[2] == 'l' && mode[3] == 'l' && mode[4] == 'o' &&
+            mode[5] == '\0';
   if (Serve(nullptr) != 0) return 1;
   SysCreateThread(0, 1, Serve, nullptr);
   while (g_ready < kCores) Sleep(10);
