@@ -1,6 +1,7 @@
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/paging.h>
 #include <arch/x86_64/spinlock.h>
+#include <arch/x86_64/tsc.h>
 #include <kernel/console.h>
 #include <kernel/memory.h>
 #include <kernel/system.h>
@@ -14,7 +15,13 @@ namespace kernel {
 namespace {
 
 mm::Heap g_heap;
-bool g_oom_reported[mm::kMaxCores] = {};
+// Out-of-memory lines: at most one a second per core, with the count of failures in between.
+struct OomReport {
+  uint64_t last_tsc;
+  uint64_t failures;  // since the last line
+  bool reported;
+};
+OomReport g_oom[mm::kMaxCores] = {};
 
 struct Guard {
   uint64_t page;
@@ -93,12 +100,23 @@ void* allocate(size_t size, size_t align) {
     return nullptr;
   }
   void* p = g_heap.allocate(core, size, align);
-  if (p == nullptr && g_heap.initialized() && !g_oom_reported[core]) {
-    g_oom_reported[core] = true;
-    const mm::HeapStats s = g_heap.stats(core, core);
-    printk("ToroGetMem: we ran out of memory!!! Core#%d asked for %d bytes; it has %d bytes free, largest block %d "
-           "bytes, of %d bytes (reported once per core)\n",
-           core, size, s.bytes_free, s.largest_free_block, s.region_bytes);
+  if (p == nullptr && g_heap.initialized()) {
+    // The heap has already given back every cached block and empty slab and tried pages of
+    // their own for a small block: what is free is either too small a span or blocks of other
+    // sizes in slabs still in use.
+    OomReport& r = g_oom[core];
+    ++r.failures;
+    const uint64_t now = arch::rdtsc();
+    if (!r.reported || now - r.last_tsc >= arch::tsc_hz()) {
+      const mm::HeapStats s = g_heap.stats(core, core);
+      printk("ToroGetMem: we ran out of memory!!! Core#%d asked for %d bytes; it has %d bytes free (%d in "
+             "blocks of other sizes), largest free span %d bytes, of %d bytes\n",
+             core, size, s.bytes_free, s.bytes_free_in_blocks, s.largest_free_block, s.region_bytes);
+      if (r.failures > 1) printk("ToroGetMem: Core#%d: %d requests failed since the last report\n", core, r.failures);
+      r.reported = true;
+      r.last_tsc = now;
+      r.failures = 0;
+    }
   }
   return p;
 }

@@ -81,10 +81,28 @@ bool CoreHeap::add_arena(uint64_t start, uint64_t end) {
 void* CoreHeap::refill_and_allocate(uint32_t c) {
   if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
   if (cache_[c] == nullptr && refill(c) == 0) {
-    release_spares();
-    if (refill(c) == 0) return nullptr;
+    // No free block of this class and no span for a new slab: give every cached block of every
+    // class back to its slab (a slab left empty returns to the page spans, which coalesce),
+    // then the spare slabs, and look again.
+    reclaim();
+    if (refill(c) == 0) {
+      // Still no span as large as a slab of this class (up to 65 pages for the largest), but
+      // maybe a smaller one: the block gets pages of its own, as a large allocation. Only when
+      // that fails too is the core out of memory for this size.
+      return allocate_large(class_size(c));
+    }
   }
   return allocate_small(c);
+}
+
+// Every cached block back on its slab (empty slabs go back to the page spans) and the spare
+// slabs freed: after this, free memory is either free pages or free blocks of partly used slabs.
+void CoreHeap::reclaim() {
+  if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
+  for (uint32_t c = 0; c < kClassCount; ++c) {
+    while (cache_[c] != nullptr) uncache_one(c);
+  }
+  release_spares();
 }
 
 // Moves up to half a cache's worth of blocks from slabs into the cache.
@@ -244,11 +262,7 @@ void* CoreHeap::allocate_large(size_t size) {
       return reinterpret_cast<void*>(static_cast<uintptr_t>(a.pages.address_of(first)));
     }
     // Out of pages: take back remote frees, cached blocks and spare slabs, then retry once.
-    if (remote_head_.load(std::memory_order_relaxed) != nullptr) drain_remote();
-    for (uint32_t c = 0; c < kClassCount; ++c) {
-      while (cache_[c] != nullptr) uncache_one(c);
-    }
-    release_spares();
+    reclaim();
   }
   return nullptr;
 }
@@ -368,6 +382,7 @@ HeapStats CoreHeap::exact_stats() const {
   s.region_bytes = region_bytes_;
   s.bytes_in_use = slab_in_use_ - cached + large_in_use_;
   s.bytes_free = free_page_bytes() + slab_free_bytes_ + cached;
+  s.bytes_free_in_blocks = slab_free_bytes_ + cached;
   s.largest_free_block = largest_free();
   s.remote_frees = remote_frees_;
   return s;

@@ -50,6 +50,7 @@ struct HeapStats {
   uint64_t region_bytes;        // RAM dedicated to the core (including heap metadata)
   uint64_t bytes_in_use;        // handed out: block class sizes and large spans
   uint64_t bytes_free;          // free pages plus free blocks of slabs
+  uint64_t bytes_free_in_blocks;  // of which free blocks of slabs (usable by their size class only)
   uint64_t largest_free_block;  // largest free span now
   uint64_t remote_frees;        // blocks other cores freed back to this one
 };
@@ -161,6 +162,7 @@ class alignas(64) CoreHeap {
   uint32_t new_slab(Arena& a, uint32_t c);
   void release_slab(Arena& a, uint32_t c, uint32_t slab);
   void release_spares();
+  void reclaim();
   void push_partial(Arena& a, uint32_t c, uint32_t slab);
   void unlink_partial(Arena& a, uint32_t c, uint32_t slab);
   bool report(HeapError e, void* ptr);

@@ -11,8 +11,8 @@
 
 #include <toro/types.h>
 
-// Size bytes from the calling core's memory; nil when it has no block that large (logged once
-// per core). Size 0 gives a valid, unique block.
+// Size bytes from the calling core's memory; nil when it has no block that large (a console
+// line at most once a second per core). Size 0 gives a valid, unique block.
 Pointer ToroGetMem(PtrUInt Size);
 // Alignment: a power of two up to 4096 (64 for per-core data that must not share a cache line).
 Pointer ToroGetMemAligned(PtrUInt Size, PtrUInt Alignment);

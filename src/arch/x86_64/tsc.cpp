@@ -84,6 +84,12 @@ uint64_t from_rtc() {
 
 }  // namespace
 
+namespace {
+uint64_t g_tsc_hz = 0;  // written once at boot, before other cores start
+}  // namespace
+
+uint64_t tsc_hz() { return g_tsc_hz; }
+
 TscCalibration calibrate_tsc() {
   TscCalibration c;
   if ((c.hz = from_cpuid_15()) != 0) {
@@ -95,6 +101,7 @@ TscCalibration calibrate_tsc() {
   } else if ((c.hz = from_rtc()) != 0) {
     c.source = "RTC";
   }
+  g_tsc_hz = c.hz;
   return c;
 }
 

@@ -16,6 +16,8 @@ struct TscCalibration {
 // In order: CPUID leaf 0x15 (crystal ratio), the hypervisor timing leaf 0x40000010, PIT
 // channel 2 over 20 ms, and the CMOS RTC's second boundary (machines with no PIT, ~1-2 s).
 TscCalibration calibrate_tsc();
+// What calibrate_tsc() measured (0 before it ran): for code below the scheduler's clock.
+uint64_t tsc_hz();
 // LAPIC timer ticks (divide-by-16) per million TSC cycles, measured over ~10 ms.
 uint64_t calibrate_lapic_timer(uint64_t tsc_hz);
 

@@ -274,4 +274,54 @@ TEST(Heap, RefusesTooLittleMemory) {
   EXPECT_EQ(t.heap.allocate(0, 10), nullptr);
 }
 
+// The --mem 8 report of issue #10 ("asked for 1848 bytes; it has 915104 bytes free, largest
+// block 16384"): free memory pinned in other classes' caches, and no span as large as a slab of
+// the class asked for. Both must be taken back before a request fails.
+TEST(Heap, CachedBlocksOfOtherClassesAreTakenBackBeforeFailing) {
+  TestHeap t(4 << 20);
+  std::vector<void*> small;
+  while (void* p = t.heap.allocate(0, 16)) small.push_back(p);
+  ASSERT_GT(small.size(), 10000u);
+  // The blocks freed first stay cached (a flush returns the newest): one per slab first, so
+  // the cache pins every slab.
+  const size_t per_slab = mm::slab_layout(mm::size_class(16)).blocks;
+  for (size_t i = 0; i < small.size(); i += per_slab) t.heap.free(0, small[i]);
+  for (size_t i = 0; i < small.size(); ++i) {
+    if (i % per_slab != 0) t.heap.free(0, small[i]);
+  }
+  EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 0u);
+  ASSERT_LT(t.heap.stats(0, 0).largest_free_block, uint64_t(mm::slab_layout(mm::size_class(4000)).pages) * 4096);
+  void* p = t.heap.allocate(0, 4000);  // a slab of 9 pages
+  EXPECT_NE(p, nullptr);
+  void* q = t.heap.allocate(0, 2 << 20);  // and most of the memory is one span again
+  EXPECT_NE(q, nullptr);
+  t.heap.free(0, p);
+  t.heap.free(0, q);
+  EXPECT_TRUE(t.errors.seen.empty());
+}
+
+TEST(Heap, SmallRequestFallsBackToPagesWhenNoSlabFits) {
+  TestHeap t(4 << 20);
+  std::vector<void*> spans;
+  while (void* p = t.heap.allocate(0, 36 * 1024)) spans.push_back(p);  // 9 pages each
+  for (size_t i = 0; i < spans.size(); i += 2) t.heap.free(0, spans[i]);
+  const mm::HeapStats s = t.heap.stats(0, 0);
+  ASSERT_LT(s.largest_free_block, uint64_t(mm::slab_layout(mm::size_class(30000)).pages) * 4096);
+  ASSERT_LT(s.largest_free_block, uint64_t(mm::slab_layout(mm::size_class(1848)).pages) * 4096 * 8);
+  // A 32 KiB-class slab needs 65 pages; free spans have 9. The block gets pages of its own.
+  auto* p = static_cast<char*>(t.heap.allocate(0, 30000));
+  ASSERT_NE(p, nullptr);
+  memset(p, 0xAB, 30000);
+  EXPECT_GE(t.heap.usable_size(p), 30000u);
+  std::vector<void*> more;
+  while (void* b = t.heap.allocate(0, 1848)) more.push_back(b);
+  EXPECT_GT(more.size(), spans.size());  // every 9-page hole serves some
+  EXPECT_LT(t.heap.stats(0, 0).largest_free_block, 4096u);  // and only then does it fail
+  t.heap.free(0, p);
+  for (void* b : more) t.heap.free(0, b);
+  for (size_t i = 1; i < spans.size(); i += 2) t.heap.free(0, spans[i]);
+  EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 0u);
+  EXPECT_TRUE(t.errors.seen.empty());
+}
+
 }  // namespace
