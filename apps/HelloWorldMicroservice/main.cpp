@@ -25,6 +25,9 @@ using PRequest = TRequest*;
 
 TNetworkHandler g_handler;
 PSocket g_service_socket;
+// Set by ServiceInit (on the service's thread): whether it listens. main waits for it.
+volatile Boolean g_init_done = false;
+volatile Boolean g_listening = false;
 
 void SendReply(PSocket Socket) {
   char reply[sizeof kHeader + 8 + sizeof kTail + sizeof kContent];
@@ -56,9 +59,13 @@ Boolean GetRequest(PSocket Socket, PRequest Req) {
 
 void ServiceInit() {
   g_service_socket = SysSocket(SOCKET_STREAM);
-  g_service_socket->SourcePort = kServicePort;
-  g_service_socket->Blocking = false;
-  if (!SysSocketListen(g_service_socket, 50)) WriteConsoleF("\t ToroService: cannot listen on port %d\n", kServicePort);
+  if (g_service_socket != nullptr) {
+    g_service_socket->SourcePort = kServicePort;
+    g_service_socket->Blocking = false;
+    g_listening = SysSocketListen(g_service_socket, 50);
+  }
+  if (!g_listening) WriteConsoleF("\t ToroService: cannot listen on port %d\n", kServicePort);
+  g_init_done = true;
 }
 
 LongInt ServiceAccept(PSocket Socket) {
@@ -113,12 +120,11 @@ int main() {
   const Byte gateway[4] = {10, 0, 2, 2}, mask[4] = {255, 255, 255, 0};
   if (const char* p = GetKernelParam(0)) ParseIp(p, ip);
   const char* card = GetKernelParam(1);
-  DedicateNetwork(card != nullptr ? card : "e1000", ip, gateway, mask, nullptr);
-  if (card == nullptr) {  // no e1000: the virtio-net card then
-    const THardwareAddress mac = GetLocalMAC();
-    if ((mac.b[0] | mac.b[1] | mac.b[2] | mac.b[3] | mac.b[4] | mac.b[5]) == 0) {
-      DedicateNetwork("virtionet", ip, gateway, mask, nullptr);
-    }
+  Boolean up = DedicateNetwork(card != nullptr ? card : "e1000", ip, gateway, mask, nullptr);
+  if (!up && card == nullptr) up = DedicateNetwork("virtionet", ip, gateway, mask, nullptr);  // no e1000
+  if (!up) {
+    WriteConsoleF("\t ToroService: no network card, the service cannot start\n");
+    return 1;
   }
   g_handler.DoInit = ServiceInit;
   g_handler.DoAccept = ServiceAccept;
@@ -127,7 +133,12 @@ int main() {
   g_handler.DoClose = ServiceClosing;
   g_handler.DoConnect = nullptr;
   g_handler.DoConnectFail = nullptr;
-  SysRegisterNetworkService(&g_handler);
+  if (!SysRegisterNetworkService(&g_handler)) {
+    WriteConsoleF("\t ToroService: the service cannot start\n");
+    return 1;
+  }
+  while (!g_init_done) SysThreadSwitch();  // DoInit runs on the service's thread, on this core
+  if (!g_listening) return 1;
   WriteConsoleF("\t ToroService: listening on port %d ...\n", kServicePort);
   SysSuspendThread(0);
   return 0;

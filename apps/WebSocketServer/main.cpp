@@ -428,12 +428,11 @@ LongInt WebSocketsClose(PSocket Socket) {  // the client closed its side
 int main() {
   const Byte any[4] = {0, 0, 0, 0};  // DHCP
   const char* card = GetKernelParam(0);
-  DedicateNetwork(card != nullptr ? card : "e1000", any, any, any, nullptr);
-  if (card == nullptr) {  // no e1000: the virtio-net card then
-    const THardwareAddress mac = GetLocalMAC();
-    if ((mac.b[0] | mac.b[1] | mac.b[2] | mac.b[3] | mac.b[4] | mac.b[5]) == 0) {
-      DedicateNetwork("virtionet", any, any, any, nullptr);
-    }
+  Boolean up = DedicateNetwork(card != nullptr ? card : "e1000", any, any, any, nullptr);
+  if (!up && card == nullptr) up = DedicateNetwork("virtionet", any, any, any, nullptr);  // no e1000
+  if (!up) {
+    WriteConsoleF("\t ToroWebSockets: no network card, the services cannot start\n");
+    return 1;
   }
   WriteConsoleF("\t ToroWebSockets: loaded, Size: %d bytes\n", DWORD(sizeof kIndexPage - 1));
 
@@ -442,7 +441,7 @@ int main() {
   g_http.DoReceive = HttpReceive;
   g_http.DoTimeOut = HttpClose;
   g_http.DoClose = HttpClose;
-  SysRegisterNetworkService(&g_http);
+  if (!SysRegisterNetworkService(&g_http)) return 1;
   WriteConsoleF("\t WebServer: listening on port %d ...\n", kHttpPort);
 
   g_websockets.DoInit = WebSocketsInit;
@@ -450,7 +449,7 @@ int main() {
   g_websockets.DoReceive = WebSocketsReceive;
   g_websockets.DoTimeOut = WebSocketsTimeOut;
   g_websockets.DoClose = WebSocketsClose;
-  SysRegisterNetworkService(&g_websockets);
+  if (!SysRegisterNetworkService(&g_websockets)) return 1;
   WriteConsoleF("\t WebSockets: listening on port %d ...\n", kWebSocketPort);
   SysSuspendThread(0);
   return 0;

@@ -15,12 +15,17 @@ using toro::stream::to_toro;
 net::Ipv4 from_array(const Byte a[4]) { return net::Ipv4::from_bytes(a[0], a[1], a[2], a[3]); }
 }  // namespace
 
-void DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4], const Byte Mask[4], TThreadFunc Handler) {
+Boolean DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4], const Byte Mask[4],
+                        TThreadFunc Handler) {
+  if (Name == nullptr || IP == nullptr || Gateway == nullptr || Mask == nullptr) {
+    kernel::printk("DedicateNetwork: a name and three addresses are needed\n");
+    return false;
+  }
   if (Handler != nullptr) {
     kernel::printk("DedicateNetwork: a raw packet handler is not supported; use nullptr\n");
-    return;
+    return false;
   }
-  net::dedicate(Name, from_array(IP), from_array(Gateway), from_array(Mask));
+  return net::dedicate(Name, from_array(IP), from_array(Gateway), from_array(Mask)) != nullptr;
 }
 
 void _IPAddress(const Byte Ip[4], TIPAddress& Result) { Result = to_toro(from_array(Ip)); }

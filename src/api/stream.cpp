@@ -364,25 +364,37 @@ LongInt SysSocketPeek(PSocket Socket, PChar Addr, DWORD AddrLen) {
   return is_stream(Socket) ? toro::stream::peek(Socket, Addr, AddrLen) : 0;
 }
 
-void SysRegisterNetworkService(PNetworkHandler Handler) {
-  if (Handler == nullptr) return;
+Boolean SysRegisterNetworkService(PNetworkHandler Handler) {
+  if (Handler == nullptr) {
+    kernel::printk("SysRegisterNetworkService: no handler\n");
+    return false;
+  }
+  net::Interface* iface = net::local();
+  if (iface == nullptr) {
+    kernel::printk("SysRegisterNetworkService: Core#%d has no network interface (DedicateNetwork first)\n",
+                   kernel::current_core());
+    return false;
+  }
+  if (iface->service_count == net::Interface::kMaxServices) {
+    kernel::printk("SysRegisterNetworkService: Core#%d already runs %d services\n", kernel::current_core(),
+                   net::Interface::kMaxServices);
+    return false;
+  }
   auto* sv = static_cast<toro::stream::Service*>(kernel::allocate(sizeof(toro::stream::Service), 64));
   if (sv == nullptr) {
-    kernel::printk("SysRegisterNetworkService: out of memory\n");
-    return;
+    kernel::printk("SysRegisterNetworkService: no memory for the service\n");
+    return false;
   }
   new (sv) toro::stream::Service();
   sv->handler = *Handler;
   sched::Thread* t = sched::create_thread(kernel::current_core(), 40 * 1024, toro::stream::service_main, sv);
   if (t == nullptr) {
-    kernel::printk("SysRegisterNetworkService: no thread\n");
+    kernel::printk("SysRegisterNetworkService: no memory for the service thread\n");
     kernel::release(sv);
-    return;
+    return false;
   }
-  net::Interface* iface = net::local();
-  if (iface != nullptr && iface->service_count < net::Interface::kMaxServices) {
-    iface->services[iface->service_count++] = t;  // woken by the packet thread
-  }
+  iface->services[iface->service_count++] = t;  // woken by the packet thread
+  return true;
 }
 
 Boolean SysSocketSetNagle(PSocket Socket, Boolean On) {

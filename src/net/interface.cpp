@@ -44,6 +44,14 @@ Interface* g_by_core[arch::kMaxCpus] = {};
 
 void* dma_alloc(size_t size, size_t align, void*) { return kernel::allocate(size, align); }  // the caller's core
 
+// A T in the calling core's memory, or nullptr when there is none.
+template <class T, class... Args>
+T* make(Args&&... args) {
+  const size_t align = alignof(T) > 64 ? alignof(T) : sizeof(T) >= 64 ? 64 : 16;  // big ones on their own lines
+  void* memory = kernel::allocate(sizeof(T), align);
+  return memory == nullptr ? nullptr : new (memory) T(static_cast<Args&&>(args)...);
+}
+
 bool send_frame(void* ctx, const uint8_t* frame, size_t length) {
   return static_cast<drivers::Nic*>(ctx)->send(frame, length);
 }
@@ -65,6 +73,42 @@ klib::SipKey isn_key(const Mac& mac) {
   return {klib::siphash24(mix, seed, sizeof seed), klib::siphash24(mix, seed, 8) ^ arch::rdtsc()};
 }
 
+// The core's TCP budget (tcp.h, src/net/README.md "Memory"): the kernel parameter
+// tcpmem=AMOUNT (bytes, K, M, G, or a percentage of what the core has free now, when its card's
+// rings and its packet thread already hold their memory), by default half of that free memory,
+// so the application keeps the other half whatever its clients do.
+constexpr uint64_t kDefaultTcpPercent = 50;
+uint64_t tcp_budget() {
+  const uint32_t core = kernel::current_core();
+  const uint64_t free = kernel::heap().stats(core, core).bytes_free;
+  uint64_t budget = free / 100 * kDefaultTcpPercent;
+  const char* setting = kernel::kernel_params().value("tcpmem");
+  if (setting != nullptr && !klib::parse_amount(setting, free, &budget)) {
+    kernel::printk("DedicateNetwork: tcpmem=%p is not an amount (bytes, K, M, G or %%); using %d%%\n", setting,
+                   kDefaultTcpPercent);
+  }
+  return budget;
+}
+
+// netstat=SECONDS: the packet thread prints the core's memory and TCP state every SECONDS
+// (tests and soak runs read it; off by default).
+uint64_t netstat_interval_ms() {
+  uint64_t seconds = 0;
+  const char* setting = kernel::kernel_params().value("netstat");
+  return setting != nullptr && klib::parse_amount(setting, 0, &seconds) ? seconds * 1000 : 0;
+}
+
+void print_netstat(const Interface& iface) {
+  const mm::HeapStats h = kernel::heap().stats(iface.core, iface.core);
+  const tcp::TcpMemory m = iface.tcp.memory();
+  const tcp::TcpCounters& c = iface.tcp.counters();
+  kernel::printk("netstat: Core#%d heap in use %d free %d; tcp %d of %d bytes (buffers %d), %d connections, %d orphans, "
+                 "%d time-wait, pressure %d; refused %d, reclaimed %d/%d/%d, orphans expired %d\n",
+                 iface.core, h.bytes_in_use, h.bytes_free, m.used, m.limit, m.buffers, m.connections, m.orphans,
+                 m.time_wait, m.pressure ? 1 : 0, c.memory_refused, c.reclaimed_orphans, c.reclaimed_time_wait,
+                 c.reclaimed_idle, c.orphans_expired);
+}
+
 // How long the packet thread may sleep before TCP has work (delayed ACKs, retransmissions).
 uint64_t tcp_sleep_ms(const tcp::Tcp& t, uint64_t cap) {
   const uint64_t d = t.next_deadline();
@@ -75,9 +119,9 @@ uint64_t tcp_sleep_ms(const tcp::Tcp& t, uint64_t cap) {
   return ms < cap ? ms : cap;
 }
 
-// The core's packet thread: takes every frame the NIC has and hands it to the stack; with
-// nothing there it sleeps a millisecond, so an idle core still halts most of the time.
-// (Interrupt-driven receive comes with the IRQ routing of issue #5.)
+// The core's packet thread: takes every frame the NIC has and hands it to the stack, runs TCP's
+// timers, and wakes the core's services; with nothing to do it sleeps until the card's
+// interrupt (or, without one, a millisecond), so an idle core halts most of the time.
 intptr_t packet_thread(void* arg) {
   auto* slot = static_cast<Slot*>(arg);
   Interface* iface = &slot->iface;
@@ -90,7 +134,13 @@ intptr_t packet_thread(void* arg) {
   uint64_t seen_before_sleep = 0;
   bool timed_wake = false;
   int missed = 0;
+  const uint64_t netstat_ms = netstat_interval_ms();
+  uint64_t next_netstat = netstat_ms == 0 ? UINT64_MAX : now_ms();
   for (;;) {
+    if (now_ms() >= next_netstat) {
+      print_netstat(*iface);
+      next_netstat += netstat_ms;
+    }
     // A burst of connections can fill a listener's accept queue before its service runs; the
     // SYNs after that would be dropped and the clients would retry only seconds later. So a
     // batch stops as soon as a queue is full and the rest waits in the ring (the card, or QEMU,
@@ -131,7 +181,12 @@ intptr_t packet_thread(void* arg) {
     if (!slot->interrupts) {
       sched::sleep_ms(1);
     } else if (!slot->pending.exchange(false, std::memory_order_acquire)) {
-      const uint64_t ms = tcp_sleep_ms(iface->tcp, 50);
+      uint64_t ms = tcp_sleep_ms(iface->tcp, 50);
+      if (next_netstat != UINT64_MAX) {
+        const uint64_t now = now_ms();
+        const uint64_t until = next_netstat > now ? next_netstat - now : 0;
+        if (until < ms) ms = until;
+      }
       seen_before_sleep = slot->interrupts_seen.load(std::memory_order_relaxed);
       if (ms != 0) sched::sleep_ms(ms);
       // Woken by the handler (pending set) or by the clock; only the latter counts above.
@@ -300,8 +355,9 @@ drivers::Nic* bring_up(Slot& s) {
   const drivers::DmaAllocator dma{dma_alloc, nullptr};
   if (s.kind == Kind::kE1000) {
     drivers::pci_enable(kernel::pci_config(), *s.pci);
-    auto* io = new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(s.pci->bar[0].base);
-    auto* nic = new (kernel::allocate(sizeof(drivers::E1000), 64)) drivers::E1000();
+    auto* io = make<drivers::MmioIo>(s.pci->bar[0].base);
+    auto* nic = make<drivers::E1000>();
+    if (io == nullptr || nic == nullptr) return nullptr;
     // Receive buffers by the memory the core has: 4096 (8 MiB of buffers) from 64 MiB, 1024
     // from 32 MiB, else 256 (512 KiB), so a VM of a few MiB still serves. Under a thousand
     // clients at once 1024 still overran (ab -c 1000 stalled); 4096 did not.
@@ -320,22 +376,25 @@ drivers::Nic* bring_up(Slot& s) {
       kernel::printk("VirtIONet: the device's virtio capabilities are incomplete\n");
       return nullptr;
     }
-    auto io = [](uint64_t base) { return new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(base); };
-    transport = new (kernel::allocate(sizeof(drivers::ModernPciTransport), 16))
-        drivers::ModernPciTransport(*io(caps.common), *io(caps.notify), *io(caps.isr), *io(caps.device),
-                                    caps.notify_multiplier);
+    drivers::MmioIo* common = make<drivers::MmioIo>(caps.common);
+    drivers::MmioIo* notify = make<drivers::MmioIo>(caps.notify);
+    drivers::MmioIo* isr = make<drivers::MmioIo>(caps.isr);
+    drivers::MmioIo* device = make<drivers::MmioIo>(caps.device);
+    if (common == nullptr || notify == nullptr || isr == nullptr || device == nullptr) return nullptr;
+    transport = make<drivers::ModernPciTransport>(*common, *notify, *isr, *device, caps.notify_multiplier);
   } else if (s.kind == Kind::kVirtioPci) {
     drivers::pci_enable(kernel::pci_config(), *s.pci);
-    auto* io = new (kernel::allocate(sizeof(drivers::PortIo), 16)) drivers::PortIo(uint16_t(s.pci->bar[0].base));
-    transport = new (kernel::allocate(sizeof(drivers::LegacyPciTransport), 16)) drivers::LegacyPciTransport(*io);
+    auto* io = make<drivers::PortIo>(uint16_t(s.pci->bar[0].base));
+    transport = io == nullptr ? nullptr : make<drivers::LegacyPciTransport>(*io);
   } else {
-    auto* io = new (kernel::allocate(sizeof(drivers::MmioIo), 16)) drivers::MmioIo(s.mmio_base);
-    auto* mmio = new (kernel::allocate(sizeof(drivers::LegacyMmioTransport), 16)) drivers::LegacyMmioTransport(*io);
+    auto* io = make<drivers::MmioIo>(s.mmio_base);
+    auto* mmio = io == nullptr ? nullptr : make<drivers::LegacyMmioTransport>(*io);
     uint32_t id;
-    if (!mmio->probe(&id)) return nullptr;
+    if (mmio == nullptr || !mmio->probe(&id)) return nullptr;
     transport = mmio;
   }
-  auto* nic = new (kernel::allocate(sizeof(drivers::VirtioNet), 64)) drivers::VirtioNet();
+  auto* nic = transport == nullptr ? nullptr : make<drivers::VirtioNet>();
+  if (nic == nullptr) return nullptr;
   return nic->init(*transport, dma) ? nic : nullptr;
 }
 
@@ -357,7 +416,8 @@ bool wait_dhcp(UdpPort& port, uint32_t xid, uint8_t type, DhcpReply* reply, int 
 
 // RFC 2131 §3.1: DISCOVER, OFFER, REQUEST, ACK, broadcast both ways (we have no address yet).
 bool run_dhcp(Interface& iface) {
-  auto* port = new (kernel::allocate(sizeof(UdpPort), 64)) UdpPort();
+  auto* port = make<UdpPort>();
+  if (port == nullptr) return false;
   port->port = kDhcpClientPort;
   port->any_destination = true;
   if (!iface.stack.bind_udp(port)) return false;
@@ -425,11 +485,16 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     tc.send = tcp_send;
     tc.ctx = &s.iface.stack;
     tc.isn_key = isn_key(mac);
+    sched::Thread* t = sched::create_thread(core, 64 * 1024, packet_thread, &s);
+    if (t == nullptr) {
+      kernel::printk("DedicateNetwork: %p: no memory for the packet thread\n", name);
+      return nullptr;  // the card stays claimed (it is programmed) but unused
+    }
+    tc.memory_limit = tcp_budget();
     s.iface.tcp.init(tc, ip);
     s.iface.stack.attach_tcp(&s.iface.tcp);
-    g_by_core[core] = &s.iface;
-    sched::Thread* t = sched::create_thread(core, 64 * 1024, packet_thread, &s);
     s.packet_thread = t;
+    g_by_core[core] = &s.iface;
     int input = -1;
     const klib::KernelParams& params = kernel::kernel_params();
     s.ignore_interrupts = false;
@@ -469,6 +534,7 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     kernel::printk("Local IP: %d.%d.%d.%d\n", ip.octet(0), ip.octet(1), ip.octet(2), ip.octet(3));
     kernel::printk("Gateway: %d.%d.%d.%d\n", gateway.octet(0), gateway.octet(1), gateway.octet(2), gateway.octet(3));
     kernel::printk("Mask: %d.%d.%d.%d\n", mask.octet(0), mask.octet(1), mask.octet(2), mask.octet(3));
+    kernel::printk("TCP memory: %d KiB of Core#%d's (tcpmem=)\n", s.iface.tcp.memory().limit >> 10, core);
     return &s.iface;
   }
   kernel::printk("DedicateNetwork: no free network card called %p\n", name);

@@ -43,12 +43,16 @@ void check_tcp(uint8_t* frame, size_t size, bool fix_checksum) {
     __builtin_trap();
   }
   static net::tcp::Connection conn;
-  static uint8_t rx[4096], tx[4096];
+  static net::tcp::BufferPool pool{[](void*, uint32_t n) { return static_cast<uint8_t*>(malloc(n)); },
+                                   [](void*, uint8_t* p, uint32_t) { free(p); }, nullptr, false};
+  constexpr uint32_t kRx = 4096, kTx = 4096;
   static uint64_t now = 1;
   static bool open = false;
   now += 1000;
   if (!open || conn.state() == net::tcp::State::kClosed) {
-    conn.init({dst, src, s.dst_port, s.src_port}, rx, sizeof rx, tx, sizeof tx, {});
+    conn.drop_buffers();
+    conn.init({dst, src, s.dst_port, s.src_port}, &pool, kRx, kTx, {});
+    pool.pressure = (s.window & 1) != 0;  // windows under memory pressure too
     if (s.has(net::tcp::kSyn) && !s.has(net::tcp::kAck)) {
       conn.accept_syn(s, 12345, now);
     } else {
@@ -64,7 +68,7 @@ void check_tcp(uint8_t* frame, size_t size, bool fix_checksum) {
   if (s.urgent & 1) conn.timer(conn.deadline() == UINT64_MAX ? now : conn.deadline());
   if (s.urgent == 0xDEAD) conn.close(now);
   // Invariants: never more buffered or in flight than the buffers hold (+ SYN and FIN).
-  if (conn.readable() > sizeof rx || conn.in_flight() > sizeof tx + 2) __builtin_trap();
+  if (conn.readable() > kRx || conn.in_flight() > kTx + 2 || conn.buffer_bytes() > kRx + kTx) __builtin_trap();
 }
 
 bool drop(void*, const uint8_t*, size_t) { return true; }
@@ -98,6 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c.ctx = &stack;
     c.rx_buffer = c.tx_buffer = 2048;
     c.syn_queue = 4;
+    c.memory_limit = 16 * 1024;  // small: refusals, pressure, reclaim and cookies get fuzzed too
     tcp.init(c, net::Ipv4::from_bytes(10, 0, 2, 15));
     tcp.listen(80, 4);
     stack.attach_tcp(&tcp);

@@ -18,9 +18,12 @@ struct THardwareAddress {
 
 // Binds the NIC called Name ("e1000") to the calling core with a static address and starts its
 // packet thread on this core. Handler must be nullptr (Toro's raw-handler variant is not
-// provided). Prints the configuration; on failure prints why.
-void DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4], const Byte Mask[4],
-                     TThreadFunc Handler);
+// provided). Prints the configuration; on failure prints why and returns false (Toro's is a
+// procedure that fails silently; a Toro C++ program can check it, a ported one may ignore it).
+// Kernel parameters: tcpmem=AMOUNT sets this core's TCP memory budget (bytes, K, M, G, or N% of
+// the core's free memory; default 50%), netstat=SECONDS prints the core's memory and TCP state.
+Boolean DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4], const Byte Mask[4],
+                        TThreadFunc Handler);
 
 void _IPAddress(const Byte Ip[4], TIPAddress& Result);
 void _IPAddresstoArray(TIPAddress Ip, Byte Result[4]);
@@ -116,4 +119,7 @@ struct TNetworkHandler {
 };
 using PNetworkHandler = TNetworkHandler*;
 // Starts the service thread: DoInit once, then dispatcher passes forever. Callbacks may be nil.
-void SysRegisterNetworkService(PNetworkHandler Handler);
+// False, with a console line saying why, when it cannot (no network interface on this core,
+// no memory for the service or its thread, or the core already runs the most services its
+// packet thread wakes, Interface::kMaxServices). Toro's is a procedure that fails silently.
+Boolean SysRegisterNetworkService(PNetworkHandler Handler);

@@ -16,13 +16,12 @@ const char* state_name(State s) {
   return kNames[int(s)];
 }
 
-void Connection::init(const Endpoints& e, uint8_t* rx_memory, uint32_t rx_size, uint8_t* tx_memory,
-                      uint32_t tx_size, Output out) {
+void Connection::init(const Endpoints& e, BufferPool* pool, uint32_t rx_limit, uint32_t tx_limit, Output out) {
   *this = Connection{};
   ep_ = e;
   out_ = out;
-  rx_.init(rx_memory, rx_size);
-  tx_.init(tx_memory, tx_size);
+  rx_.init(pool, rx_limit);
+  tx_.init(pool, tx_limit);
 }
 
 bool Connection::synchronized() const {
@@ -38,8 +37,20 @@ uint32_t Connection::sent_data() const {
   return snd_nxt_ - snd_una_ - (syn_acked_ ? 0 : 1) - (fin_in_flight() ? 1 : 0);
 }
 
+// The window offered: room up to the buffer's limit. While memory is short (the pool's
+// pressure) only the memory the buffer already holds is offered, or one segment if it holds
+// less (so the connection still moves, as Linux clamps to a few segments), but never less than
+// what is left of the window already advertised: its right edge does not move back (RFC 9293
+// §3.8.6.2.1), the window only stops growing.
 uint16_t Connection::advertised_window() const {
-  const uint32_t w = rx_.space() >> rcv_scale_;
+  uint32_t space = rx_.space();
+  if (rx_.under_pressure()) {
+    const uint32_t promised = seq_gt(rcv_adv_, rcv_nxt_) ? rcv_adv_ - rcv_nxt_ : 0;
+    uint32_t offer = rx_.room() > mss_ ? rx_.room() : mss_;
+    if (promised > offer) offer = promised;
+    if (offer < space) space = offer;
+  }
+  const uint32_t w = space >> rcv_scale_;
   return uint16_t(w > 0xFFFF ? 0xFFFF : w);
 }
 
@@ -86,6 +97,11 @@ void Connection::take_options(const Segment& syn) {
 
 void Connection::orphan(uint64_t now) {
   orphaned_ = true;
+  // Nobody will read what has arrived or arrives from now on: it is acknowledged and dropped
+  // (the peer's close completes) and the receive buffer's memory goes back at once.
+  rx_.consume(rx_.size());
+  ooo_count_ = 0;
+  rx_.release_if_empty();
   if (state_ == State::kFinWait2) fin_wait2_until_ = now + kFinWait2Timeout;
 }
 
@@ -264,7 +280,12 @@ void Connection::input(const Segment& s, uint64_t now) {
   if (s.payload_length != 0 &&
       (state_ == State::kEstablished || state_ == State::kFinWait1 || state_ == State::kFinWait2)) {
     const uint32_t skip = seq_lt(s.seq, rcv_nxt_) ? rcv_nxt_ - s.seq : 0;  // already have these
-    if (seq_gt(s.seq, rcv_nxt_)) {
+    if (orphaned_ && seq_le(s.seq, rcv_nxt_)) {
+      rcv_nxt_ += uint32_t(s.payload_length - (skip < s.payload_length ? skip : s.payload_length));  // dropped unread
+      send_ack();
+    } else if (orphaned_) {
+      send_ack();  // out of order, and nobody would read it: the peer resends it in order
+    } else if (seq_gt(s.seq, rcv_nxt_)) {
       // A hole before it: kept (in the buffer, past the readable part) for when the hole fills;
       // a duplicate ACK at once tells the peer (RFC 5681 §3.2: fast retransmit).
       in_order = false;
@@ -389,6 +410,7 @@ bool Connection::process_ack(const Segment& s, uint64_t now) {
       --acked;
     }
     tx_.consume(acked);
+    tx_.release_if_empty();  // all acknowledged: the send buffer's memory goes back
     snd_una_ = s.ack;
     if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;  // acknowledges beyond a rewind
     retries_ = 0;
@@ -453,11 +475,12 @@ bool Connection::process_ack(const Segment& s, uint64_t now) {
 // that is what lies there. Returns the sequence space sent.
 uint32_t Connection::send_at(uint32_t seq, uint32_t max) {
   const uint32_t offset = seq - snd_una_;
-  const uint32_t n = tx_.copy_out(offset, scratch_, max < sizeof scratch_ ? max : uint32_t(sizeof scratch_));
+  uint8_t payload[kOurMss];  // on the caller's stack: an idle connection's record stays small
+  const uint32_t n = tx_.copy_out(offset, payload, max < sizeof payload ? max : uint32_t(sizeof payload));
   if (n != 0) {
     // The last queued bytes of a closing connection carry the FIN (one segment, not two).
     const bool fin = close_requested_ && !fin_acked_ && offset + n == tx_.size();
-    emit(kAck | kPsh | (fin ? kFin : 0), seq, scratch_, n);
+    emit(kAck | kPsh | (fin ? kFin : 0), seq, payload, n);
     return n + (fin ? 1 : 0);
   }
   if (close_requested_ && !fin_acked_ && offset == tx_.size()) {
@@ -521,9 +544,11 @@ void Connection::retransmit(uint64_t now) {
     return;
   }
   // A zero-window probe may go unanswered for as long as the peer keeps its window shut; it
-  // does not count towards giving up.
+  // does not count towards giving up (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17), unless nobody
+  // holds the connection any more: an orphan's probes count, answered or not, so a peer that
+  // never opens its window cannot pin the record and its data (RFC 6429).
   const bool probing = snd_wnd_ == 0;
-  if (!probing && ++retries_ > kMaxRetransmissions) {
+  if ((!probing || orphaned_) && ++retries_ > (orphaned_ ? kMaxOrphanRetries : kMaxRetransmissions)) {
     fail(Error::kTimedOut);
     return;
   }
@@ -594,10 +619,11 @@ uint32_t Connection::send(const uint8_t* data, uint32_t n, uint64_t now) {
 uint32_t Connection::recv(uint8_t* out, uint32_t n, uint64_t now) {
   (void)now;
   const uint32_t got = rx_.read(out, n);
+  if (ooo_count_ == 0) rx_.release_if_empty();  // all read: the receive buffer's memory goes back
   // Receiver-side silly window avoidance (§3.8.6.2.2): announce the opened window once it has
   // grown by a full segment or half the buffer, whichever is less.
   if (got != 0 && synchronized() && !peer_fin_) {
-    const uint32_t threshold = rx_.capacity() / 2 < mss_ ? rx_.capacity() / 2 : mss_;
+    const uint32_t threshold = rx_.limit() / 2 < mss_ ? rx_.limit() / 2 : mss_;
     if (rx_.space() >= last_advertised_ + threshold) send_ack();
   }
   return got;

@@ -1,10 +1,12 @@
 // One TCP connection's state machine (RFC 9293 §3.3.2, event processing §3.10), portable and
 // driven from outside: the owner feeds it parsed segments, the time and the application's
-// calls, and it hands the segments it wants sent to an output callback. No allocation, no
-// kernel dependency: the host tests drive it packet by packet against a scripted peer.
+// calls, and it hands the segments it wants sent to an output callback. Its buffers take
+// memory from the owner's BufferPool (ring.h) as data arrives or is queued, and give it back
+// when drained; no kernel dependency: the host tests drive it packet by packet against a
+// scripted peer.
 //
 //   net::tcp::Connection c;
-//   c.init(endpoints, rx_memory, rx_size, tx_memory, tx_size, {send_fn, ctx});
+//   c.init(endpoints, &pool, rx_limit, tx_limit, {send_fn, ctx});
 //   c.accept_syn(syn, isn, now);          // passive open (the listener saw a SYN), or
 //   c.connect(isn, now);                  // active open
 //   c.input(segment, now);                // every segment of this 4-tuple
@@ -57,11 +59,16 @@ class Connection {
   static constexpr uint64_t kMsl = 30'000'000;         // TIME-WAIT lasts 2*MSL = 60 s
   static constexpr uint64_t kDelayedAck = 40'000;
   static constexpr unsigned kMaxRetransmissions = 8;   // then the connection times out
+  // An orphan (orphan()) gives up after this many retransmissions or zero-window probes,
+  // whether or not the peer answers the probes (RFC 6429; Linux's tcp_orphan_retries): with the
+  // 200 ms minimum RTO and its back-off, about 25 s.
+  static constexpr unsigned kMaxOrphanRetries = 6;
   static constexpr unsigned kMaxSynRetransmissions = 5;
   static constexpr uint64_t kFinWait2Timeout = 60'000'000;  // an orphan's FIN-WAIT-2 (Linux's tcp_fin_timeout)
 
-  void init(const Endpoints& e, uint8_t* rx_memory, uint32_t rx_size, uint8_t* tx_memory, uint32_t tx_size,
-            Output out);
+  // The receive buffer (and so the window) may grow to rx_limit bytes, the send buffer to
+  // tx_limit; both start empty, without memory.
+  void init(const Endpoints& e, BufferPool* pool, uint32_t rx_limit, uint32_t tx_limit, Output out);
 
   // Opens. accept_syn: `syn` is a SYN that a listener accepted for these endpoints.
   void accept_syn(const Segment& syn, uint32_t isn, uint64_t now);
@@ -83,22 +90,26 @@ class Connection {
   void close(uint64_t now);
   void abort();
   // Nobody will read this connection any more (the application let go): FIN-WAIT-2 then lasts
-  // kFinWait2Timeout at most, so a peer that never sends its FIN cannot keep the record forever.
-  // (RFC 9293 lets FIN-WAIT-2 last as long as the application may still receive.)
+  // kFinWait2Timeout at most, so a peer that never sends its FIN cannot keep the record forever
+  // (RFC 9293 lets FIN-WAIT-2 last as long as the application may still receive), and
+  // retransmissions and zero-window probes stop after kMaxOrphanRetries.
   void orphan(uint64_t now);
+  bool orphaned() const { return orphaned_; }
   // RFC 1122 §4.2.3.6 keep-alive, off unless set: after `idle` µs without a segment from the
   // peer, a probe (SEQ = SND.UNA - 1 and no data, which the peer must answer with an ACK) every
   // `interval` µs; after `count` unanswered probes the connection closes (Error::kTimedOut).
   // Only in ESTABLISHED and CLOSE-WAIT with nothing in flight (retransmissions already detect
   // a dead peer). idle == 0 turns it off.
   void set_keepalive(uint64_t idle, uint64_t interval, unsigned count, uint64_t now);
-  // In TIME-WAIT nothing is read or sent any more: lets go of the buffers (the owner may free
-  // them) and keeps only the state TIME-WAIT needs. Unread data is dropped.
+  // Gives the buffers' memory back for good (TIME-WAIT, a reset, the record's end): nothing is
+  // read or queued any more. Unread and unsent data is dropped.
   void drop_buffers() {
-    rx_.init(nullptr, 0);
-    tx_.init(nullptr, 0);
+    rx_.drop();
+    tx_.drop();
     ooo_count_ = 0;
   }
+  // Memory the buffers hold now.
+  uint32_t buffer_bytes() const { return rx_.capacity() + tx_.capacity(); }
 
   State state() const { return state_; }
   // In TIME-WAIT: when the connection last heard from the peer's side of the close (entering
@@ -207,8 +218,6 @@ class Connection {
   unsigned dupacks_ = 0;
   bool in_recovery_ = false;
   uint32_t recover_ = 0;
-
-  uint8_t scratch_[kOurMss];
 };
 
 // What to answer a segment that matches no connection and no listener (RFC 9293 §3.10.7.1):

@@ -6,15 +6,26 @@
 #include <new>
 
 namespace net::tcp {
+namespace {
+// How long ago `since` was. The clock is read more than once per event (a record's time may be
+// a little later than the caller's `now`): that counts as no time at all, not as 584 years.
+uint64_t age(uint64_t now, uint64_t since) { return now > since ? now - since : 0; }
+}  // namespace
 
 void Tcp::init(const Config& config, Ipv4 local) {
   config_ = config;
+  if (config_.max_orphans == 0) {
+    const uint64_t m = config_.memory_limit / 4096;
+    config_.max_orphans = m < 64 ? 64 : size_t(m);
+  }
   local_ = local;
+  pool_ = {buffer_allocate, buffer_release, this, false};
 }
 
 void Tcp::reset() {
-  while (sockets_ != nullptr) destroy(sockets_);
-  while (tw_head_ != nullptr) destroy(tw_head_);
+  for (List& l : lists_) {
+    while (l.head != nullptr) destroy(l.head);
+  }
   while (listeners_ != nullptr) {
     Listener* l = listeners_;
     listeners_ = l->next;
@@ -29,6 +40,122 @@ bool Tcp::output(void* ctx, const Connection& c, const Segment& s) {
   return self->config_.send(self->config_.ctx, c.endpoints().remote, s);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Memory: every record and buffer byte counts against the budget.
+
+void* Tcp::charge(size_t size) {
+  void* memory = used_ + size <= config_.memory_limit ? config_.allocate(size) : nullptr;
+  if (memory == nullptr) {
+    ++counters_.memory_refused;
+    if (!pressure_) {
+      pressure_ = pool_.pressure = true;
+      next_reclaim_ = 0;
+      earliest_ = 0;  // the next tick() reclaims
+    }
+    return nullptr;
+  }
+  used_ += size;
+  update_pressure();
+  return memory;
+}
+
+void Tcp::uncharge(void* memory, size_t size) {
+  config_.release(memory);
+  used_ -= size;
+  update_pressure();
+}
+
+// Pressure from 3/4 of the budget (or a refusal) until use is back under 1/2: a band, so the
+// state does not flip at every allocation.
+void Tcp::update_pressure() {
+  const uint64_t limit = config_.memory_limit;
+  if (!pressure_ && used_ >= limit / 4 * 3) {
+    pressure_ = true;
+    next_reclaim_ = 0;
+    earliest_ = 0;
+  } else if (pressure_ && used_ < limit / 2) {
+    pressure_ = false;
+  }
+  pool_.pressure = pressure_;
+}
+
+uint8_t* Tcp::buffer_allocate(void* ctx, uint32_t size) {
+  auto* self = static_cast<Tcp*>(ctx);
+  auto* memory = static_cast<uint8_t*>(self->charge(size));
+  if (memory != nullptr) self->buffer_bytes_ += size;
+  return memory;
+}
+
+void Tcp::buffer_release(void* ctx, uint8_t* memory, uint32_t size) {
+  auto* self = static_cast<Tcp*>(ctx);
+  self->buffer_bytes_ -= size;
+  self->uncharge(memory, size);
+}
+
+TcpMemory Tcp::memory() const {
+  return {used_,
+          config_.memory_limit,
+          buffer_bytes_,
+          count_,
+          lists_[size_t(Socket::List::kOrphan)].count,
+          lists_[size_t(Socket::List::kTimeWait)].count,
+          pressure_};
+}
+
+// A connection reset to free its memory: RST to the peer, buffers freed, and the record too if
+// the application does not hold it (one it holds sees the reset as an ordinary one).
+void Tcp::reset_connection(Socket* s) {
+  const State before = s->conn.state();
+  s->conn.abort();
+  s->conn.drop_buffers();
+  note_state(s, before);
+  settle(s);
+}
+
+// Under pressure: first the orphans (nobody reads them), oldest first; then TIME-WAIT records,
+// oldest first (RFC 1337's hazards need an old duplicate of this very 4-tuple, and the peer
+// closed its side: Linux drops TIME-WAIT past tcp_max_tw_buckets the same way); then
+// connections the application holds that have been idle for kIdleReclaimUs, least recently
+// active first. Until use is under half the budget, or nothing is left to take.
+void Tcp::reclaim(uint64_t now) {
+  const uint64_t target = config_.memory_limit / 2 < used_ / 2 ? config_.memory_limit / 2 : used_ / 2;
+  List& orphans = list_of(Socket::List::kOrphan);
+  while (used_ > target && orphans.head != nullptr) {
+    ++counters_.reclaimed_orphans;
+    reset_connection(orphans.head);
+  }
+  List& tw = list_of(Socket::List::kTimeWait);
+  while (used_ > target && tw.head != nullptr) {
+    ++counters_.reclaimed_time_wait;
+    destroy(tw.head);
+  }
+  List& active = list_of(Socket::List::kActive);
+  for (Socket* s = active.head; s != nullptr && used_ > target;) {
+    if (age(now, s->since) < kIdleReclaimUs) break;  // the rest were active more recently
+    Socket* next = s->next;
+    if (s->conn.state() != State::kClosed) {
+      ++counters_.reclaimed_idle;
+      reset_connection(s);
+    } else if (s->conn.buffer_bytes() != 0) {
+      s->conn.drop_buffers();  // ended, not yet released: nothing more to read that matters
+    }
+    s = next;
+  }
+  update_pressure();
+}
+
+// Orphans past their lifetime, and the oldest ones past max_orphans, are reset.
+void Tcp::expire_orphans(uint64_t now) {
+  List& orphans = list_of(Socket::List::kOrphan);
+  while (orphans.head != nullptr &&
+         (orphans.count > config_.max_orphans || age(now, orphans.head->since) >= kOrphanLifetimeUs)) {
+    ++counters_.orphans_expired;
+    reset_connection(orphans.head);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
 size_t Tcp::bucket(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const {
   // Keyed (the ISN secret), so a peer cannot aim all its connections at one bucket.
   uint64_t h = (uint64_t(remote.value) << 32 | uint32_t(remote_port) << 16 | local_port) ^ config_.isn_key.k0;
@@ -39,15 +166,11 @@ size_t Tcp::bucket(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const
 }
 
 Socket* Tcp::create(const Endpoints& e) {
-  const size_t size = sizeof(Socket) + config_.rx_buffer + config_.tx_buffer;
-  void* memory = config_.allocate(size);
+  void* memory = charge(sizeof(Socket));
   if (memory == nullptr) return nullptr;
   auto* s = new (memory) Socket();
-  uint8_t* rx = static_cast<uint8_t*>(memory) + sizeof(Socket);
-  s->conn.init(e, rx, config_.rx_buffer, rx + config_.rx_buffer, config_.tx_buffer, {output, this});
-  s->next = sockets_;
-  if (sockets_ != nullptr) sockets_->prev = s;
-  sockets_ = s;
+  s->conn.init(e, &pool_, config_.rx_buffer, config_.tx_buffer, {output, this});
+  append(s, Socket::List::kActive, config_.now_us());
   Socket*& b = buckets_[bucket(e.remote, e.remote_port, e.local_port)];
   s->hash_next = b;
   b = s;
@@ -56,22 +179,33 @@ Socket* Tcp::create(const Endpoints& e) {
   return s;
 }
 
-// Takes `s` out of its list: the compact TIME-WAIT records' or everyone else's.
 void Tcp::unlink(Socket* s) {
-  (s->prev != nullptr ? s->prev->next : (s->compact ? tw_head_ : sockets_)) = s->next;
-  if (s->next != nullptr) {
-    s->next->prev = s->prev;
-  } else if (s->compact) {
-    tw_tail_ = s->prev;
-  }
+  List& l = list_of(s->list);
+  (s->prev != nullptr ? s->prev->next : l.head) = s->next;
+  (s->next != nullptr ? s->next->prev : l.tail) = s->prev;
   s->next = s->prev = nullptr;
+  --l.count;
 }
 
-void Tcp::append_time_wait(Socket* s) {
+void Tcp::append(Socket* s, Socket::List which, uint64_t since) {
+  List& l = list_of(which);
+  s->list = which;
+  s->since = since;
   s->next = nullptr;
-  s->prev = tw_tail_;
-  (tw_tail_ != nullptr ? tw_tail_->next : tw_head_) = s;
-  tw_tail_ = s;
+  s->prev = l.tail;
+  (l.tail != nullptr ? l.tail->next : l.head) = s;
+  l.tail = s;
+  ++l.count;
+}
+
+void Tcp::touch(Socket* s, uint64_t now) {
+  if (s->list != Socket::List::kActive) return;
+  if (s != list_of(Socket::List::kActive).tail) {
+    unlink(s);
+    append(s, Socket::List::kActive, now);
+  } else {
+    s->since = now;
+  }
 }
 
 void Tcp::destroy(Socket* s) {
@@ -86,37 +220,27 @@ void Tcp::destroy(Socket* s) {
   }
   --count_;
   ++counters_.connections_closed;
+  s->conn.drop_buffers();
   s->~Socket();
-  config_.release(s);
+  uncharge(s, sizeof(Socket));
 }
 
-// Frees `s` if nobody holds it any more and it is CLOSED. One the application let go that
-// waits out TIME-WAIT (a minute, and a burst of short connections leaves thousands) moves to
-// a record without its buffers: 1.7 KiB instead of 34 KiB each. (If that allocation fails it
-// stays as it is.)
+// Once the application let go of `s`: freed when CLOSED; in TIME-WAIT, its buffers freed and
+// the record kept in the TIME-WAIT list until 2*MSL has passed; otherwise an orphan.
 void Tcp::settle(Socket* s) {
   if (!s->released) return;
-  if (s->conn.state() == State::kClosed) {
+  const State state = s->conn.state();
+  if (state == State::kClosed) {
     destroy(s);
-    return;
+  } else if (state == State::kTimeWait) {
+    if (s->list == Socket::List::kTimeWait) return;
+    unlink(s);
+    s->conn.drop_buffers();
+    append(s, Socket::List::kTimeWait, config_.now_us());
+  } else if (s->list == Socket::List::kActive) {
+    unlink(s);
+    append(s, Socket::List::kOrphan, config_.now_us());
   }
-  if (s->compact || s->conn.state() != State::kTimeWait) return;
-  void* memory = config_.allocate(sizeof(Socket));
-  if (memory == nullptr) return;
-  unlink(s);
-  auto* t = new (memory) Socket(*s);
-  t->conn.drop_buffers();
-  t->compact = true;
-  append_time_wait(t);
-  const Endpoints& e = s->conn.endpoints();
-  for (Socket** p = &buckets_[bucket(e.remote, e.remote_port, e.local_port)]; *p != nullptr; p = &(*p)->hash_next) {
-    if (*p == s) {
-      *p = t;
-      break;
-    }
-  }
-  s->~Socket();
-  config_.release(s);
 }
 
 // Takes `s` out of `l`'s accept queue if it is there.
@@ -192,7 +316,7 @@ Listener* Tcp::listen(uint16_t port, unsigned backlog) {
 }
 
 void Tcp::unlisten(Listener* l) {
-  for (Socket* s = sockets_; s != nullptr;) {
+  for (Socket* s = list_of(Socket::List::kActive).head; s != nullptr;) {
     Socket* next = s->next;
     if (s->listener == l && !s->accepted) {
       s->conn.abort();
@@ -247,12 +371,15 @@ Socket* Tcp::connect(Ipv4 remote, uint16_t remote_port) {
 }
 
 void Tcp::release(Socket* s) {
+  const uint64_t now = config_.now_us();
   s->released = true;
-  s->conn.orphan(config_.now_us());
-  s->conn.close(config_.now_us());
+  s->conn.orphan(now);
+  s->conn.close(now);
   if (s->conn.state() == State::kSynReceived) s->conn.abort();
   note_deadline(s);
   settle(s);
+  expire_orphans(now);  // past max_orphans, the oldest goes
+  note_orphan_deadline();
 }
 
 void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
@@ -274,7 +401,7 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
   // virtual networks this kernel serves, and the cost of being wrong is a segment of the old
   // connection landing in the new one's window (odds about window / 2^32).
   if (s != nullptr && s->conn.state() == State::kTimeWait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
-      (seq_gt(seg.seq, s->conn.rcv_nxt()) || now - s->conn.time_wait_since() >= kTimeWaitReuseUs) &&
+      (seq_gt(seg.seq, s->conn.rcv_nxt()) || age(now, s->conn.time_wait_since()) >= kTimeWaitReuseUs) &&
       find_listener(seg.dst_port) != nullptr) {
     s->conn.abort();  // silently: TIME-WAIT sends nothing on abort
     settle(s);
@@ -282,6 +409,7 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
   }
   if (s != nullptr) {
     const State before = s->conn.state();
+    touch(s, now);
     s->conn.input(seg, now);
     note_state(s, before);
     note_deadline(s);
@@ -294,7 +422,9 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
       ++counters_.syn_dropped_backlog;  // the peer will retry; the listener stays bounded
       return;
     }
-    if (l->half_open >= config_.syn_queue) {
+    // Under memory pressure a SYN costs nothing either: the cookie's ACK creates the
+    // connection if there is memory for it then.
+    if (l->half_open >= config_.syn_queue || pressure_) {
       send_cookie(l, src, seg, now);
       return;
     }
@@ -365,37 +495,52 @@ bool Tcp::accept_cookie(Listener* l, Ipv4 remote, const Segment& ack, uint64_t n
   return true;
 }
 
+void Tcp::note_orphan_deadline() {
+  const Socket* oldest = lists_[size_t(Socket::List::kOrphan)].head;
+  if (oldest != nullptr && oldest->since + kOrphanLifetimeUs < earliest_) earliest_ = oldest->since + kOrphanLifetimeUs;
+}
+
 void Tcp::tick() {
   const uint64_t now = config_.now_us();
   earliest_ = UINT64_MAX;
-  for (Socket* s = sockets_; s != nullptr;) {
-    Socket* next = s->next;
-    if (s->conn.deadline() <= now) {
-      const State before = s->conn.state();
-      s->conn.timer(now);
-      note_state(s, before);
-      if (s->released && s->conn.state() == State::kClosed) {
-        destroy(s);
-        s = next;
-        continue;
-      }
-    }
-    note_deadline(s);
-    s = next;
+  if (pressure_ && now >= next_reclaim_) {
+    reclaim(now);
+    next_reclaim_ = now + kReclaimIntervalUs;
   }
-  while (tw_head_ != nullptr && tw_head_->conn.deadline() <= now) {
-    Socket* s = tw_head_;
+  expire_orphans(now);
+  constexpr Socket::List kTimed[] = {Socket::List::kActive, Socket::List::kOrphan};
+  for (Socket::List which : kTimed) {
+    for (Socket* s = list_of(which).head; s != nullptr;) {
+      Socket* next = s->next;
+      if (s->conn.deadline() <= now) {
+        const State before = s->conn.state();
+        s->conn.timer(now);
+        note_state(s, before);
+        if (s->released && s->conn.state() == State::kClosed) {
+          destroy(s);
+          s = next;
+          continue;
+        }
+      }
+      note_deadline(s);
+      s = next;
+    }
+  }
+  List& tw = list_of(Socket::List::kTimeWait);
+  while (tw.head != nullptr && tw.head->conn.deadline() <= now) {
+    Socket* s = tw.head;
     s->conn.timer(now);
     if (s->conn.state() == State::kClosed) {
       destroy(s);
     } else {  // a retransmitted FIN restarted its 2*MSL: it goes to the back
       unlink(s);
-      append_time_wait(s);
-      if (tw_head_ == s) break;
+      append(s, Socket::List::kTimeWait, now);
+      if (tw.head == s) break;
     }
   }
-  if (tw_head_ != nullptr) note_deadline(tw_head_);
+  if (tw.head != nullptr) note_deadline(tw.head);
+  note_orphan_deadline();
+  if (pressure_ && next_reclaim_ < earliest_) earliest_ = next_reclaim_;
 }
-
 
 }  // namespace net::tcp

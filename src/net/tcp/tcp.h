@@ -18,6 +18,15 @@
 // they time out in about 63 s.
 // Before it comes to dropping, the caller can apply back-pressure: while accept_queue_full(),
 // leave further frames in the NIC ring and let the services accept (net/interface.cpp).
+//
+// Memory (src/net/README.md "Memory"): a connection costs its record (sizeof(Socket)) plus
+// buffers that grow as data arrives or is queued and go back when drained (ring.h). All of it
+// counts against Config::memory_limit, the core's TCP budget. Past 3/4 of it ("pressure"): SYNs
+// get cookies instead of records, receive windows stop growing, and the oldest orphans, then
+// TIME-WAIT records, then connections idle for a second or more are reset until use is back
+// under 1/2. Past the budget itself, a new record or buffer is refused. Orphans (released by the
+// application) live at most kOrphanLifetimeUs, give up after Connection::kMaxOrphanRetries, and
+// at most Config::max_orphans exist (the oldest is reset first).
 #pragma once
 
 #include <cstddef>
@@ -31,18 +40,23 @@ namespace net::tcp {
 
 struct Listener;
 
-// A connection with its buffers, owned by the table. The application holds it between
-// accept()/connect() and release().
+// A connection, owned by the table. The application holds it between accept()/connect() and
+// release().
 struct Socket {
+  // Which of the table's lists holds it: kActive (not released; least recently active first),
+  // kOrphan (released, not yet in TIME-WAIT; oldest first), kTimeWait (released, in TIME-WAIT;
+  // oldest first).
+  enum class List : uint8_t { kActive, kOrphan, kTimeWait };
   Connection conn;
   Listener* listener = nullptr;  // while waiting to be accepted
-  Socket* next = nullptr;        // the table's list of all connections
+  Socket* next = nullptr;        // in its list
   Socket* prev = nullptr;
   Socket* hash_next = nullptr;   // the 4-tuple's hash bucket
   Socket* ready_next = nullptr;  // the listener's accept queue (established, not accepted)
+  uint64_t since = 0;            // kActive: last activity; kOrphan: released; kTimeWait: entered
+  List list = List::kActive;
   bool accepted = false;         // the application holds it
   bool released = false;         // the application let go: freed once closed
-  bool compact = false;          // a TIME-WAIT record without buffers (Tcp::settle)
   void* user = nullptr;          // the owner's cookie (the socket API's record)
 };
 
@@ -62,11 +76,25 @@ struct TcpCounters {
   uint64_t segments_in, segments_out, bad_segments, resets_sent, syn_dropped_backlog, syn_dropped_memory;
   uint64_t syn_cookies_sent, syn_cookies_accepted;
   uint64_t connections_opened, connections_closed;
+  uint64_t memory_refused;   // records or buffer growth refused (budget or heap)
+  uint64_t reclaimed_orphans, reclaimed_time_wait, reclaimed_idle;  // reset under memory pressure
+  uint64_t orphans_expired;  // reset at kOrphanLifetimeUs or past max_orphans
+};
+
+// What the table holds now (Tcp::memory()).
+struct TcpMemory {
+  uint64_t used;   // records and buffers, bytes
+  uint64_t limit;  // the budget
+  uint64_t buffers;  // of `used`: buffer memory
+  size_t connections, orphans, time_wait;
+  bool pressure;
 };
 
 class Tcp {
  public:
   static constexpr uint64_t kTimeWaitReuseUs = 1'000'000;  // see receive(): TIME-WAIT reopened by a SYN
+  static constexpr uint64_t kOrphanLifetimeUs = 60'000'000;  // an orphan is reset after this, however the peer behaves
+  static constexpr uint64_t kIdleReclaimUs = 1'000'000;      // under pressure, connections idle this long may be reset
   struct Config {
     void* (*allocate)(size_t) = nullptr;
     void (*release)(void*) = nullptr;
@@ -76,8 +104,10 @@ class Tcp {
     void* ctx = nullptr;
     klib::SipKey isn_key{};
     unsigned syn_queue = 128;  // SYN-RECEIVED connections per listener
-    uint32_t rx_buffer = 16384;
-    uint32_t tx_buffer = 16384;
+    uint32_t rx_buffer = 16384;  // the most a connection's receive buffer grows to (its window)
+    uint32_t tx_buffer = 16384;  // the most a connection's send buffer grows to
+    uint64_t memory_limit = UINT64_MAX;  // the TCP budget: records and buffers, bytes
+    size_t max_orphans = 0;              // 0: memory_limit / 4096, at least 64
   };
 
   void init(const Config& config, Ipv4 local);
@@ -100,7 +130,9 @@ class Tcp {
   // The application's data calls: Connection::send/recv plus the timers they arm (call these,
   // not s->conn.send/recv, or next_deadline() misses the timer).
   uint32_t send(Socket* s, const uint8_t* data, uint32_t n) {
-    const uint32_t done = s->conn.send(data, n, config_.now_us());
+    const uint64_t now = config_.now_us();
+    touch(s, now);
+    const uint32_t done = s->conn.send(data, n, now);
     note_deadline(s);
     return done;
   }
@@ -116,7 +148,9 @@ class Tcp {
     note_deadline(s);
   }
   uint32_t recv(Socket* s, uint8_t* out, uint32_t n) {
-    const uint32_t done = s->conn.recv(out, n, config_.now_us());
+    const uint64_t now = config_.now_us();
+    const uint32_t done = s->conn.recv(out, n, now);
+    if (done != 0) touch(s, now);
     note_deadline(s);
     return done;
   }
@@ -126,12 +160,23 @@ class Tcp {
 
   const TcpCounters& counters() const { return counters_; }
   size_t connections() const { return count_; }
+  TcpMemory memory() const;
 
  private:
   static bool output(void* ctx, const Connection& c, const Segment& s);
+  static uint8_t* buffer_allocate(void* ctx, uint32_t size);
+  static void buffer_release(void* ctx, uint8_t* memory, uint32_t size);
+  void* charge(size_t size);              // config_.allocate within the budget, or nullptr
+  void uncharge(void* memory, size_t size);
+  void update_pressure();
+  void reclaim(uint64_t now);             // under pressure: resets the oldest orphans, TIME-WAITs, idle ones
+  void expire_orphans(uint64_t now);      // kOrphanLifetimeUs and max_orphans
+  void reset_connection(Socket* s);       // RST, buffers freed; the record goes if nobody holds it
   Socket* create(const Endpoints& e);
   void destroy(Socket* s);
-  void settle(Socket* s);  // after anything happened to `s`: frees or shrinks it (tcp.cpp)
+  void settle(Socket* s);  // after anything happened to `s`: frees it or moves it between lists (tcp.cpp)
+  void touch(Socket* s, uint64_t now);  // activity: to the back of the active list
+  void note_orphan_deadline();           // the oldest orphan's lifetime counts in earliest_
   void enqueue(Listener* l, Socket* s);
   void unqueue(Listener* l, Socket* s);
   size_t bucket(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const;
@@ -148,13 +193,24 @@ class Tcp {
 
   Config config_;
   Ipv4 local_;
-  Socket* sockets_ = nullptr;     // every connection but the compact TIME-WAIT records
-  // Compact TIME-WAIT records, oldest first: they all wait the same 2*MSL, so tick() expires
-  // them from the head instead of scanning thousands after a burst of short connections.
-  Socket* tw_head_ = nullptr;
-  Socket* tw_tail_ = nullptr;
+  BufferPool pool_;
+  uint64_t used_ = 0;          // bytes of records and buffers
+  uint64_t buffer_bytes_ = 0;  // of which buffers
+  bool pressure_ = false;
+  uint64_t next_reclaim_ = 0;
+  static constexpr uint64_t kReclaimIntervalUs = 100'000;  // reclaim() at most this often under pressure
+  // The three lists of Socket::List, each oldest first. TIME-WAIT records all wait the same
+  // 2*MSL and orphans the same lifetime, so tick() expires them from the head instead of
+  // scanning thousands after a burst of short connections.
+  struct List {
+    Socket* head = nullptr;
+    Socket* tail = nullptr;
+    size_t count = 0;
+  };
+  List lists_[3];
+  List& list_of(Socket::List l) { return lists_[size_t(l)]; }
   void unlink(Socket* s);
-  void append_time_wait(Socket* s);
+  void append(Socket* s, Socket::List l, uint64_t since);
   // Connections by 4-tuple: a frame's lookup costs a bucket, not the table (thousands of
   // TIME-WAIT records after a burst of short connections).
   static constexpr size_t kBuckets = 1024;

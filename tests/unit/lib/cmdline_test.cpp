@@ -46,4 +46,36 @@ TEST(KernelParams, TruncatesLongLinesAndTooManyTokens) {
   EXPECT_TRUE(p.truncated());
 }
 
+TEST(KernelParams, KeyValueSettings) {
+  klib::KernelParams p;
+  p.parse("10.0.2.15,virtionet tcpmem=25% netstat=5 tcpmemx=1 netirq=ignore");
+  EXPECT_STREQ(p.value("tcpmem"), "25%");
+  EXPECT_STREQ(p.value("netstat"), "5");
+  EXPECT_STREQ(p.value("netirq"), "ignore");
+  EXPECT_EQ(p.value("tcp"), nullptr);  // a prefix of a key is not the key
+  EXPECT_EQ(p.value("virtionet"), nullptr);
+}
+
+TEST(ParseAmount, BytesUnitsAndPercentages) {
+  uint64_t v = 7;
+  EXPECT_TRUE(klib::parse_amount("4096", 0, &v));
+  EXPECT_EQ(v, 4096u);
+  EXPECT_TRUE(klib::parse_amount("512K", 0, &v));
+  EXPECT_EQ(v, 512u << 10);
+  EXPECT_TRUE(klib::parse_amount("8m", 0, &v));
+  EXPECT_EQ(v, 8u << 20);
+  EXPECT_TRUE(klib::parse_amount("2G", 0, &v));
+  EXPECT_EQ(v, 2ull << 30);
+  EXPECT_TRUE(klib::parse_amount("25%", 1000, &v));
+  EXPECT_EQ(v, 250u);
+  EXPECT_TRUE(klib::parse_amount("100%", UINT64_MAX, &v));
+  EXPECT_EQ(v, UINT64_MAX);
+  v = 7;
+  for (const char* bad : {"", "x", "-1", "12Q", "5%%", "101%", "1KB", "99999999999999999999", "17179869184G"}) {
+    EXPECT_FALSE(klib::parse_amount(bad, 100, &v)) << bad;
+  }
+  EXPECT_FALSE(klib::parse_amount(nullptr, 100, &v));
+  EXPECT_EQ(v, 7u);
+}
+
 }  // namespace

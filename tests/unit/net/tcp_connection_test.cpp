@@ -17,10 +17,30 @@ struct Sent {
   std::string data;
 };
 
+// Buffer memory from malloc, counted: a connection must give back all it took.
+struct CountingPool : BufferPool {
+  long bytes = 0;
+  long refuse_above = -1;  // > 0: allocations that would go past this many bytes fail
+  CountingPool() {
+    allocate = [](void* ctx, uint32_t n) -> uint8_t* {
+      auto* p = static_cast<CountingPool*>(ctx);
+      if (p->refuse_above >= 0 && p->bytes + long(n) > p->refuse_above) return nullptr;
+      p->bytes += n;
+      return static_cast<uint8_t*>(malloc(n));
+    };
+    release = [](void* ctx, uint8_t* m, uint32_t n) {
+      static_cast<CountingPool*>(ctx)->bytes -= n;
+      free(m);
+    };
+    this->ctx = this;
+  }
+};
+
 struct Peer {
+  static constexpr uint32_t kRxLimit = 8192;
+  static constexpr uint32_t kTxLimit = 16384;
+  CountingPool pool;
   Connection c;
-  uint8_t rx_mem[8192];
-  uint8_t tx_mem[16384];
   std::vector<Sent> out;
   uint64_t now = 1'000'000;
   uint32_t peer_seq = 5000;  // the peer's next sequence number
@@ -33,10 +53,11 @@ struct Peer {
     p->out.push_back(e);
     return true;
   }
-  explicit Peer(uint32_t rx_size = sizeof rx_mem) {
+  explicit Peer(uint32_t rx_size = kRxLimit) {
     Endpoints e{Ipv4::from_bytes(10, 0, 2, 15), Ipv4::from_bytes(10, 0, 2, 2), 80, 40000};
-    c.init(e, rx_mem, rx_size, tx_mem, sizeof tx_mem, {capture, this});
+    c.init(e, &pool, rx_size, kTxLimit, {capture, this});
   }
+  ~Peer() { c.drop_buffers(); }
   Segment seg(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data = "", uint16_t window = 65535) {
     Segment s;
     s.src_port = 40000;
@@ -495,6 +516,116 @@ TEST(TcpConnection, ResetForAStraySegment) {
   EXPECT_EQ(out.seq, 77u);
   in.flags = kRst;
   EXPECT_FALSE(reset_for(in, &out));
+}
+
+// Memory follows use (issue #10): no buffer memory until data arrives or is queued, the
+// receive buffer grows with what is unread and goes back once it is read, the send buffer
+// goes back once everything is acknowledged.
+TEST(TcpConnection, BuffersHoldMemoryOnlyWhileTheyHoldData) {
+  Peer p;
+  p.handshake();
+  EXPECT_EQ(p.pool.bytes, 0);
+  EXPECT_EQ(p.c.buffer_bytes(), 0u);
+  p.deliver(kAck | kPsh, "GET / HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(p.pool.bytes, long(Ring::kMinChunk));  // the smallest chunk
+  p.deliver(kAck | kPsh, std::string(3000, 'x'));
+  EXPECT_EQ(p.pool.bytes, 4096);  // grown to the next power of two, contents kept
+  EXPECT_EQ(p.read_all(), "GET / HTTP/1.0\r\n\r\n" + std::string(3000, 'x'));
+  EXPECT_EQ(p.pool.bytes, 0);  // read: given back
+  p.send(std::string(5000, 'y'));
+  EXPECT_EQ(p.pool.bytes, 8192);
+  EXPECT_EQ(p.sent_data(), std::string(5000, 'y'));
+  p.acked_upto += 5000;
+  p.deliver(kAck);
+  EXPECT_EQ(p.pool.bytes, 0);  // acknowledged: given back
+}
+
+// Data that arrives while the pool refuses memory is not kept and not acknowledged: the
+// peer's retransmission brings it again once there is memory.
+TEST(TcpConnection, RefusedMemoryDropsDataAndTheAckSaysSo) {
+  Peer p;
+  p.handshake();
+  p.pool.refuse_above = 0;
+  const uint32_t before = p.peer_seq;
+  p.deliver(kAck | kPsh, "hello");
+  EXPECT_EQ(p.c.readable(), 0u);
+  ASSERT_FALSE(p.out.empty());
+  EXPECT_EQ(p.out.back().s.ack, before);  // nothing taken
+  p.pool.refuse_above = -1;
+  p.peer_seq = before;
+  p.deliver(kAck | kPsh, "hello");
+  EXPECT_EQ(p.read_all(), "hello");
+}
+
+// Under memory pressure the window offers only what the buffer holds, or one segment (but its
+// right edge never moves back); without pressure, the whole limit.
+TEST(TcpConnection, UnderPressureTheWindowStopsGrowing) {
+  Peer p;
+  p.handshake();
+  auto window_after = [&p](const std::string& data) {
+    p.out.clear();
+    p.deliver(kAck | kPsh, data);
+    p.now += Connection::kDelayedAck;
+    p.c.timer(p.now);
+    EXPECT_FALSE(p.out.empty());
+    return p.out.empty() ? 0u : uint32_t(p.out.back().s.window);
+  };
+  EXPECT_EQ(window_after("abc"), Peer::kRxLimit - 3);
+  p.read_all();
+  p.pool.pressure = true;
+  // What was promised stays promised: the edge does not move back.
+  EXPECT_EQ(window_after("defg"), Peer::kRxLimit - 7);
+  p.read_all();
+  // The peer uses up the promise (the buffer grows to hold it; its last bytes are offered);
+  // once it is read in one go and the memory is gone, only a segment's worth is offered.
+  EXPECT_EQ(window_after(std::string(Peer::kRxLimit - 7, 'z')), 7u);
+  std::vector<uint8_t> all(Peer::kRxLimit);
+  EXPECT_EQ(p.c.recv(all.data(), Peer::kRxLimit, p.now), Peer::kRxLimit - 7);
+  EXPECT_EQ(p.c.buffer_bytes(), 0u);
+  EXPECT_EQ(window_after("h"), p.c.mss());
+  p.read_all();
+  p.pool.pressure = false;
+  EXPECT_EQ(window_after("i"), Peer::kRxLimit - 1);
+}
+
+// An orphan's zero-window probes count even when the peer answers them (RFC 6429): the
+// connection gives up after kMaxOrphanRetries instead of holding its data forever. The same
+// probes without orphan() go on (ZeroWindowIsProbed).
+TEST(TcpConnection, OrphanGivesUpProbingAZeroWindow) {
+  Peer p;
+  p.handshake();
+  p.deliver(kAck, "", 0);  // the peer shuts its window
+  p.send("reply");
+  p.c.orphan(p.now);
+  p.c.close(p.now);
+  unsigned probes = 0;
+  for (int i = 0; i < 40 && p.c.state() != State::kClosed; ++i) {
+    p.now = p.c.deadline();
+    p.c.timer(p.now);
+    if (!p.out.empty()) ++probes;
+    p.out.clear();
+    p.deliver(kAck, "", 0);  // every probe answered: still shut
+  }
+  EXPECT_EQ(p.c.state(), State::kClosed);
+  EXPECT_EQ(p.c.error(), Error::kTimedOut);
+  EXPECT_EQ(probes, Connection::kMaxOrphanRetries);
+}
+
+// What arrives for an orphan is acknowledged and dropped, and what was unread is freed at once.
+TEST(TcpConnection, OrphanDropsUnreadData) {
+  Peer p;
+  p.handshake();
+  p.deliver(kAck | kPsh, "unread");
+  EXPECT_GT(p.pool.bytes, 0);
+  p.c.orphan(p.now);
+  EXPECT_EQ(p.pool.bytes, 0);
+  p.out.clear();
+  p.deliver(kAck | kPsh, "more");
+  ASSERT_FALSE(p.out.empty());
+  EXPECT_EQ(p.out.back().s.ack, p.peer_seq);
+  EXPECT_EQ(p.pool.bytes, 0);
+  p.deliver(kAck | kFin);
+  EXPECT_TRUE(p.c.peer_closed());
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,7 +20,9 @@ using namespace net::tcp;
 uint64_t g_now = 1'000'000;
 long g_live_allocations = 0;
 long g_live_bytes = 0;
-uint64_t now_us() { return g_now; }
+// The clock moves on by a microsecond at every reading, as a real one does between two reads
+// in one event (a TCP that compares two readings must not assume they are equal).
+uint64_t now_us() { return g_now++; }
 void* allocate(size_t n) {
   ++g_live_allocations;
   g_live_bytes += long(n);
@@ -74,7 +78,8 @@ struct Net {
     }
     return true;
   }
-  explicit Net(unsigned syn_queue = Tcp::Config{}.syn_queue) {
+  explicit Net(unsigned syn_queue = Tcp::Config{}.syn_queue, uint64_t server_memory_limit = UINT64_MAX,
+               size_t server_max_orphans = 0) {
     Tcp::Config c;
     c.syn_queue = syn_queue;
     c.allocate = allocate;
@@ -83,7 +88,11 @@ struct Net {
     c.send = send;
     c.isn_key = {7, 8};
     c.ctx = &server_side;
+    c.memory_limit = server_memory_limit;
+    c.max_orphans = server_max_orphans;
     server.init(c, kServerIp);
+    c.memory_limit = UINT64_MAX;
+    c.max_orphans = 0;
     c.ctx = &client_side;
     c.isn_key = {9, 10};
     client.init(c, kClientIp);
@@ -99,12 +108,14 @@ struct Net {
         g_now += 100;
         (p.to == kServerIp ? server : client).receive(p.from, p.to, p.bytes.data(), p.bytes.size());
       } else {
-        const uint64_t d = std::min(server.next_deadline(), client.next_deadline());
+        uint64_t d = std::min(server.next_deadline(), client.next_deadline());
+        if (hook_due) d = std::min(d, hook_due());
         if (d == UINT64_MAX) {
           if (done == nullptr) return;
           g_now += 1000;
         } else if (d > end) {
           g_now = end;  // the next timer lies beyond this run
+          if (hook) hook(*this);
           return;
         } else {
           g_now = std::max(g_now, d);
@@ -115,7 +126,8 @@ struct Net {
       if (hook) hook(*this);
     }
   }
-  void (*hook)(Net&) = nullptr;
+  std::function<void(Net&)> hook;
+  std::function<uint64_t()> hook_due;  // when the hook has work of its own next (UINT64_MAX: none)
   ~Net() {
     server.reset();
     client.reset();
@@ -457,8 +469,8 @@ TEST(TcpTable, ThousandConnectionsOpenedAndClosedLeakNothing) {
   EXPECT_EQ(g_live_allocations, before);
 }
 
-// The side that closes first keeps TIME-WAIT for a minute: those records lose their buffers,
-// so a burst of short connections does not hold 34 KiB each.
+// The side that closes first keeps TIME-WAIT for a minute: those records hold no buffers, so a
+// burst of short connections costs a record each.
 TEST(TcpTable, TimeWaitRecordsAreSmall) {
   const long before = g_live_bytes;
   Net n;
@@ -478,11 +490,321 @@ TEST(TcpTable, TimeWaitRecordsAreSmall) {
   EXPECT_EQ(n.server.connections(), 200u);  // all in TIME-WAIT
   EXPECT_EQ(n.client.connections(), 0u);
   const long per_record = (g_live_bytes - before) / 200;
-  EXPECT_LT(per_record, 4096) << "bytes per TIME-WAIT record";
+  EXPECT_LE(per_record, long(sizeof(Socket))) << "bytes per TIME-WAIT record";
+  EXPECT_EQ(n.server.memory().buffers, 0u);
   n.run(200'000'000);
   EXPECT_EQ(n.server.connections(), 0u);
   n.server.unlisten(l);
   EXPECT_EQ(g_live_bytes, before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory (issue #10). Clients played by the test with raw segments, as a hostile host would.
+
+// Fake clients on ports [base, base + count) of kClientIp: each opens a connection to the
+// server's port 80, sends `request` and then answers everything the server sends with a pure
+// ACK that advertises `window` (0: a shut window; the server's probes are not taken), or
+// nothing at all once `silent`. The hook takes the server's segments for them off the wire.
+struct RawClients {
+  struct Peer {
+    uint32_t seq = 0;     // our next sequence number
+    uint32_t ack = 0;     // the server's next, as we acknowledge it
+    bool established = false;
+    bool reset = false;
+  };
+  Net& n;
+  uint16_t base;
+  uint16_t count;
+  uint16_t window;
+  std::string request;
+  bool silent = false;
+  uint64_t delay_us = 0;  // each answer goes this long after what it answers
+  std::map<uint16_t, Peer> peers;
+  std::deque<std::pair<uint64_t, std::vector<uint8_t>>> held;  // (due, the server's segment)
+
+  RawClients(Net& net, uint16_t b, uint16_t c, uint16_t w, std::string req)
+      : n(net), base(b), count(c), window(w), request(std::move(req)) {}
+
+  void send(uint16_t port, uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data = "") {
+    Segment seg;
+    seg.src_port = port;
+    seg.dst_port = 80;
+    seg.seq = seq;
+    seg.ack = ack;
+    seg.flags = flags;
+    seg.window = window;
+    if (flags & kSyn) seg.mss = 1460;
+    seg.payload = reinterpret_cast<const uint8_t*>(data.data());
+    seg.payload_length = data.size();
+    std::vector<uint8_t> b(kMaxHeaderSize + data.size());
+    b.resize(build(kClientIp, kServerIp, seg, b.data(), b.size()));
+    n.server.receive(kClientIp, kServerIp, b.data(), b.size());
+  }
+  void open() {
+    for (uint16_t i = 0; i < count; ++i) {
+      Peer& p = peers[uint16_t(base + i)];
+      p.seq = 1000u * (base + i);
+      send(uint16_t(base + i), kSyn, p.seq, 0);
+      p.seq += 1;
+    }
+    answer();
+  }
+  bool ours(uint16_t port) const { return port >= base && port < base + count; }
+  // Takes the server's segments to our ports off the wire and answers them (and what the
+  // server sends back at once, until none is left).
+  void answer() {
+    for (bool again = true; again;) again = answer_once();
+  }
+  bool answer_once() {
+    bool took = false;
+    for (auto it = n.wire.begin(); it != n.wire.end();) {
+      if (it->to == kClientIp && ours(load16(it->bytes.data() + 2))) {
+        held.push_back({g_now + delay_us, std::move(it->bytes)});
+        it = n.wire.erase(it);
+        took = true;
+      } else {
+        ++it;
+      }
+    }
+    std::vector<std::vector<uint8_t>> keep;
+    while (!held.empty() && held.front().first <= g_now) {
+      keep.push_back(std::move(held.front().second));
+      held.pop_front();
+    }
+    for (auto& bytes : keep) {
+      Segment seg;
+      if (parse(kServerIp, kClientIp, bytes.data(), bytes.size(), &seg) != ParseResult::kOk) continue;
+      Peer& p = peers[seg.dst_port];
+      if (seg.has(kRst)) {
+        p.reset = true;
+        continue;
+      }
+      if (silent) continue;
+      if (seg.has(kSyn) && seg.has(kAck) && !p.established) {
+        p.ack = seg.seq + 1;
+        p.established = true;
+        send(seg.dst_port, kAck | kPsh, p.seq, p.ack, request);
+        p.seq += uint32_t(request.size());
+        continue;
+      }
+      // In order and within the window we offer: taken (a shut window takes nothing).
+      const uint32_t len = seg.seg_len();
+      if (seg.seq == p.ack && len != 0 && (window != 0 || seg.payload_length == 0)) p.ack += len;
+      send(seg.dst_port, kAck, p.seq, p.ack);
+    }
+    return took || !keep.empty();  // what we sent may have brought answers at once
+  }
+  size_t resets() const {
+    size_t r = 0;
+    for (auto& [port, p] : peers) r += p.reset ? 1 : 0;
+    return r;
+  }
+};
+
+// The server's side of a request/answer service: accepts what is ready, reads the request,
+// queues `answer` and lets go (HelloWorldMicroservice's pattern).
+void serve(Net& n, Listener* l, const std::string& answer) {
+  while (Socket* s = n.server.accept(l)) {
+    drain(n.server, s);
+    n.server.send(s, reinterpret_cast<const uint8_t*>(answer.data()), uint32_t(answer.size()));
+    n.server.release(s);
+  }
+}
+
+// An idle connection costs its record: no buffer memory until data comes.
+TEST(TcpTable, IdleConnectionsCostTheirRecordOnly) {
+  Net n;
+  Listener* l = n.server.listen(80, 1000);
+  std::vector<Socket*> held;
+  for (int i = 0; i < 500; ++i) n.client.connect(kServerIp, 80);
+  n.run(2'000'000);
+  while (Socket* s = n.server.accept(l)) held.push_back(s);
+  ASSERT_EQ(held.size(), 500u);
+  const TcpMemory m = n.server.memory();
+  EXPECT_EQ(m.buffers, 0u);
+  EXPECT_EQ(m.used, 500 * sizeof(Socket));
+  EXPECT_LT(sizeof(Socket), 512u);
+  for (Socket* s : held) n.server.release(s);
+}
+
+// 50 clients that shut their window, send a request and then answer every probe with the
+// window still shut (the attack of issue #10): the answers can never leave, the connections are
+// orphaned, and each is reset after Connection::kMaxOrphanRetries probes. Nothing is left.
+TEST(TcpTable, ZeroWindowOrphansAreResetAndTheirMemoryReturns) {
+  Net n;
+  Listener* l = n.server.listen(80, 100);
+  RawClients attack(n, 20000, 50, 0, "GET / HTTP/1.0\r\n\r\n");
+  n.hook = [&](Net& net) {
+    serve(net, l, std::string(137, 'a'));
+    attack.answer();
+  };
+  attack.open();
+  n.run(2'000'000);
+  EXPECT_EQ(n.server.memory().orphans, 50u);
+  EXPECT_GT(n.server.memory().buffers, 0u);
+  n.run(60'000'000);
+  EXPECT_EQ(n.server.connections(), 0u);
+  EXPECT_EQ(n.server.memory().used, 0u);
+  EXPECT_EQ(n.server.counters().connections_closed, 50u);
+}
+
+// The same clients gone silent after their request: the orphans' probes go unanswered and
+// they end as well, within about 30 s.
+TEST(TcpTable, SilentOrphansEndWithinHalfAMinute) {
+  Net n;
+  Listener* l = n.server.listen(80, 100);
+  RawClients attack(n, 20000, 20, 0, "GET / HTTP/1.0\r\n\r\n");
+  n.hook = [&](Net& net) {
+    serve(net, l, std::string(137, 'a'));
+    attack.answer();
+  };
+  attack.open();
+  n.run(1'000'000);
+  ASSERT_EQ(n.server.memory().orphans, 20u);
+  attack.silent = true;
+  n.run(30'000'000);
+  EXPECT_EQ(n.server.connections(), 0u);
+  EXPECT_EQ(n.server.memory().used, 0u);
+}
+
+// A peer that keeps the connection moving a byte at a time cannot keep an orphan for longer
+// than kOrphanLifetimeUs: it is reset then.
+TEST(TcpTable, OrphanLifetimeIsBounded) {
+  Net n;
+  Listener* l = n.server.listen(80, 8);
+  RawClients slow(n, 30000, 1, 1, "GET / HTTP/1.0\r\n\r\n");  // a window of one byte
+  slow.delay_us = 50'000;                                            // a round trip of 50 ms
+  n.hook_due = [&slow] { return slow.held.empty() ? UINT64_MAX : slow.held.front().first; };
+  n.hook = [&](Net& net) {
+    serve(net, l, std::string(100000, 'b'));  // more than a minute at one byte per round trip
+    slow.answer();
+  };
+  slow.open();
+  n.run(1'000'000);
+  ASSERT_EQ(n.server.memory().orphans, 1u);
+  n.run(Tcp::kOrphanLifetimeUs - 3'000'000);
+  EXPECT_EQ(n.server.connections(), 1u);  // still moving, still there
+  EXPECT_EQ(slow.resets(), 0u);
+  n.run(5'000'000);
+  EXPECT_EQ(n.server.connections(), 0u);
+  EXPECT_EQ(slow.resets(), 1u);
+  EXPECT_EQ(n.server.counters().orphans_expired, 1u);
+}
+
+// At most max_orphans orphans: the oldest is reset when another comes.
+TEST(TcpTable, OrphansPastTheLimitAreResetOldestFirst) {
+  Net n(128, UINT64_MAX, 3);
+  Listener* l = n.server.listen(80, 100);
+  RawClients attack(n, 20000, 5, 0, "GET / HTTP/1.0\r\n\r\n");
+  n.hook = [&](Net& net) {
+    serve(net, l, "answer");
+    attack.answer();
+  };
+  attack.open();
+  n.run(1'000'000);
+  EXPECT_EQ(n.server.memory().orphans, 3u);
+  EXPECT_EQ(n.server.counters().orphans_expired, 2u);
+  EXPECT_EQ(attack.resets(), 2u);
+  EXPECT_TRUE(attack.peers[20000].reset);  // the first two released
+  EXPECT_TRUE(attack.peers[20001].reset);
+  EXPECT_FALSE(attack.peers[20004].reset);
+}
+
+// The budget (issue #10): with room for 100 records, a service that holds its connections,
+// orphans with unsent answers and TIME-WAIT records compete for it. Use never passes the
+// budget; under pressure SYNs get cookies, the orphans go first, then the TIME-WAIT records,
+// then held connections idle for a second; connections active in the last second are kept;
+// past the budget a new connection is refused until memory returns.
+TEST(TcpTable, TheBudgetHoldsAndPressureReclaimsOrphansThenTimeWaitThenIdle) {
+  const uint64_t budget = 100 * sizeof(Socket);
+  Net n(128, budget);
+  Listener* l = n.server.listen(80, 200);
+  uint64_t most = 0;
+  bool order_kept = true;
+  RawClients shut(n, 20000, 10, 0, "GET /");
+  n.hook = [&](Net& net) {
+    shut.answer();
+    const TcpMemory m = net.server.memory();
+    const TcpCounters& c = net.server.counters();
+    most = std::max(most, m.used);
+    // Orphans before TIME-WAIT records before idle connections.
+    if ((c.reclaimed_time_wait != 0 && m.orphans != 0) || (c.reclaimed_idle != 0 && (m.orphans != 0 || m.time_wait != 0))) {
+      order_kept = false;
+    }
+  };
+  // 10 TIME-WAIT records: the server answers and closes first.
+  for (int i = 0; i < 10; ++i) {
+    Socket* c = n.client.connect(kServerIp, 80);
+    n.run(20'000);
+    Socket* s = n.server.accept(l);
+    ASSERT_NE(s, nullptr);
+    n.server.release(s);
+    n.run(20'000);
+    n.client.release(c);
+    n.run(20'000);
+  }
+  EXPECT_EQ(n.server.memory().time_wait, 10u);
+  // 10 orphans with answers a shut window keeps from leaving.
+  shut.open();
+  n.run(50'000);
+  serve(n, l, std::string(500, 'x'));
+  n.run(50'000);
+  EXPECT_EQ(n.server.memory().orphans, 10u);
+  // 20 connections the application holds, then 2 s of quiet.
+  std::vector<Socket*> idle;
+  for (int i = 0; i < 20; ++i) n.client.connect(kServerIp, 80);
+  n.run(100'000);
+  while (Socket* s = n.server.accept(l)) idle.push_back(s);
+  ASSERT_EQ(idle.size(), 20u);
+  EXPECT_FALSE(n.server.memory().pressure);
+  n.run(2'000'000);
+  // Fresh held connections, one every 5 ms, until every idle one has been reset.
+  std::vector<Socket*> fresh;
+  auto idle_reset = [&] {
+    size_t r = 0;
+    for (Socket* s : idle) r += s->conn.state() == State::kClosed ? 1 : 0;
+    return r;
+  };
+  for (int i = 0; i < 200 && idle_reset() < idle.size(); ++i) {
+    n.client.connect(kServerIp, 80);
+    n.run(5'000);
+    while (Socket* s = n.server.accept(l)) fresh.push_back(s);
+  }
+  const TcpCounters& after = n.server.counters();
+  EXPECT_LE(most, budget);
+  EXPECT_TRUE(order_kept);
+  EXPECT_EQ(after.reclaimed_orphans, 10u);
+  EXPECT_EQ(shut.resets(), 10u);
+  EXPECT_EQ(after.reclaimed_time_wait, 10u);
+  EXPECT_EQ(after.reclaimed_idle, idle.size());
+  EXPECT_EQ(idle_reset(), idle.size());
+  for (Socket* s : idle) EXPECT_EQ(s->conn.error(), Error::kNone);  // reset by us: the application sees it closed
+  for (Socket* s : fresh) EXPECT_EQ(s->conn.state(), State::kEstablished);
+  // The budget full of connections active within the second: the next is refused (its
+  // cookie's ACK finds no memory), and gets in once memory returns.
+  for (Socket* s : idle) n.server.release(s);
+  for (int i = 0; i < 200 && n.server.memory().used + sizeof(Socket) <= budget; ++i) {
+    n.client.connect(kServerIp, 80);
+    n.run(5'000);
+    while (Socket* s = n.server.accept(l)) fresh.push_back(s);
+  }
+  const uint64_t refused = after.syn_dropped_memory;
+  Socket* late = n.client.connect(kServerIp, 80);
+  n.run(200'000);
+  EXPECT_GT(after.syn_cookies_sent, 0u);  // pressure: cookies instead of SYN-RECEIVED records
+  EXPECT_GT(after.syn_dropped_memory, refused);
+  EXPECT_EQ(n.server.accept(l), nullptr);
+  EXPECT_LE(most, budget);
+  for (int i = 0; i < 10; ++i) n.server.release(fresh[i]);
+  n.run(1'000'000);  // pressure resets those orphans
+  // The client's request carries the cookie's ACK again: now there is room.
+  n.client.send(late, reinterpret_cast<const uint8_t*>("GET /"), 5);
+  n.run(1'000'000);
+  Socket* in = n.server.accept(l);
+  ASSERT_NE(in, nullptr);
+  EXPECT_EQ(in->conn.endpoints().remote_port, late->conn.endpoints().local_port);
+  EXPECT_EQ(drain(n.server, in), "GET /");
+  EXPECT_LE(most, budget);
 }
 
 }  // namespace

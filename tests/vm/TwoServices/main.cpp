@@ -76,15 +76,13 @@ PtrInt Serve(void*) {
   const Byte ip[4] = {10, 0, 2, 15}, gateway[4] = {10, 0, 2, 2}, mask[4] = {255, 255, 255, 0};
   const char* card = GetKernelParam(0) != nullptr ? GetKernelParam(0) : "e1000";
   const int core = int(GetCoreId());
-  DedicateNetwork(card, ip, gateway, mask, nullptr);
-  const THardwareAddress mac = GetLocalMAC();
-  if ((mac.b[0] | mac.b[1] | mac.b[2] | mac.b[3] | mac.b[4] | mac.b[5]) == 0) {
+  if (!DedicateNetwork(card, ip, gateway, mask, nullptr)) {
     WriteConsoleF("TwoServices: no %p card for Core#%d\n", card, core);
     return 1;
   }
   TNetworkHandler& h = g_core[core].handler;
   h = TNetworkHandler{Init, Accept, Close, Receive, nullptr, nullptr, Close};  // timeout: close
-  SysRegisterNetworkService(&h);
+  if (!SysRegisterNetworkService(&h)) return 1;
   WriteConsoleF("TwoServices: Core#%d serves port %d on its own card\n", core, kPort);
   ++g_ready;
   return 0;
