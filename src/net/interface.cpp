@@ -59,6 +59,14 @@ bool send_frame(void* ctx, const uint8_t* frame, size_t length) {
 using sched::now_ms;
 using sched::now_us;
 void* tcp_allocate(size_t size) { return kernel::allocate(size, 64); }
+// The block the heap hands out for tcp_allocate(size): its size class (all classes from 64 bytes
+// up that tcp_allocate gets are multiples of 64), or whole pages.
+size_t tcp_footprint(size_t size) {
+  if (size > mm::kMaxSmallSize) return (size + mm::kPageSize - 1) & ~(mm::kPageSize - 1);
+  uint32_t c = mm::size_class(size);
+  while (mm::class_size(c) % 64 != 0) ++c;
+  return mm::class_size(c);
+}
 bool tcp_send(void* ctx, Ipv4 to, const tcp::Segment& s) { return static_cast<Stack*>(ctx)->send_tcp(to, s); }
 
 // The ISN secret (RFC 6528 §3): the TSC at this moment, the MAC and the stack's address mixed
@@ -481,6 +489,7 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     tcp::Tcp::Config tc;
     tc.allocate = tcp_allocate;
     tc.release = kernel::release;
+    tc.footprint = tcp_footprint;
     tc.now_us = now_us;
     tc.send = tcp_send;
     tc.ctx = &s.iface.stack;
@@ -534,7 +543,8 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     kernel::printk("Local IP: %d.%d.%d.%d\n", ip.octet(0), ip.octet(1), ip.octet(2), ip.octet(3));
     kernel::printk("Gateway: %d.%d.%d.%d\n", gateway.octet(0), gateway.octet(1), gateway.octet(2), gateway.octet(3));
     kernel::printk("Mask: %d.%d.%d.%d\n", mask.octet(0), mask.octet(1), mask.octet(2), mask.octet(3));
-    kernel::printk("TCP memory: %d KiB of Core#%d's (tcpmem=)\n", s.iface.tcp.memory().limit >> 10, core);
+    kernel::printk("TCP memory: up to %d KiB on Core#%d (tcpmem=), %d bytes a connection and its buffers as used\n",
+                   s.iface.tcp.memory().limit >> 10, core, s.iface.tcp.memory().record);
     return &s.iface;
   }
   kernel::printk("DedicateNetwork: no free network card called %p\n", name);

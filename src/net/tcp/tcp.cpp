@@ -44,7 +44,7 @@ bool Tcp::output(void* ctx, const Connection& c, const Segment& s) {
 // Memory: every record and buffer byte counts against the budget.
 
 void* Tcp::charge(size_t size) {
-  void* memory = used_ + size <= config_.memory_limit ? config_.allocate(size) : nullptr;
+  void* memory = used_ + footprint(size) <= config_.memory_limit ? config_.allocate(size) : nullptr;
   if (memory == nullptr) {
     ++counters_.memory_refused;
     if (!pressure_) {
@@ -54,14 +54,14 @@ void* Tcp::charge(size_t size) {
     }
     return nullptr;
   }
-  used_ += size;
+  used_ += footprint(size);
   update_pressure();
   return memory;
 }
 
 void Tcp::uncharge(void* memory, size_t size) {
   config_.release(memory);
-  used_ -= size;
+  used_ -= footprint(size);
   update_pressure();
 }
 
@@ -82,13 +82,13 @@ void Tcp::update_pressure() {
 uint8_t* Tcp::buffer_allocate(void* ctx, uint32_t size) {
   auto* self = static_cast<Tcp*>(ctx);
   auto* memory = static_cast<uint8_t*>(self->charge(size));
-  if (memory != nullptr) self->buffer_bytes_ += size;
+  if (memory != nullptr) self->buffer_bytes_ += self->footprint(size);
   return memory;
 }
 
 void Tcp::buffer_release(void* ctx, uint8_t* memory, uint32_t size) {
   auto* self = static_cast<Tcp*>(ctx);
-  self->buffer_bytes_ -= size;
+  self->buffer_bytes_ -= self->footprint(size);
   self->uncharge(memory, size);
 }
 
@@ -96,6 +96,7 @@ TcpMemory Tcp::memory() const {
   return {used_,
           config_.memory_limit,
           buffer_bytes_,
+          footprint(sizeof(Socket)),
           count_,
           lists_[size_t(Socket::List::kOrphan)].count,
           lists_[size_t(Socket::List::kTimeWait)].count,

@@ -86,6 +86,7 @@ struct TcpMemory {
   uint64_t used;   // records and buffers, bytes
   uint64_t limit;  // the budget
   uint64_t buffers;  // of `used`: buffer memory
+  uint64_t record;   // what one connection's record takes
   size_t connections, orphans, time_wait;
   bool pressure;
 };
@@ -98,6 +99,9 @@ class Tcp {
   struct Config {
     void* (*allocate)(size_t) = nullptr;
     void (*release)(void*) = nullptr;
+    // What the allocator really takes for a request of n bytes (its size classes), so the
+    // budget counts what the heap gives; nullptr: n.
+    size_t (*footprint)(size_t n) = nullptr;
     uint64_t (*now_us)() = nullptr;
     // Sends one segment to `to` (the IP layer adds its header); false if it could not.
     bool (*send)(void* ctx, Ipv4 to, const Segment& s) = nullptr;
@@ -168,6 +172,7 @@ class Tcp {
   static void buffer_release(void* ctx, uint8_t* memory, uint32_t size);
   void* charge(size_t size);              // config_.allocate within the budget, or nullptr
   void uncharge(void* memory, size_t size);
+  size_t footprint(size_t size) const { return config_.footprint != nullptr ? config_.footprint(size) : size; }
   void update_pressure();
   void reclaim(uint64_t now);             // under pressure: resets the oldest orphans, TIME-WAITs, idle ones
   void expire_orphans(uint64_t now);      // kOrphanLifetimeUs and max_orphans
