@@ -128,6 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   stack.receive_frame(frame, size);
   if (mode & 4) g_tcp->tick();
   if (g_tcp->connections() > 8) __builtin_trap();  // backlog 4: at most 4 half-open + 4 ready
+  if (!g_tcp->timers_consistent()) __builtin_trap();  // every timer where the wheel finds it
+  if (g_tcp->memory().used > g_tcp->memory().limit) __builtin_trap();  // the budget holds
   net::EchoReply r;
   while (stack.pop_echo_reply(&r)) {
   }

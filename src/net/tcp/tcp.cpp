@@ -14,6 +14,7 @@ uint64_t age(uint64_t now, uint64_t since) { return now > since ? now - since : 
 
 void Tcp::init(const Config& config, Ipv4 local) {
   config_ = config;
+  wheel_ms_ = config_.now_us() / 1000;
   if (config_.max_orphans == 0) {
     const uint64_t m = config_.memory_limit / 4096;
     config_.max_orphans = m < 64 ? 64 : size_t(m);
@@ -110,6 +111,7 @@ void Tcp::reset_connection(Socket* s) {
   s->conn.abort();
   s->conn.drop_buffers();
   note_state(s, before);
+  schedule(s);  // no timers any more
   settle(s);
 }
 
@@ -221,6 +223,7 @@ void Tcp::destroy(Socket* s) {
   }
   --count_;
   ++counters_.connections_closed;
+  unschedule(s);
   s->conn.drop_buffers();
   s->~Socket();
   uncharge(s, sizeof(Socket));
@@ -236,6 +239,7 @@ void Tcp::settle(Socket* s) {
   } else if (state == State::kTimeWait) {
     if (s->list == Socket::List::kTimeWait) return;
     unlink(s);
+    unschedule(s);  // expires from the TIME-WAIT list instead
     s->conn.drop_buffers();
     append(s, Socket::List::kTimeWait, config_.now_us());
   } else if (s->list == Socket::List::kActive) {
@@ -367,7 +371,7 @@ Socket* Tcp::connect(Ipv4 remote, uint16_t remote_port) {
   s->accepted = true;
   const uint64_t now = config_.now_us();
   s->conn.connect(initial_sequence(config_.isn_key, now, local_, port, remote, remote_port), now);
-  note_deadline(s);
+  schedule(s);
   return s;
 }
 
@@ -377,7 +381,7 @@ void Tcp::release(Socket* s) {
   s->conn.orphan(now);
   s->conn.close(now);
   if (s->conn.state() == State::kSynReceived) s->conn.abort();
-  note_deadline(s);
+  schedule(s);
   settle(s);
   expire_orphans(now);  // past max_orphans, the oldest goes
   note_orphan_deadline();
@@ -413,7 +417,7 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
     touch(s, now);
     s->conn.input(seg, now);
     note_state(s, before);
-    note_deadline(s);
+    schedule(s);
     settle(s);
     return;
   }
@@ -437,7 +441,7 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
     s->listener = l;
     ++l->half_open;
     s->conn.accept_syn(seg, initial_sequence(config_.isn_key, now, dst, seg.dst_port, src, seg.src_port), now);
-    note_deadline(s);
+    schedule(s);
     return;
   }
   if (l != nullptr && seg.has(kAck) && !seg.has(kSyn) && !seg.has(kRst) && now < l->cookies_until &&
@@ -491,8 +495,110 @@ bool Tcp::accept_cookie(Listener* l, Ipv4 remote, const Segment& ack, uint64_t n
   const State before = s->conn.state();
   s->conn.input(ack, now);
   note_state(s, before);
-  note_deadline(s);
+  schedule(s);
   settle(s);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers.
+
+void Tcp::unschedule(Socket* s) {
+  if (s->timer_prev == nullptr) return;
+  *s->timer_prev = s->timer_next;
+  if (s->timer_next != nullptr) s->timer_next->timer_prev = s->timer_prev;
+  const size_t slot = size_t(s->timer_at / 1000) % kWheelSlots;
+  if (wheel_[slot] == nullptr) wheel_bits_[slot / 64] &= ~(uint64_t(1) << (slot % 64));
+  s->timer_next = nullptr;
+  s->timer_prev = nullptr;
+}
+
+void Tcp::schedule(Socket* s) {
+  const uint64_t d = s->list == Socket::List::kTimeWait ? UINT64_MAX : s->conn.deadline();
+  if (s->timer_prev != nullptr && s->timer_at == d) return;
+  unschedule(s);
+  if (d == UINT64_MAX) return;
+  // A deadline whose slot was already visited goes in the next one to be (it is due now).
+  const uint64_t ms = d / 1000 > wheel_ms_ ? d / 1000 : wheel_ms_ + 1;
+  const size_t slot = size_t(ms) % kWheelSlots;
+  s->timer_at = ms == d / 1000 ? d : ms * 1000;
+  s->timer_next = wheel_[slot];
+  if (s->timer_next != nullptr) s->timer_next->timer_prev = &s->timer_next;
+  s->timer_prev = &wheel_[slot];
+  wheel_[slot] = s;
+  wheel_bits_[slot / 64] |= uint64_t(1) << (slot % 64);
+  if (s->timer_at < earliest_) earliest_ = s->timer_at;
+}
+
+// The slots from wheel_ms_ + 1 to now (each at most once, however long since the last tick):
+// the connections in them that are due run their timers; the others (a lap or more ahead)
+// stay, and every one is filed again under its deadline as it is now.
+void Tcp::run_timers(uint64_t now) {
+  const uint64_t now_ms = now / 1000;
+  if (now_ms <= wheel_ms_) return;
+  uint64_t from = wheel_ms_ + 1;
+  if (now_ms >= kWheelSlots && from < now_ms - kWheelSlots + 1) from = now_ms - kWheelSlots + 1;
+  // From here on, what is filed again (or anew) goes after now: a timer still due lands in the
+  // next slot and runs at the next tick, a millisecond on.
+  wheel_ms_ = now_ms;
+  for (uint64_t ms = from; ms <= now_ms; ++ms) {
+    const size_t slot = size_t(ms) % kWheelSlots;
+    if ((wheel_bits_[slot / 64] & (uint64_t(1) << (slot % 64))) == 0) continue;
+    Socket* s = wheel_[slot];
+    wheel_[slot] = nullptr;
+    wheel_bits_[slot / 64] &= ~(uint64_t(1) << (slot % 64));
+    while (s != nullptr) {
+      Socket* next = s->timer_next;
+      s->timer_next = nullptr;
+      s->timer_prev = nullptr;
+      if (s->conn.deadline() <= now) {
+        const State before = s->conn.state();
+        s->conn.timer(now);
+        note_state(s, before);
+        if (s->released && s->conn.state() == State::kClosed) {
+          destroy(s);
+          s = next;
+          continue;
+        }
+      }
+      schedule(s);
+      s = next;
+    }
+  }
+}
+
+// When the first non-empty slot after now comes (a lower bound: its connections may be a lap
+// or more ahead, and then tick() merely finds nothing due).
+uint64_t Tcp::next_wheel_deadline() const {
+  constexpr size_t kWords = kWheelSlots / 64;
+  const size_t start = size_t(wheel_ms_ + 1) % kWheelSlots;
+  for (size_t i = 0; i <= kWords; ++i) {
+    const size_t word = (start / 64 + i) % kWords;
+    uint64_t bits = wheel_bits_[word];
+    if (i == 0) bits &= ~uint64_t(0) << (start % 64);        // from `start` on
+    if (i == kWords) bits &= (uint64_t(1) << (start % 64)) - 1;  // the wrapped-around rest
+    if (bits == 0) continue;
+    const size_t slot = word * 64 + size_t(__builtin_ctzll(bits));
+    const uint64_t ahead = (slot + kWheelSlots - start) % kWheelSlots;
+    return (wheel_ms_ + 1 + ahead) * 1000;
+  }
+  return UINT64_MAX;
+}
+
+bool Tcp::timers_consistent() const {
+  constexpr Socket::List kTimed[] = {Socket::List::kActive, Socket::List::kOrphan};
+  for (Socket::List which : kTimed) {
+    for (const Socket* s = lists_[size_t(which)].head; s != nullptr; s = s->next) {
+      const uint64_t d = s->conn.deadline();
+      if (d == UINT64_MAX ? s->timer_prev != nullptr
+                          : s->timer_prev == nullptr || (s->timer_at != d && s->timer_at / 1000 != wheel_ms_ + 1)) {
+        return false;
+      }
+    }
+  }
+  for (const Socket* s = lists_[size_t(Socket::List::kTimeWait)].head; s != nullptr; s = s->next) {
+    if (s->timer_prev != nullptr) return false;
+  }
   return true;
 }
 
@@ -509,24 +615,7 @@ void Tcp::tick() {
     next_reclaim_ = now + kReclaimIntervalUs;
   }
   expire_orphans(now);
-  constexpr Socket::List kTimed[] = {Socket::List::kActive, Socket::List::kOrphan};
-  for (Socket::List which : kTimed) {
-    for (Socket* s = list_of(which).head; s != nullptr;) {
-      Socket* next = s->next;
-      if (s->conn.deadline() <= now) {
-        const State before = s->conn.state();
-        s->conn.timer(now);
-        note_state(s, before);
-        if (s->released && s->conn.state() == State::kClosed) {
-          destroy(s);
-          s = next;
-          continue;
-        }
-      }
-      note_deadline(s);
-      s = next;
-    }
-  }
+  run_timers(now);
   List& tw = list_of(Socket::List::kTimeWait);
   while (tw.head != nullptr && tw.head->conn.deadline() <= now) {
     Socket* s = tw.head;
@@ -539,7 +628,9 @@ void Tcp::tick() {
       if (tw.head == s) break;
     }
   }
-  if (tw.head != nullptr) note_deadline(tw.head);
+  if (tw.head != nullptr && tw.head->conn.deadline() < earliest_) earliest_ = tw.head->conn.deadline();
+  const uint64_t wheel = next_wheel_deadline();
+  if (wheel < earliest_) earliest_ = wheel;
   note_orphan_deadline();
   if (pressure_ && next_reclaim_ < earliest_) earliest_ = next_reclaim_;
 }

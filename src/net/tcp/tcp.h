@@ -53,6 +53,9 @@ struct Socket {
   Socket* prev = nullptr;
   Socket* hash_next = nullptr;   // the 4-tuple's hash bucket
   Socket* ready_next = nullptr;  // the listener's accept queue (established, not accepted)
+  Socket* timer_next = nullptr;  // the timer wheel's slot (Tcp::schedule)
+  Socket** timer_prev = nullptr;  // what points at this one there; nullptr: not in the wheel
+  uint64_t timer_at = 0;         // the deadline it is filed under
   uint64_t since = 0;            // kActive: last activity; kOrphan: released; kTimeWait: entered
   List list = List::kActive;
   bool accepted = false;         // the application holds it
@@ -128,16 +131,21 @@ class Tcp {
   void release(Socket* s);
 
   void receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length);
+  // Runs what is due: the connections whose timers expired (found through the timer wheel, not
+  // by looking at every connection), TIME-WAIT and orphan expiry, reclaim under pressure.
   void tick();
   // When tick() has work at the earliest (it may find none: a timer moved later).
   uint64_t next_deadline() const { return earliest_; }
+  // For the tests: every connection with a deadline is filed in the wheel under that deadline
+  // (nothing changed a connection's timers without Tcp knowing), and none without one.
+  bool timers_consistent() const;
   // The application's data calls: Connection::send/recv plus the timers they arm (call these,
   // not s->conn.send/recv, or next_deadline() misses the timer).
   uint32_t send(Socket* s, const uint8_t* data, uint32_t n) {
     const uint64_t now = config_.now_us();
     touch(s, now);
     const uint32_t done = s->conn.send(data, n, now);
-    note_deadline(s);
+    schedule(s);
     return done;
   }
   // Per-connection options (Nagle, keep-alive: Connection::set_nagle, set_keepalive).
@@ -145,17 +153,17 @@ class Tcp {
                    unsigned keepalive_count) {
     s->conn.set_nagle(nagle);
     s->conn.set_keepalive(keepalive_idle_us, keepalive_interval_us, keepalive_count, config_.now_us());
-    note_deadline(s);
+    schedule(s);
   }
   void set_cork(Socket* s, bool on) {
     s->conn.set_cork(on, config_.now_us());
-    note_deadline(s);
+    schedule(s);
   }
   uint32_t recv(Socket* s, uint8_t* out, uint32_t n) {
     const uint64_t now = config_.now_us();
     const uint32_t done = s->conn.recv(out, n, now);
     if (done != 0) touch(s, now);
-    note_deadline(s);
+    schedule(s);
     return done;
   }
   // Some listener holds `backlog` established connections nobody has accepted yet: the next
@@ -188,10 +196,13 @@ class Tcp {
   Socket* find(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const;
   Listener* find_listener(uint16_t port) const;
   void note_state(Socket* s, State before);
-  void note_deadline(const Socket* s) {
-    const uint64_t d = s->conn.deadline();
-    if (d < earliest_) earliest_ = d;
-  }
+  // Files `s` in the timer wheel under its connection's deadline (or takes it out: none, or
+  // in TIME-WAIT, whose records expire from their own list). After every change to a
+  // connection, or its timers are missed.
+  void schedule(Socket* s);
+  void unschedule(Socket* s);
+  void run_timers(uint64_t now);
+  uint64_t next_wheel_deadline() const;
   void send_cookie(Listener* l, Ipv4 remote, const Segment& syn, uint64_t now);
   bool accept_cookie(Listener* l, Ipv4 remote, const Segment& ack, uint64_t now);
   uint16_t ephemeral_port(Ipv4 remote, uint16_t remote_port);
@@ -223,6 +234,13 @@ class Tcp {
   Listener* listeners_ = nullptr;
   size_t count_ = 0;
   uint64_t earliest_ = UINT64_MAX;  // no connection's timer is due before this
+  // The timer wheel: connections with a deadline, in slot (deadline in ms) % kWheelSlots; a
+  // deadline a lap or more ahead waits in its slot and is looked at once a lap. tick() visits
+  // the slots from wheel_ms_ + 1 to now. A bit per slot says which hold anything.
+  static constexpr size_t kWheelSlots = 1024;
+  Socket* wheel_[kWheelSlots] = {};
+  uint64_t wheel_bits_[kWheelSlots / 64] = {};
+  uint64_t wheel_ms_ = 0;  // slots up to this millisecond have been visited
   uint16_t next_port_ = 49152;  // RFC 6335 §6: the dynamic range 49152-65535
   TcpCounters counters_{};
 };

@@ -124,6 +124,9 @@ struct Net {
       server.tick();
       client.tick();
       if (hook) hook(*this);
+      // Every connection's timers are where the wheel will find them.
+      ASSERT_TRUE(server.timers_consistent());
+      ASSERT_TRUE(client.timers_consistent());
     }
   }
   std::function<void(Net&)> hook;
