@@ -1,6 +1,16 @@
 // virtio-net (Virtual I/O Device spec 1.2 §5.1) over any VirtioTransport: one receive and one
 // transmit queue, the legacy 10-byte header, polled. Toro's name for it: "virtionet".
 //
+// Transmit never drops a frame for want of a descriptor while the backlog has room. QEMU sends
+// what the guest queued from a bottom half of its main loop, which also runs user networking
+// for every card, so under load it can fall more than a ring (256 frames) behind a guest core.
+// A frame that finds every descriptor in use waits in the backlog, in order, and goes to the
+// device as descriptors come back (in send() and poll()); while frames wait, poll() receives
+// nothing, so the answers to new frames do not pile up behind them (the device holds what
+// arrives, and its transmit interrupt brings the packet thread back). A dropped SYN,ACK or
+// answer would cost the peer a retransmission timeout: 1 s, or 3 s and more for a SYN cookie,
+// which only the peer's SYN retransmission recovers.
+//
 //   drivers::VirtioNet nic;
 //   if (nic.init(transport, dma)) nic.send(frame, len);
 #pragma once
@@ -15,6 +25,7 @@ constexpr uint64_t kFeatureMac = 1u << 5, kFeatureStatus = 1u << 16, kFeatureVer
 // struct virtio_net_hdr: 10 bytes on legacy devices, 12 (with num_buffers) with VERSION_1.
 constexpr size_t kLegacyHeader = 10, kModernHeader = 12;
 constexpr size_t kBuffer = 2048;
+constexpr uint16_t kBacklog = 256;  // transmitted frames that may wait for a descriptor
 }  // namespace virtio_net
 
 class VirtioNet final : public Nic {
@@ -35,10 +46,17 @@ class VirtioNet final : public Nic {
 
  private:
   bool setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma);
+  bool post(const void* frame, size_t length);  // into a free transmit descriptor; false if none
+  void kick();                                  // publishes what post() added, notifies if asked
+  size_t post_backlog();                        // reclaims sent descriptors, posts waiting frames
   VirtioTransport* t_ = nullptr;
   Virtqueue rx_, tx_;
   uint8_t* rx_buffers_ = nullptr;
   uint8_t* tx_buffers_ = nullptr;
+  // Frames waiting for a transmit descriptor, oldest at backlog_head_: a ring of backlog_size_
+  // buffers of kBuffer bytes, each the frame's length (2 bytes) and the frame.
+  uint8_t* backlog_ = nullptr;
+  uint16_t backlog_size_ = 0, backlog_head_ = 0, backlog_count_ = 0;
   MacAddress mac_{};
   uint64_t features_ = 0;
   size_t header_ = virtio_net::kLegacyHeader;
