@@ -361,6 +361,8 @@ namespace {
 
 drivers::Nic* bring_up(Slot& s) {
   const drivers::DmaAllocator dma{dma_alloc, nullptr};
+  const uint32_t core = kernel::current_core();
+  const uint64_t region = kernel::heap().stats(core, core).region_bytes;
   if (s.kind == Kind::kE1000) {
     drivers::pci_enable(kernel::pci_config(), *s.pci);
     auto* io = make<drivers::MmioIo>(s.pci->bar[0].base);
@@ -369,8 +371,6 @@ drivers::Nic* bring_up(Slot& s) {
     // Receive buffers by the memory the core has: 4096 (8 MiB of buffers) from 64 MiB, 1024
     // from 32 MiB, else 256 (512 KiB), so a VM of a few MiB still serves. Under a thousand
     // clients at once 1024 still overran (ab -c 1000 stalled); 4096 did not.
-    const uint32_t core = kernel::current_core();
-    const uint64_t region = kernel::heap().stats(core, core).region_bytes;
     const uint32_t descs = region >= (64u << 20)   ? drivers::E1000::kMaxRxDescs
                            : region >= (32u << 20) ? 1024
                                                    : drivers::E1000::kMinRxDescs;
@@ -403,7 +403,9 @@ drivers::Nic* bring_up(Slot& s) {
   }
   auto* nic = transport == nullptr ? nullptr : make<drivers::VirtioNet>();
   if (nic == nullptr) return nullptr;
-  return nic->init(*transport, dma) ? nic : nullptr;
+  // Frames waiting for a transmit descriptor (2 KiB each): a ring's worth from 32 MiB, else 32.
+  const uint16_t backlog = region >= (32u << 20) ? drivers::virtio_net::kBacklog : 32;
+  return nic->init(*transport, dma, backlog) ? nic : nullptr;
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ bool VirtioNet::setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, con
   return t_->set_queue(index, size, phys(memory));
 }
 
-bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma) {
+bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog) {
   t_ = &transport;
   // §3.1.1 (with the legacy variations of §3.1.2: no FEATURES_OK step).
   transport.reset();
@@ -43,9 +43,10 @@ bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma) {
     transport.set_status(virtio::kFailed);
     return false;
   }
-  // As many frames may wait as the ring holds, up to kBacklog (each buffer: the length, then the
+  // As many frames may wait as the ring holds, up to `backlog` (each buffer: the length, then the
   // frame). Under ab -c 1000 on two cores at most about 100 waited.
-  backlog_size_ = tx_.size() < kBacklog ? tx_.size() : kBacklog;
+  backlog_size_ = tx_.size() < backlog ? tx_.size() : backlog;
+  if (backlog_size_ == 0) backlog_size_ = 1;
   backlog_ = static_cast<uint8_t*>(dma.alloc(size_t(backlog_size_) * kBuffer, 64, dma.ctx));
   if (backlog_ == nullptr) {
     transport.set_status(virtio::kFailed);

@@ -32,7 +32,9 @@ class VirtioNet final : public Nic {
  public:
   // The device's feature bits are read, MAC and STATUS accepted, the queues set up and the
   // receive queue filled; false (device status FAILED) if the device does not cooperate.
-  bool init(VirtioTransport& transport, const DmaAllocator& dma);
+  // `backlog`: how many transmitted frames may wait for a descriptor (at most the ring's size;
+  // each takes a 2 KiB buffer, so a core with little memory keeps fewer).
+  bool init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog = virtio_net::kBacklog);
   const char* name() const override { return "virtionet"; }
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;

@@ -120,6 +120,7 @@ class Connection {
   uint32_t readable() const { return rx_.size(); }
   unsigned out_of_order_ranges() const { return ooo_count_; }
   uint32_t writable() const { return tx_.space(); }
+  uint32_t queued() const { return tx_.size(); }  // sent and not yet acknowledged, or not yet sent
   bool peer_closed() const { return peer_fin_; }  // no more data will arrive
   bool established_once() const { return established_once_; }
   void set_nagle(bool on) { nagle_ = on; }

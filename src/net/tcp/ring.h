@@ -29,7 +29,7 @@ struct BufferPool {
 
 class Ring {
  public:
-  static constexpr uint32_t kMinChunk = 1024;
+  static constexpr uint32_t kMinChunk = 256;  // a request or an answer of a small service fits
 
   void init(BufferPool* pool, uint32_t limit) {
     pool_ = pool;

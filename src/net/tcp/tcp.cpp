@@ -16,7 +16,7 @@ void Tcp::init(const Config& config, Ipv4 local) {
   config_ = config;
   wheel_ms_ = config_.now_us() / 1000;
   if (config_.max_orphans == 0) {
-    const uint64_t m = config_.memory_limit / 4096;
+    const uint64_t m = config_.memory_limit / 1024;
     config_.max_orphans = m < 64 ? 64 : size_t(m);
   }
   local_ = local;
@@ -115,22 +115,32 @@ void Tcp::reset_connection(Socket* s) {
   settle(s);
 }
 
-// Under pressure: first the orphans (nobody reads them), oldest first; then TIME-WAIT records,
-// oldest first (RFC 1337's hazards need an old duplicate of this very 4-tuple, and the peer
-// closed its side: Linux drops TIME-WAIT past tcp_max_tw_buckets the same way); then
-// connections the application holds that have been idle for kIdleReclaimUs, least recently
-// active first. Until use is under half the budget, or nothing is left to take.
+// Under pressure: first the TIME-WAIT records, oldest first (nothing is at stake in them: the
+// peer closed its side, and RFC 1337's hazard needs an old duplicate of this very 4-tuple;
+// Linux drops TIME-WAIT past tcp_max_tw_buckets the same way); then the orphans (nobody reads
+// them), oldest first, those whose data the peer has all acknowledged before those still
+// delivering (among them the shut-window ones that pin their unsent answers); then connections
+// the application holds that have been idle for kIdleReclaimUs, least recently active first.
+// Until use is under half the budget, or nothing is left to take.
 void Tcp::reclaim(uint64_t now) {
   const uint64_t target = config_.memory_limit / 2 < used_ / 2 ? config_.memory_limit / 2 : used_ / 2;
-  List& orphans = list_of(Socket::List::kOrphan);
-  while (used_ > target && orphans.head != nullptr) {
-    ++counters_.reclaimed_orphans;
-    reset_connection(orphans.head);
-  }
   List& tw = list_of(Socket::List::kTimeWait);
   while (used_ > target && tw.head != nullptr) {
     ++counters_.reclaimed_time_wait;
     destroy(tw.head);
+  }
+  List& orphans = list_of(Socket::List::kOrphan);
+  for (Socket* s = orphans.head; s != nullptr && used_ > target;) {
+    Socket* next = s->next;
+    if (s->conn.queued() == 0) {
+      ++counters_.reclaimed_orphans;
+      reset_connection(s);
+    }
+    s = next;
+  }
+  while (used_ > target && orphans.head != nullptr) {
+    ++counters_.reclaimed_orphans;
+    reset_connection(orphans.head);
   }
   List& active = list_of(Socket::List::kActive);
   for (Socket* s = active.head; s != nullptr && used_ > target;) {
@@ -169,6 +179,17 @@ size_t Tcp::bucket(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const
 }
 
 Socket* Tcp::create(const Endpoints& e) {
+  // New connections stop at 7/8 of the budget: the last eighth is for the data of those that
+  // exist (a connection refused now retries; one whose request found no memory stalls).
+  if (used_ + footprint(sizeof(Socket)) > config_.memory_limit / 8 * 7) {
+    ++counters_.memory_refused;
+    if (!pressure_) {
+      pressure_ = pool_.pressure = true;
+      next_reclaim_ = 0;
+      earliest_ = 0;
+    }
+    return nullptr;
+  }
   void* memory = charge(sizeof(Socket));
   if (memory == nullptr) return nullptr;
   auto* s = new (memory) Socket();

@@ -22,9 +22,9 @@
 // Memory (src/net/README.md "Memory"): a connection costs its record (sizeof(Socket)) plus
 // buffers that grow as data arrives or is queued and go back when drained (ring.h). All of it
 // counts against Config::memory_limit, the core's TCP budget. Past 3/4 of it ("pressure"): SYNs
-// get cookies instead of records, receive windows stop growing, and the oldest orphans, then
-// TIME-WAIT records, then connections idle for a second or more are reset until use is back
-// under 1/2. Past the budget itself, a new record or buffer is refused. Orphans (released by the
+// get cookies instead of records, receive windows stop growing, and the oldest TIME-WAIT
+// records, then orphans, then connections idle for a second or more are dropped or reset until
+// use is back under 1/2. Past the budget itself, a new record or buffer is refused. Orphans (released by the
 // application) live at most kOrphanLifetimeUs, give up after Connection::kMaxOrphanRetries, and
 // at most Config::max_orphans exist (the oldest is reset first).
 #pragma once
@@ -98,7 +98,7 @@ class Tcp {
  public:
   static constexpr uint64_t kTimeWaitReuseUs = 1'000'000;  // see receive(): TIME-WAIT reopened by a SYN
   static constexpr uint64_t kOrphanLifetimeUs = 60'000'000;  // an orphan is reset after this, however the peer behaves
-  static constexpr uint64_t kIdleReclaimUs = 1'000'000;      // under pressure, connections idle this long may be reset
+  static constexpr uint64_t kIdleReclaimUs = 5'000'000;      // under pressure, connections idle this long may be reset
   struct Config {
     void* (*allocate)(size_t) = nullptr;
     void (*release)(void*) = nullptr;
@@ -114,7 +114,7 @@ class Tcp {
     uint32_t rx_buffer = 16384;  // the most a connection's receive buffer grows to (its window)
     uint32_t tx_buffer = 16384;  // the most a connection's send buffer grows to
     uint64_t memory_limit = UINT64_MAX;  // the TCP budget: records and buffers, bytes
-    size_t max_orphans = 0;              // 0: memory_limit / 4096, at least 64
+    size_t max_orphans = 0;              // 0: memory_limit / 1024, at least 64
   };
 
   void init(const Config& config, Ipv4 local);
@@ -182,7 +182,7 @@ class Tcp {
   void uncharge(void* memory, size_t size);
   size_t footprint(size_t size) const { return config_.footprint != nullptr ? config_.footprint(size) : size; }
   void update_pressure();
-  void reclaim(uint64_t now);             // under pressure: resets the oldest orphans, TIME-WAITs, idle ones
+  void reclaim(uint64_t now);             // under pressure: drops the oldest TIME-WAITs, orphans, idle ones
   void expire_orphans(uint64_t now);      // kOrphanLifetimeUs and max_orphans
   void reset_connection(Socket* s);       // RST, buffers freed; the record goes if nobody holds it
   Socket* create(const Endpoints& e);

@@ -715,10 +715,10 @@ TEST(TcpTable, OrphansPastTheLimitAreResetOldestFirst) {
 
 // The budget (issue #10): with room for 100 records, a service that holds its connections,
 // orphans with unsent answers and TIME-WAIT records compete for it. Use never passes the
-// budget; under pressure SYNs get cookies, the orphans go first, then the TIME-WAIT records,
-// then held connections idle for a second; connections active in the last second are kept;
+// budget; under pressure SYNs get cookies, the TIME-WAIT records go first, then the orphans,
+// then held connections idle for kIdleReclaimUs; connections active more recently are kept;
 // past the budget a new connection is refused until memory returns.
-TEST(TcpTable, TheBudgetHoldsAndPressureReclaimsOrphansThenTimeWaitThenIdle) {
+TEST(TcpTable, TheBudgetHoldsAndPressureReclaimsTimeWaitThenOrphansThenIdle) {
   const uint64_t budget = 100 * sizeof(Socket);
   Net n(128, budget);
   Listener* l = n.server.listen(80, 200);
@@ -730,8 +730,8 @@ TEST(TcpTable, TheBudgetHoldsAndPressureReclaimsOrphansThenTimeWaitThenIdle) {
     const TcpMemory m = net.server.memory();
     const TcpCounters& c = net.server.counters();
     most = std::max(most, m.used);
-    // Orphans before TIME-WAIT records before idle connections.
-    if ((c.reclaimed_time_wait != 0 && m.orphans != 0) || (c.reclaimed_idle != 0 && (m.orphans != 0 || m.time_wait != 0))) {
+    // TIME-WAIT records before orphans before idle connections.
+    if ((c.reclaimed_orphans != 0 && m.time_wait != 0) || (c.reclaimed_idle != 0 && (m.orphans != 0 || m.time_wait != 0))) {
       order_kept = false;
     }
   };
@@ -753,14 +753,14 @@ TEST(TcpTable, TheBudgetHoldsAndPressureReclaimsOrphansThenTimeWaitThenIdle) {
   serve(n, l, std::string(500, 'x'));
   n.run(50'000);
   EXPECT_EQ(n.server.memory().orphans, 10u);
-  // 20 connections the application holds, then 2 s of quiet.
+  // 20 connections the application holds, then quiet for longer than kIdleReclaimUs.
   std::vector<Socket*> idle;
   for (int i = 0; i < 20; ++i) n.client.connect(kServerIp, 80);
   n.run(100'000);
   while (Socket* s = n.server.accept(l)) idle.push_back(s);
   ASSERT_EQ(idle.size(), 20u);
   EXPECT_FALSE(n.server.memory().pressure);
-  n.run(2'000'000);
+  n.run(Tcp::kIdleReclaimUs + 1'000'000);
   // Fresh held connections, one every 5 ms, until every idle one has been reset.
   std::vector<Socket*> fresh;
   auto idle_reset = [&] {

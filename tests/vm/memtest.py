@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""HelloWorldMicroservice in a small VM under load (issue #10), through QEMU's user networking
+and a forwarded port, driven by tests/vm/loadgen (every answer checked byte for byte, every
+completion timed):
+
+  8 MiB:  REQUESTS at CONCURRENCY, and not one may fail or take a second or more;
+  4 MiB:  the service may refuse or delay but must never go a second without answering, and
+          answers every request afterwards;
+  3 MiB:  it either serves (then as at 4 MiB) or says why it cannot and exits non-zero, without
+          a fault and without hanging.
+
+The guest's console reports its TCP budget and state every second (netstat=1).
+
+Usage: memtest.py TORO BUILD_DIR HWM_ELF LOADGEN MEM_MB REQUESTS CONCURRENCY"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netwire  # noqa: E402
+
+RESULT = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*)\) seconds ([\d.]+) rps (\d+) "
+                    r"longest_ms ([\d.]+) max_gap_ms ([\d.]+)")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    toro, build_dir, elf, loadgen, mem, requests, concurrency = sys.argv[1:8]
+    mem = int(mem)
+    port = free_port()
+    cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "HelloWorldMicroservice", "--no-build", "--elf", elf,
+           "--nic", "virtio", "--mem", str(mem), "--fwd", f"tcp:{port}:8080", "--timeout", "150",
+           "--append", "10.0.2.15,virtionet,netstat=1"]
+    print("$ " + " ".join(cmd), flush=True)
+    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                          start_new_session=True)
+    out = bytearray()
+
+    def read():
+        for line in vm.stdout:
+            out.extend(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    checks = {}
+    code = None
+    try:
+        deadline = time.monotonic() + 60
+        while b"listening on port 8080" not in out and vm.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if b"listening on port 8080" not in out:
+            # It could not start: it must say so and exit non-zero by itself.
+            try:
+                code = vm.wait(30)
+            except subprocess.TimeoutExpired:
+                code = None
+            reader.join(5)
+            text = out.decode(errors="replace")
+            print(text[-2500:])
+            said = re.search(r"ToroService: .*cannot start|did not come up|no memory|cannot listen", text)
+            checks[f"at {mem} MiB the service does not start: it says why"] = said is not None
+            checks["and exits non-zero by itself"] = code not in (None, 0, 124, 125)
+            if mem >= 4:
+                checks[f"a {mem} MiB VM serves"] = False
+            return report(checks, out)
+        first = None
+        for _ in range(50):  # QEMU's forwarder may accept before the guest's service is up
+            try:
+                first = netwire.http_get("127.0.0.1", port, "/first", 10)
+            except OSError:
+                first = None
+            if first == netwire.HELLO:
+                break
+            time.sleep(0.1)
+        checks["first request, exact bytes"] = first == netwire.HELLO
+        with tempfile.NamedTemporaryFile() as expect:
+            expect.write(netwire.HELLO)
+            expect.flush()
+            r = subprocess.run([loadgen, "127.0.0.1", str(port), requests, concurrency, "10000", expect.name],
+                               capture_output=True, text=True, timeout=600)
+        print(r.stdout.strip(), r.stderr.strip(), flush=True)
+        m = RESULT.search(r.stdout)
+        if m is None:
+            checks["loadgen ran"] = False
+            return report(checks, out)
+        total, ok, failed, kinds = int(m[1]), int(m[2]), int(m[3]), m[4]
+        longest, gap = float(m[7]), float(m[8])
+        if mem >= 8:
+            checks[f"{total} requests at c={concurrency}, none failed"] = ok == total and failed == 0
+            checks["none took a second or more"] = longest < 1000
+        else:
+            checks[f"at {mem} MiB, c={concurrency}: answers kept coming (never a second without one)"] = gap < 1000
+            checks["most requests answered"] = ok >= total // 2
+        after = []
+        for i in range(20):
+            try:
+                after.append(netwire.http_get("127.0.0.1", port, f"/after{i}", 10))
+            except OSError as e:
+                after.append(str(e))
+        checks["20 requests after the load, exact bytes"] = all(a == netwire.HELLO for a in after)
+        checks["VM still running"] = vm.poll() is None
+    finally:
+        if vm.poll() is None:
+            vm.send_signal(signal.SIGTERM)
+            try:
+                vm.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(vm.pid, signal.SIGKILL)
+        reader.join(5)
+    return report(checks, out)
+
+
+def report(checks, out):
+    text = out.decode(errors="replace")
+    stats = [line for line in text.splitlines() if line.startswith("netstat:")]
+    for line in text.splitlines():
+        if line.startswith(("Memory per Core", "TCP memory", "ToroGetMem")):
+            print(line)
+    if stats:
+        print("last: " + stats[-1])
+    checks["no fault or panic"] = not any(w in text for w in ("Exception", "Panic", "killed by the exception"))
+    for name, good in checks.items():
+        print(("ok   " if good else "FAIL ") + name)
+    return 0 if checks and all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
