@@ -11,9 +11,10 @@
 //  - a bad upgrade request gets 400 (426 for another version), as does one still without its
 //    empty line after 8 KiB; one not complete after 20 s is closed (Toro waited forever); a
 //    client that leaves 4 MiB of output unread is dropped.
-// Network: `-append [CARD]` ("e1000" or "virtionet"; default: the one found), address by DHCP
-// (10.0.2.15 under QEMU's user networking). toro.defaults forwards 127.0.0.1:8080 to port 80
-// and 127.0.0.1:8880 to port 880; the page connects to its own port + 800.
+// Network: `-append [CARD[,IP[,GATEWAY]]]` ("e1000" or "virtionet"; default: the one found),
+// address by DHCP (10.0.2.15 under QEMU's user networking) unless IP is given (a /24; the tap
+// tests use it). toro.defaults forwards 127.0.0.1:8080 to port 80 and 127.0.0.1:8880 to port
+// 880; the page connects to its own port + 800.
 #include <lib/websocket.h>
 #include <toro.h>
 
@@ -423,13 +424,36 @@ LongInt WebSocketsClose(PSocket Socket) {  // the client closed its side
   return 0;
 }
 
+// "a.b.c.d" into `ip`; false (and `ip` untouched) if it is not one.
+bool ParseIp(const char* s, Byte ip[4]) {
+  Byte out[4];
+  for (int i = 0; i < 4; ++i) {
+    int v = 0, digits = 0;
+    while (*s >= '0' && *s <= '9' && digits < 3) v = v * 10 + (*s++ - '0'), ++digits;
+    if (digits == 0 || v > 255 || (i < 3 && *s++ != '.')) return false;
+    out[i] = Byte(v);
+  }
+  if (*s != '\0') return false;
+  memcpy(ip, out, 4);
+  return true;
+}
+
 }  // namespace
 
 int main() {
-  const Byte any[4] = {0, 0, 0, 0};  // DHCP
+  Byte ip[4] = {0, 0, 0, 0}, gateway[4] = {0, 0, 0, 0}, mask[4] = {0, 0, 0, 0};  // all zero: DHCP
   const char* card = GetKernelParam(0);
-  Boolean up = DedicateNetwork(card != nullptr ? card : "e1000", any, any, any, nullptr);
-  if (!up && card == nullptr) up = DedicateNetwork("virtionet", any, any, any, nullptr);  // no e1000
+  if (GetKernelParam(1) != nullptr) {
+    if (!ParseIp(GetKernelParam(1), ip)) {
+      WriteConsoleF("\t ToroWebSockets: %p is not an IPv4 address\n", GetKernelParam(1));
+      return 1;
+    }
+    const Byte slash24[4] = {255, 255, 255, 0};
+    memcpy(mask, slash24, 4);
+    if (GetKernelParam(2) != nullptr) ParseIp(GetKernelParam(2), gateway);
+  }
+  Boolean up = DedicateNetwork(card != nullptr ? card : "e1000", ip, gateway, mask, nullptr);
+  if (!up && card == nullptr) up = DedicateNetwork("virtionet", ip, gateway, mask, nullptr);  // no e1000
   if (!up) {
     WriteConsoleF("\t ToroWebSockets: no network card, the services cannot start\n");
     return 1;

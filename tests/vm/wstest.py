@@ -13,7 +13,12 @@ closing the connection; a request without a key, or without an end after 8 KiB, 
 the favicon 404, a connection still served at the end, every connection gone from the list,
 and no fault.
 
-Usage: wstest.py TORO BUILD_DIR ELF NIC [MACHINE] [--slow-reader]"""
+--tap: the same over a tap device in a network namespace of its own (host 10.0.2.2, guest
+10.0.2.15 set with -append), so the host's TCP talks to the guest's directly: under QEMU's user
+networking libslirp reads everything the guest sends into its own buffers, and a client that
+stops reading never shuts the guest's window, so the slow-reader drop cannot happen there.
+
+Usage: wstest.py TORO BUILD_DIR ELF NIC [MACHINE] [--slow-reader] [--tap]"""
 import base64
 import hashlib
 import json
@@ -29,6 +34,7 @@ import netwire  # noqa: E402  (its Vm: tools/toro run with the console collected
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TIMEOUT = 30
+HOST = "127.0.0.1"  # the guest's ports: forwarded to 127.0.0.1, or the guest itself (--tap)
 
 
 def free_port():
@@ -79,7 +85,7 @@ class Client:
         self.sock.settimeout(TIMEOUT)
         if rcvbuf is not None:  # before connecting: it bounds the window the host offers
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.connect(("127.0.0.1", port))
+        self.sock.connect((HOST, port))
         self.sock.sendall(request if request is not None else upgrade_request(self.key))
         self.head, self.pending = read_head(self.sock)
 
@@ -142,7 +148,7 @@ def counters_json(c1, c2, c3):
 
 
 def http_get(port, path):
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+    with socket.create_connection((HOST, port), timeout=TIMEOUT) as s:
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: toro\r\n\r\n".encode())
         data = b""
         while chunk := s.recv(4096):
@@ -296,13 +302,24 @@ def run_checks(ws_port, http_port, checks, console_shows, slow_reader):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--slow-reader"]
+    global HOST
+    tap = "--tap" in sys.argv
+    if tap and (code := netwire.enter_netns("torows")) is not None:
+        return code
+    args = [a for a in sys.argv[1:] if a not in ("--slow-reader", "--tap")]
     toro, build_dir, elf, nic = args[:4]
     machine = args[4] if len(args) > 4 else "pc"
-    ws_port, http_port = free_port(), free_port()
+    card = "e1000" if nic == "e1000" else "virtionet"
+    if tap:
+        netwire.persistent_tap("tap0", "10.0.2.2/24")
+        HOST = "10.0.2.15"
+        ws_port, http_port = 880, 80
+        network = ["--netdev", "tap,ifname=tap0,script=no,downscript=no", "--append", f"{card},10.0.2.15"]
+    else:
+        ws_port, http_port = free_port(), free_port()
+        network = ["--fwd", f"tcp:{ws_port}:880", "--fwd", f"tcp:{http_port}:80", "--append", card]
     vm = netwire.Vm(toro, build_dir, "WebSocketServer", elf,
-                    ["--machine", machine, "--nic", nic, "--fwd", f"tcp:{ws_port}:880", "--fwd", f"tcp:{http_port}:80",
-                     "--timeout", "150", "--append", "e1000" if nic == "e1000" else "virtionet"])
+                    ["--machine", machine, "--nic", nic, "--timeout", "150"] + network)
     checks = {}
     try:
         if not vm.wait_for("WebSockets: listening on port 880", 60):
