@@ -51,15 +51,83 @@ def read_symbols(elf):
     return symbols, anchor
 
 
+MAX_TOKENS = 31  # bytes 1..31 in a name stand for dictionary strings (src/lib/symbols.h)
+
+
+def boundaries(name):
+    """Where a dictionary string may start or end in a demangled name: its ends, and around
+    "::", "(", ")", ",", " ", "<", ">", "&", "*"."""
+    cuts = {0, len(name)}
+    for i, c in enumerate(name):
+        if c in "(),<> &*":
+            cuts.add(i)
+            cuts.add(i + 1)
+        elif name.startswith("::", i):
+            cuts.add(i + 2)
+    return sorted(cuts)
+
+
+def choose_tokens(names):
+    """Greedily, up to MAX_TOKENS strings that save the most bytes when each occurrence becomes
+    one byte ("net::tcp::", "unsigned long", ...). Returns them and the names so coded."""
+    coded = [list(n) for n in names]  # a name as a list of single characters and token bytes
+    tokens = []
+    for _ in range(MAX_TOKENS):
+        counts = {}
+        for parts in coded:
+            text = "".join(p if len(p) == 1 and ord(p) > MAX_TOKENS else "\0" for p in parts)
+            cuts = boundaries(text)
+            for a in range(len(cuts)):
+                for b in range(a + 1, min(a + 7, len(cuts))):
+                    sub = text[cuts[a]:cuts[b]]
+                    if 4 <= len(sub) <= 48 and "\0" not in sub:
+                        counts[sub] = counts.get(sub, 0) + 1
+        best, gain = None, 0
+        for sub, n in counts.items():
+            g = n * (len(sub) - 1) - (len(sub) + 1)
+            if g > gain:
+                best, gain = sub, g
+        if best is None:
+            break
+        tokens.append(best)
+        code = chr(len(tokens))
+        for parts in coded:
+            text = "".join(parts)
+            if best in text:
+                out, i = [], 0
+                while i < len(parts):
+                    if "".join(parts[i:i + len(best)]) == best:
+                        out.append(code)
+                        i += len(best)
+                    else:
+                        out.append(parts[i])
+                        i += 1
+                parts[:] = out
+    return tokens, ["".join(parts) for parts in coded]
+
+
 def build_blob(symbols, anchor):
+    names = [name for _, _, name in symbols]
+    if any(ord(c) <= MAX_TOKENS for n in names for c in n):
+        sys.exit("ksyms: a symbol name holds a control character")
+    tokens, coded = choose_tokens(names)
+    dictionary = b"".join(t.encode() + b"\0" for t in tokens)
+    dictionary += b"\0" * (-len(dictionary) % 4)
+    base = symbols[0][0] if symbols else 0
     strings = bytearray()
     entries = bytearray()
-    for address, size, name in symbols:
-        offset = len(strings)
-        strings += name.encode("utf-8", "replace") + b"\0"
-        entries += struct.pack("<QII", address, min(size, 0xFFFFFFFF), offset)
-    header = b"KSYM" + struct.pack("<III", 1, len(symbols), len(strings)) + struct.pack("<Q", anchor)
-    return bytes(header + entries + strings)
+    offsets = {}
+    for (address, size, _), name in zip(symbols, coded):
+        raw = name.encode("utf-8", "replace") + b"\0"
+        if raw not in offsets:  # one copy of a name several symbols share
+            offsets[raw] = len(strings)
+            strings += raw
+        if address - base > 0xFFFFFFFF:
+            sys.exit("ksyms: the code spans more than 4 GiB")
+        entries += struct.pack("<III", address - base, min(size, 0xFFFFFFFF), offsets[raw])
+    header = b"KSYM" + struct.pack("<III", 2, len(symbols), len(strings)) + struct.pack("<QQII", anchor, base,
+                                                                                         len(dictionary), 0)
+    return bytes(header + dictionary + entries + strings)
 
 
 def main():
