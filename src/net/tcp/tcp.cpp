@@ -262,7 +262,7 @@ void Tcp::settle(Socket* s) {
     unlink(s);
     unschedule(s);  // expires from the TIME-WAIT list instead
     s->conn.drop_buffers();
-    append(s, Socket::List::kTimeWait, config_.now_us());
+    append(s, Socket::List::kTimeWait, s->conn.time_wait_since());
   } else if (s->list == Socket::List::kActive) {
     unlink(s);
     append(s, Socket::List::kOrphan, config_.now_us());
@@ -637,19 +637,21 @@ void Tcp::tick() {
   }
   expire_orphans(now);
   run_timers(now);
+  // TIME-WAIT records in the order they entered it, so the oldest are at the head. One whose
+  // 2*MSL a retransmitted FIN restarted since goes to the back when its first term is up, so it
+  // does not hold up the expiry of those behind it.
   List& tw = list_of(Socket::List::kTimeWait);
-  while (tw.head != nullptr && tw.head->conn.deadline() <= now) {
+  while (tw.head != nullptr && tw.head->since + kTimeWaitUs <= now) {
     Socket* s = tw.head;
     s->conn.timer(now);
     if (s->conn.state() == State::kClosed) {
       destroy(s);
-    } else {  // a retransmitted FIN restarted its 2*MSL: it goes to the back
+    } else {
       unlink(s);
-      append(s, Socket::List::kTimeWait, now);
-      if (tw.head == s) break;
+      append(s, Socket::List::kTimeWait, s->conn.time_wait_since());
     }
   }
-  if (tw.head != nullptr && tw.head->conn.deadline() < earliest_) earliest_ = tw.head->conn.deadline();
+  if (tw.head != nullptr && tw.head->since + kTimeWaitUs < earliest_) earliest_ = tw.head->since + kTimeWaitUs;
   const uint64_t wheel = next_wheel_deadline();
   if (wheel < earliest_) earliest_ = wheel;
   note_orphan_deadline();

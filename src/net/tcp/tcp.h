@@ -56,7 +56,7 @@ struct Socket {
   Socket* timer_next = nullptr;  // the timer wheel's slot (Tcp::schedule)
   Socket** timer_prev = nullptr;  // what points at this one there; nullptr: not in the wheel
   uint64_t timer_at = 0;         // the deadline it is filed under
-  uint64_t since = 0;            // kActive: last activity; kOrphan: released; kTimeWait: entered
+  uint64_t since = 0;            // kActive: last activity; kOrphan: released; kTimeWait: entered (or FIN again)
   List list = List::kActive;
   bool accepted = false;         // the application holds it
   bool released = false;         // the application let go: freed once closed
@@ -98,6 +98,7 @@ class Tcp {
  public:
   static constexpr uint64_t kTimeWaitReuseUs = 1'000'000;  // see receive(): TIME-WAIT reopened by a SYN
   static constexpr uint64_t kOrphanLifetimeUs = 60'000'000;  // an orphan is reset after this, however the peer behaves
+  static constexpr uint64_t kTimeWaitUs = 2 * Connection::kMsl;
   static constexpr uint64_t kIdleReclaimUs = 5'000'000;      // under pressure, connections idle this long may be reset
   struct Config {
     void* (*allocate)(size_t) = nullptr;
