@@ -12,28 +12,16 @@ every 10 s (kernel parameter netstat=10). Not a test: it takes the time it is gi
 import argparse
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "vm"))
 import netwire  # noqa: E402
 
-RESULT = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*?)\) seconds ([\d.]+) rps (\d+) "
-                    r"longest_ms ([\d.]+) max_gap_ms ([\d.]+)")
 NETSTAT = re.compile(r"netstat: Core#0 heap in use (\d+) free (\d+); tcp (\d+) of (\d+) bytes \(buffers (\d+)\), "
                      r"(\d+) connections, (\d+) orphans, (\d+) time-wait")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def netstat(text):
@@ -59,21 +47,14 @@ def main():
     subprocess.run(["ninja", "-C", build], check=True, stdout=subprocess.DEVNULL)
     loadgen = os.path.join(build, "tests", "vm", "loadgen")
     elf = os.path.join(build, "apps", "HelloWorldMicroservice", "HelloWorldMicroservice.elf")
-    port = free_port()
+    port = netwire.free_port()
     card = "e1000" if args.nic == "e1000" else "virtionet"
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "toro"), "--build-dir", build, "run", "HelloWorldMicroservice",
-           "--no-build", "--elf", elf, "--nic", args.nic, "--mem", str(args.mem), "--fwd", f"tcp:{port}:8080",
-           "--timeout", str(int(args.minutes * 60 + 300)), "--append", f"10.0.2.15,{card},netstat=10"]
-    print("$ " + " ".join(cmd), flush=True)
-    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          start_new_session=True)
-    out = bytearray()
-    threading.Thread(target=lambda: [out.extend(line) for line in vm.stdout], daemon=True).start()
-    text = lambda: out.decode(errors="replace")  # noqa: E731
+    vm = netwire.Vm(os.path.join(ROOT, "tools", "toro"), build, "HelloWorldMicroservice", elf,
+                    ["--nic", args.nic, "--mem", str(args.mem), "--fwd", f"tcp:{port}:8080",
+                     "--timeout", str(int(args.minutes * 60 + 300)), "--append", f"10.0.2.15,{card},netstat=10"])
+    text = vm.text
     try:
-        deadline = time.monotonic() + 60
-        while "listening on port 8080" not in text() and time.monotonic() < deadline and vm.poll() is None:
-            time.sleep(0.1)
+        vm.wait_for("listening on port 8080", 60)
         for _ in range(50):
             try:
                 if netwire.http_get("127.0.0.1", port, "/warm", 10) == netwire.HELLO:
@@ -87,28 +68,22 @@ def main():
         worst_latency = worst_gap = 0.0
         slices = []
         began = time.monotonic()
-        with tempfile.NamedTemporaryFile() as expect:
-            expect.write(netwire.HELLO)
-            expect.flush()
-            while time.monotonic() - began < args.minutes * 60:
-                # Requests for about one slice at the rate of the previous one.
-                rate = slices[-1][1] if slices else 3000
-                n = max(1000, int(rate * args.slice))
-                r = subprocess.run([loadgen, "127.0.0.1", str(port), str(n), str(args.concurrency), "10000", expect.name],
-                                   capture_output=True, text=True)
-                m = RESULT.search(r.stdout)
-                if m is None:
-                    print("loadgen: " + (r.stdout + r.stderr).strip(), flush=True)
-                    break
-                totals["requests"] += int(m[1])
-                totals["ok"] += int(m[2])
-                totals["failed"] += int(m[3])
-                worst_latency = max(worst_latency, float(m[7]))
-                worst_gap = max(worst_gap, float(m[8]))
-                slices.append((time.monotonic() - began, int(m[6]), int(m[3]), float(m[7])))
-                ns = netstat(text())
-                print(f"{slices[-1][0] / 60:5.1f} min: {m[6]} req/s, {m[3]} failed, slowest {float(m[7]):.0f} ms; "
-                      f"guest {describe(ns) if ns else '?'}", flush=True)
+        while time.monotonic() - began < args.minutes * 60:
+            # Requests for about one slice at the rate of the previous one.
+            rate = slices[-1][1] if slices else 3000
+            r, printed = netwire.run_loadgen(loadgen, port, max(1000, int(rate * args.slice)), args.concurrency,
+                                             timeout=args.slice * 20)
+            if r is None:
+                print("loadgen: " + printed, flush=True)
+                break
+            for k in totals:
+                totals[k] += r[k]
+            worst_latency = max(worst_latency, r["longest_ms"])
+            worst_gap = max(worst_gap, r["max_gap_ms"])
+            slices.append((time.monotonic() - began, r["rps"], r["failed"], r["longest_ms"]))
+            ns = netstat(text())
+            print(f"{slices[-1][0] / 60:5.1f} min: {r['rps']} req/s, {r['failed']} failed, slowest "
+                  f"{r['longest_ms']:.0f} ms; guest {describe(ns) if ns else '?'}", flush=True)
         elapsed = time.monotonic() - began
         time.sleep(75)  # the last TIME-WAIT records expire (2*MSL = 60 s)
         end = netstat(text())
@@ -126,12 +101,7 @@ def main():
         print("no fault or panic" if not faults else f"FAULT: {faults}")
         return 0 if not faults else 1
     finally:
-        if vm.poll() is None:
-            vm.send_signal(signal.SIGTERM)
-            try:
-                vm.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(vm.pid, signal.SIGKILL)
+        vm.stop()
 
 
 if __name__ == "__main__":

@@ -14,66 +14,34 @@ The guest's console reports its TCP budget and state every second (netstat=1).
 Usage: memtest.py TORO BUILD_DIR HWM_ELF LOADGEN MEM_MB REQUESTS CONCURRENCY"""
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netwire  # noqa: E402
 
-RESULT = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*)\) seconds ([\d.]+) rps (\d+) "
-                    r"longest_ms ([\d.]+) max_gap_ms ([\d.]+)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def main():
     toro, build_dir, elf, loadgen, mem, requests, concurrency = sys.argv[1:8]
     mem = int(mem)
-    port = free_port()
-    cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "HelloWorldMicroservice", "--no-build", "--elf", elf,
-           "--nic", "virtio", "--mem", str(mem), "--fwd", f"tcp:{port}:8080", "--timeout", "150",
-           "--append", "10.0.2.15,virtionet,netstat=1"]
-    print("$ " + " ".join(cmd), flush=True)
-    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          start_new_session=True)
-    out = bytearray()
-
-    def read():
-        for line in vm.stdout:
-            out.extend(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    port = netwire.free_port()
+    vm = netwire.Vm(toro, build_dir, "HelloWorldMicroservice", elf,
+                    ["--nic", "virtio", "--mem", str(mem), "--fwd", f"tcp:{port}:8080", "--timeout", "150",
+                     "--append", "10.0.2.15,virtionet,netstat=1"])
     checks = {}
     code = None
     try:
-        deadline = time.monotonic() + 60
-        while b"listening on port 8080" not in out and vm.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if b"listening on port 8080" not in out:
+        if not vm.wait_for("listening on port 8080", 60):
             # It could not start: it must say so and exit non-zero by itself.
-            try:
-                code = vm.wait(30)
-            except subprocess.TimeoutExpired:
-                code = None
-            reader.join(5)
-            text = out.decode(errors="replace")
+            code = vm.wait(30)
+            text = vm.text()
             print(text[-2500:])
             said = re.search(r"ToroService: .*cannot start|did not come up|no memory|cannot listen", text)
             checks[f"at {mem} MiB the service does not start: it says why"] = said is not None
             checks["and exits non-zero by itself"] = code not in (None, 0, 124, 125)
             if mem >= 4:
                 checks[f"a {mem} MiB VM serves"] = False
-            return report(checks, out)
+            return report(checks, vm)
         first = None
         for _ in range(50):  # QEMU's forwarder may accept before the guest's service is up
             try:
@@ -84,23 +52,18 @@ def main():
                 break
             time.sleep(0.1)
         checks["first request, exact bytes"] = first == netwire.HELLO
-        with tempfile.NamedTemporaryFile() as expect:
-            expect.write(netwire.HELLO)
-            expect.flush()
-            r = subprocess.run([loadgen, "127.0.0.1", str(port), requests, concurrency, "10000", expect.name],
-                               capture_output=True, text=True, timeout=600)
-        print(r.stdout.strip(), r.stderr.strip(), flush=True)
-        m = RESULT.search(r.stdout)
-        if m is None:
+        result, printed = netwire.run_loadgen(loadgen, port, requests, concurrency)
+        print(printed, flush=True)
+        if result is None:
             checks["loadgen ran"] = False
-            return report(checks, out)
-        total, ok, failed, kinds = int(m[1]), int(m[2]), int(m[3]), m[4]
-        longest, gap = float(m[7]), float(m[8])
+            return report(checks, vm)
+        total, ok, failed = result["requests"], result["ok"], result["failed"]
         if mem >= 8:
             checks[f"{total} requests at c={concurrency}, none failed"] = ok == total and failed == 0
-            checks["none took a second or more"] = longest < 1000
+            checks["none took a second or more"] = result["longest_ms"] < 1000
         else:
-            checks[f"at {mem} MiB, c={concurrency}: answers kept coming (never a second without one)"] = gap < 1000
+            checks[f"at {mem} MiB, c={concurrency}: answers kept coming (never a second without one)"] = (
+                result["max_gap_ms"] < 1000)
             checks["most requests answered"] = ok >= total // 2
         after = []
         for i in range(20):
@@ -109,20 +72,14 @@ def main():
             except OSError as e:
                 after.append(str(e))
         checks["20 requests after the load, exact bytes"] = all(a == netwire.HELLO for a in after)
-        checks["VM still running"] = vm.poll() is None
+        checks["VM still running"] = vm.proc.poll() is None
     finally:
-        if vm.poll() is None:
-            vm.send_signal(signal.SIGTERM)
-            try:
-                vm.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(vm.pid, signal.SIGKILL)
-        reader.join(5)
-    return report(checks, out)
+        vm.stop()
+    return report(checks, vm)
 
 
-def report(checks, out):
-    text = out.decode(errors="replace")
+def report(checks, vm):
+    text = vm.text()
     stats = [line for line in text.splitlines() if line.startswith("netstat:")]
     for line in text.splitlines():
         if line.startswith(("Memory per Core", "TCP memory", "ToroGetMem")):

@@ -16,12 +16,14 @@ import fcntl
 import heapq
 import os
 import random
+import re
 import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -51,6 +53,34 @@ def http_get(host, port, path, timeout, trickle=False):
             if not chunk:
                 return data
             data += chunk
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a forwarded guest port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LOADGEN = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*?)\) seconds ([\d.]+) rps (\d+) "
+                     r"longest_ms ([\d.]+) max_gap_ms ([\d.]+)")
+
+
+def run_loadgen(loadgen, port, requests, concurrency, timeout=600):
+    """tests/vm/loadgen against 127.0.0.1:port, every answer compared with HELLO: a dict of its
+    numbers (requests, ok, failed, kinds, seconds, rps, longest_ms, max_gap_ms), None if it
+    printed none, and what it printed."""
+    with tempfile.NamedTemporaryFile() as expect:
+        expect.write(HELLO)
+        expect.flush()
+        r = subprocess.run([loadgen, "127.0.0.1", str(port), str(requests), str(concurrency), "10000", expect.name],
+                           capture_output=True, text=True, timeout=timeout)
+    text = (r.stdout + r.stderr).strip()
+    m = LOADGEN.search(r.stdout)
+    if m is None:
+        return None, text
+    return {"requests": int(m[1]), "ok": int(m[2]), "failed": int(m[3]), "kinds": m[4], "seconds": float(m[5]),
+            "rps": int(m[6]), "longest_ms": float(m[7]), "max_gap_ms": float(m[8])}, text
 
 
 def enter_netns(prefix):

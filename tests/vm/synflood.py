@@ -43,24 +43,8 @@ def fetch(path, timeout=PROBE_TIMEOUT):
         return f"{type(e).__name__}: {e} after {time.monotonic() - start:.1f} s"
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def syn_packet(src, sport, dst, dport, seq):
-    options = struct.pack("!BBH", 2, 4, 1460)  # MSS
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, (5 + 1) << 4, 0x02, 64240, 0, 0) + options
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.getrandbits(16), 0, 64, 6, 0,
-                     socket.inet_aton(src), socket.inet_aton(dst))
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return ip + tcp
+    return netwire.tcp_segment(src, sport, dst, dport, seq, 0, netwire.SYN, 64240, mss=1460)
 
 
 def spoofed_source(rng):

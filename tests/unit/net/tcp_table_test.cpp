@@ -630,44 +630,43 @@ TEST(TcpTable, IdleConnectionsCostTheirRecordOnly) {
   for (Socket* s : held) n.server.release(s);
 }
 
-// 50 clients that shut their window, send a request and then answer every probe with the
-// window still shut (the attack of issue #10): the answers can never leave, the connections are
-// orphaned, and each is reset after Connection::kMaxOrphanRetries probes. Nothing is left.
-TEST(TcpTable, ZeroWindowOrphansAreResetAndTheirMemoryReturns) {
+// `count` clients that shut their window and send a request to a service that answers (137
+// bytes) and closes: every answer is stuck behind a shut window, every connection an orphan.
+struct ShutWindowAttack {
   Net n;
   Listener* l = n.server.listen(80, 100);
-  RawClients attack(n, 20000, 50, 0, "GET / HTTP/1.0\r\n\r\n");
-  n.hook = [&](Net& net) {
-    serve(net, l, std::string(137, 'a'));
-    attack.answer();
-  };
-  attack.open();
-  n.run(2'000'000);
-  EXPECT_EQ(n.server.memory().orphans, 50u);
-  EXPECT_GT(n.server.memory().buffers, 0u);
-  n.run(60'000'000);
-  EXPECT_EQ(n.server.connections(), 0u);
-  EXPECT_EQ(n.server.memory().used, 0u);
-  EXPECT_EQ(n.server.counters().connections_closed, 50u);
+  RawClients attack;
+  explicit ShutWindowAttack(uint16_t count) : attack(n, 20000, count, 0, "GET / HTTP/1.0\r\n\r\n") {
+    n.hook = [this](Net& net) {
+      serve(net, l, std::string(137, 'a'));
+      attack.answer();
+    };
+    attack.open();
+    n.run(1'000'000);
+  }
+};
+
+// The clients go on answering every probe with the window still shut (the attack of issue
+// #10): each orphan is reset after Connection::kMaxOrphanRetries probes. Nothing is left.
+TEST(TcpTable, ZeroWindowOrphansAreResetAndTheirMemoryReturns) {
+  ShutWindowAttack a(50);
+  EXPECT_EQ(a.n.server.memory().orphans, 50u);
+  EXPECT_GT(a.n.server.memory().buffers, 0u);
+  a.n.run(60'000'000);
+  EXPECT_EQ(a.n.server.connections(), 0u);
+  EXPECT_EQ(a.n.server.memory().used, 0u);
+  EXPECT_EQ(a.n.server.counters().connections_closed, 50u);
 }
 
 // The same clients gone silent after their request: the orphans' probes go unanswered and
 // they end as well, within about 30 s.
 TEST(TcpTable, SilentOrphansEndWithinHalfAMinute) {
-  Net n;
-  Listener* l = n.server.listen(80, 100);
-  RawClients attack(n, 20000, 20, 0, "GET / HTTP/1.0\r\n\r\n");
-  n.hook = [&](Net& net) {
-    serve(net, l, std::string(137, 'a'));
-    attack.answer();
-  };
-  attack.open();
-  n.run(1'000'000);
-  ASSERT_EQ(n.server.memory().orphans, 20u);
-  attack.silent = true;
-  n.run(30'000'000);
-  EXPECT_EQ(n.server.connections(), 0u);
-  EXPECT_EQ(n.server.memory().used, 0u);
+  ShutWindowAttack a(20);
+  ASSERT_EQ(a.n.server.memory().orphans, 20u);
+  a.attack.silent = true;
+  a.n.run(30'000'000);
+  EXPECT_EQ(a.n.server.connections(), 0u);
+  EXPECT_EQ(a.n.server.memory().used, 0u);
 }
 
 // A peer that keeps the connection moving a byte at a time cannot keep an orphan for longer
