@@ -426,12 +426,14 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
   // an old duplicate still in flight a second after the close is not plausible on the
   // virtual networks this kernel serves, and the cost of being wrong is a segment of the old
   // connection landing in the new one's window (odds about window / 2^32).
+  bool reopened = false;
   if (s != nullptr && s->conn.state() == State::kTimeWait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
       (seq_gt(seg.seq, s->conn.rcv_nxt()) || age(now, s->conn.time_wait_since()) >= kTimeWaitReuseUs) &&
       find_listener(seg.dst_port) != nullptr) {
     s->conn.abort();  // silently: TIME-WAIT sends nothing on abort
     settle(s);
     s = nullptr;
+    reopened = true;
   }
   if (s != nullptr) {
     const State before = s->conn.state();
@@ -449,8 +451,16 @@ void Tcp::receive(Ipv4 src, Ipv4 dst, const uint8_t* data, size_t length) {
       return;
     }
     // Under memory pressure a SYN costs nothing either: the cookie's ACK creates the
-    // connection if there is memory for it then.
-    if (l->half_open >= config_.syn_queue || pressure_) {
+    // connection if there is memory for it then. A SYN that reopened a TIME-WAIT takes a
+    // record even past the SYN queue (it replaces the TIME-WAIT record, so at most that many
+    // more): segments of the old connection may still come, and with a record they get an
+    // ACK, without one a RST carrying the old connection's numbers. QEMU's user networking
+    // (libslirp) sends them: when the host reuses a port at once, its socket of the old
+    // connection can miss our last ACK (it goes to its newer socket for the same 4-tuple) and
+    // retransmits its FIN seconds later; and it acts on a RST whose sequence number lies
+    // anywhere below its window's right edge (not only at RCV.NXT), so ours would end its new
+    // connection on that 4-tuple, whose client gets no answer.
+    if ((l->half_open >= config_.syn_queue && !reopened) || pressure_) {
       send_cookie(l, src, seg, now);
       return;
     }

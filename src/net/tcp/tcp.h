@@ -15,7 +15,9 @@
 // answered with a SYN cookie (syncookie.h) and costs no memory: a real client's ACK creates its
 // connection then. A SYN while the accept queue is full is dropped (the peer retries), as
 // Linux does. Half-open connections thus cost at most syn_queue records per listener, and
-// they time out in about 63 s.
+// they time out in about 63 s. The exception is a SYN that reopens a TIME-WAIT record: it
+// takes that record's place even past the SYN queue (a cookie only under memory pressure;
+// receive() says why).
 // Before it comes to dropping, the caller can apply back-pressure: while accept_queue_full(),
 // leave further frames in the NIC ring and let the services accept (net/interface.cpp).
 //

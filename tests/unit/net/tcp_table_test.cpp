@@ -250,6 +250,102 @@ TEST(TcpTable, SynWithAnOldSequenceReopensAQuietTimeWait) {
   EXPECT_EQ(l->half_open, 1u);
 }
 
+// QEMU's user networking (libslirp) keeps the host client's port, and the host reuses a port
+// at once: a new connection can open on a 4-tuple while libslirp's previous socket for it still
+// waits in LAST-ACK. Our last ACK of that connection then reaches libslirp's new socket instead
+// (it finds the newest first), the old one never hears it and retransmits its FIN seconds later,
+// by when the 4-tuple may have been reopened once more. That FIN must not get a RST: libslirp
+// takes a RST whose sequence number lies anywhere below its window, and would apply ours (the
+// old connection's numbers) to the new connection, whose client then sees it end without an
+// answer (tests/vm/memtest.py: "wrong answer ... 0 bytes"). So a SYN that reopens a TIME-WAIT
+// takes a record even past a full SYN queue (no cookie), and the old FIN gets an ACK.
+TEST(TcpTable, OldFinAfterTimeWaitReopenedPastAFullSynQueueGetsNoReset) {
+  Net n(/*syn_queue=*/1);
+  Listener* l = n.server.listen(80, 8);
+  ASSERT_NE(l, nullptr);
+  // Sends a segment from the client's port 40000 (or `port`) and returns what the server
+  // answered at once.
+  auto send = [&](uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data = "", uint16_t port = 40000) {
+    Segment seg;
+    seg.src_port = port;
+    seg.dst_port = 80;
+    seg.seq = seq;
+    seg.ack = ack;
+    seg.flags = flags;
+    seg.window = 65535;
+    if (flags & kSyn) seg.mss = 1460;
+    seg.payload = reinterpret_cast<const uint8_t*>(data.data());
+    seg.payload_length = data.size();
+    std::vector<uint8_t> b(kMaxHeaderSize + data.size());
+    b.resize(build(kClientIp, kServerIp, seg, b.data(), b.size()));
+    n.wire.clear();
+    n.server.receive(kClientIp, kServerIp, b.data(), b.size());
+    std::vector<Segment> replies;
+    for (const Packet& p : n.wire) {
+      Segment r;
+      EXPECT_EQ(parse(kServerIp, kClientIp, p.bytes.data(), p.bytes.size(), &r), ParseResult::kOk);
+      replies.push_back(r);
+    }
+    n.wire.clear();
+    return replies;
+  };
+  const std::string request = "GET / HTTP/1.0\r\n\r\n";
+  const std::string answer = "HTTP/1.0 200\r\n\r\nHello";
+  // The first connection: request, answer with FIN, the client's FIN; the server's last ACK
+  // is lost (libslirp gave it to its new socket).
+  const uint32_t c0 = 1000;
+  auto r = send(kSyn, c0, 0);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].flags, kSyn | kAck);
+  const uint32_t s0 = r[0].seq;
+  send(kAck | kPsh, c0 + 1, s0 + 1, request);
+  Socket* s = n.server.accept(l);
+  ASSERT_NE(s, nullptr);
+  drain(n.server, s);
+  n.server.send(s, reinterpret_cast<const uint8_t*>(answer.data()), uint32_t(answer.size()));
+  n.server.release(s);
+  n.wire.clear();  // the answer and its FIN: received
+  const uint32_t fin_seq = c0 + 1 + uint32_t(request.size());
+  const uint32_t fin_ack = s0 + 1 + uint32_t(answer.size()) + 1;
+  r = send(kFin | kAck, fin_seq, fin_ack);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].flags, kAck);  // TIME-WAIT's ACK: lost
+  ASSERT_EQ(n.server.connections(), 1u);
+  // A burst fills the SYN queue.
+  r = send(kSyn, 77, 0, "", 40001);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(l->half_open, 1u);
+  // The port again, a new connection (a higher sequence number: TIME-WAIT reopens at once).
+  const uint32_t c1 = 500000;
+  r = send(kSyn, c1, 0);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].flags, kSyn | kAck);
+  const uint32_t s1 = r[0].seq;
+  // libslirp's old socket retransmits its FIN.
+  const uint64_t resets = n.server.counters().resets_sent;
+  r = send(kFin | kAck, fin_seq, fin_ack);
+  for (const Segment& x : r) EXPECT_FALSE(x.has(kRst)) << "a RST with the old connection's numbers";
+  EXPECT_EQ(n.server.counters().resets_sent, resets);
+  // The new connection goes on: request, answer.
+  send(kAck | kPsh, c1 + 1, s1 + 1, request);
+  Socket* s2 = n.server.accept(l);
+  ASSERT_NE(s2, nullptr);
+  EXPECT_EQ(drain(n.server, s2), request);
+  n.server.send(s2, reinterpret_cast<const uint8_t*>(answer.data()), uint32_t(answer.size()));
+  size_t answers = 0;
+  for (const Packet& p : n.wire) {
+    Segment out;
+    ASSERT_EQ(parse(kServerIp, kClientIp, p.bytes.data(), p.bytes.size(), &out), ParseResult::kOk);
+    if (out.payload_length == 0) continue;
+    EXPECT_EQ(out.seq, s1 + 1);
+    EXPECT_EQ(out.payload_length, answer.size());
+    ++answers;
+  }
+  EXPECT_EQ(answers, 1u);
+  n.server.release(s2);
+  n.wire.clear();
+}
+
 TEST(TcpTable, RefusedWithoutAListener) {
   Net n;
   Socket* c = n.client.connect(kServerIp, 81);
