@@ -1,0 +1,106 @@
+// Errors as values: what a fallible kernel step returns (driver bring-up, DHCP, sockets).
+//
+//   klib::Result<Nic*> r = probe(device);
+//   if (!r) return r.error();                   // pass it up unchanged
+//   Nic* nic = r.value();
+//
+//   klib::Status s = iface->configure();        // Result<void>: ok or an Error
+//   if (!s) printk("DedicateNetwork: %p\n", klib::error_text(s.error()));
+//
+// The rule that goes with it: a failure is logged once, at the place where it is mapped to
+// Toro's nil/false (src/api or the kernel step that gives up), not at every level it passes.
+// Portable, header-only, no exceptions; host-tested in tests/unit/lib/result_test.cpp.
+#pragma once
+
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace klib {
+
+enum class Error : uint8_t {
+  kNone = 0,
+  kNoMemory,         // an allocation failed
+  kNoDevice,         // nothing matches the name, or the device is gone
+  kBusy,             // already in use (a card dedicated twice, a port already bound)
+  kInvalidArgument,  // a bad value from the caller
+  kTimeout,          // no answer in time (DHCP, a device reset)
+  kDeviceFailed,     // the device refused or misbehaved (feature negotiation, a queue)
+  kLimit,            // a fixed table is full
+  kNotConnected,     // a socket that is not (or no longer) connected
+  kClosed,           // the peer closed or reset the connection
+  kWouldBlock,       // nothing to do now; try again later
+};
+
+// A short lowercase text for console lines ("no memory", "timed out", ...).
+constexpr const char* error_text(Error e) {
+  switch (e) {
+    case Error::kNone: return "ok";
+    case Error::kNoMemory: return "no memory";
+    case Error::kNoDevice: return "no such device";
+    case Error::kBusy: return "busy";
+    case Error::kInvalidArgument: return "invalid argument";
+    case Error::kTimeout: return "timed out";
+    case Error::kDeviceFailed: return "device failed";
+    case Error::kLimit: return "limit reached";
+    case Error::kNotConnected: return "not connected";
+    case Error::kClosed: return "closed";
+    case Error::kWouldBlock: return "would block";
+  }
+  return "unknown error";
+}
+
+// A T or an Error. T must be cheap to copy or move (pointers, small records).
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(const T& value) : error_(Error::kNone) { new (&storage_) T(value); }  // NOLINT: implicit by design
+  Result(T&& value) : error_(Error::kNone) { new (&storage_) T(std::move(value)); }
+  Result(Error error) : error_(error == Error::kNone ? Error::kInvalidArgument : error) {}
+  Result(const Result& other) : error_(other.error_) {
+    if (ok()) new (&storage_) T(other.value());
+  }
+  Result& operator=(const Result& other) {
+    if (this != &other) {
+      reset();
+      error_ = other.error_;
+      if (ok()) new (&storage_) T(other.value());
+    }
+    return *this;
+  }
+  ~Result() { reset(); }
+
+  bool ok() const { return error_ == Error::kNone; }
+  explicit operator bool() const { return ok(); }
+  Error error() const { return error_; }
+  // Only when ok().
+  T& value() { return *std::launder(reinterpret_cast<T*>(&storage_)); }
+  const T& value() const { return *std::launder(reinterpret_cast<const T*>(&storage_)); }
+  T value_or(const T& fallback) const { return ok() ? value() : fallback; }
+
+ private:
+  void reset() {
+    if (ok()) value().~T();
+  }
+  alignas(T) unsigned char storage_[sizeof(T)];
+  Error error_;
+};
+
+// Success or an Error.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(error) {}  // NOLINT: implicit by design
+  bool ok() const { return error_ == Error::kNone; }
+  explicit operator bool() const { return ok(); }
+  Error error() const { return error_; }
+
+ private:
+  Error error_ = Error::kNone;
+};
+
+using Status = Result<void>;
+
+}  // namespace klib
