@@ -1,6 +1,6 @@
 #include <arch/x86_64/cpu.h>
 #include <kernel/boot.h>
-#include <kernel/system.h>
+#include <kernel/shutdown.h>
 #include <toro/kernel.h>
 
 const char* GetKernelParam(LongInt I) {

@@ -3,7 +3,7 @@
 // __cxa_pure_virtual, atexit registration (the kernel never runs global destructors: the VM powers off) and the
 // libstdc++ throw helpers that header-only code can reach (they panic: the kernel has no exceptions).
 #include <kernel/memory.h>
-#include <kernel/system.h>
+#include <kernel/shutdown.h>
 
 #include <cstddef>
 #include <cstdint>

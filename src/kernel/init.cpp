@@ -1,7 +1,8 @@
-// kernel_entry: the boot sequence, in the order of toro-spec §2.2 and docs/ARCHITECTURE.md:
-// descriptor tables -> console -> banner -> boot info and kernel parameters -> CPUs (ACPI/MP)
-// -> memory map -> early allocator -> final page tables -> per-core heaps -> main thread (runs
-// .init_array, then main) -> exit.
+// kernel_entry: the boot sequence, as an ordered list of steps (kBootSequence below), in the
+// order of toro-spec §2.2 and docs/ARCHITECTURE.md "Boot sequence". This file is the composition
+// root: it may include every layer. Each step is a function of this file that calls into one
+// module; what the steps find is kept in kernel/boot.h's globals. A new subsystem that needs
+// initialising at boot adds one step here, at the place its dependencies allow.
 #include <arch/x86_64/apic.h>
 #include <arch/x86_64/boot_info.h>
 #include <arch/x86_64/cpu.h>
@@ -15,9 +16,10 @@
 #include <kernel/devices.h>
 #include <kernel/irq.h>
 #include <kernel/memory.h>
-#include <kernel/system.h>
-#include <kernel/version.h>
 #include <kernel/percpu.h>
+#include <kernel/shutdown.h>
+#include <kernel/start_cores.h>
+#include <kernel/version.h>
 #include <mm/early_alloc.h>
 #include <net/interface.h>
 #include <sched/scheduler.h>
@@ -38,12 +40,16 @@ namespace {
 
 constexpr size_t kMainThreadStackSize = 64 * 1024;  // Toro's MainThreadStackSize
 
-arch::BootInfo g_boot;
-klib::KernelParams g_params;
+// What the boot loader passed to kernel_entry, for the steps.
+uint32_t g_magic;
+uint32_t g_info;
 mm::EarlyAllocator g_early;
-arch::CpuList g_cpus;
+sched::Timing g_timing;
 
-sched::Thread* g_main_thread = nullptr;
+// Constant-initialised references (no constructor runs before kernel_entry).
+arch::BootInfo& g_boot = g_boot_info;
+klib::KernelParams& g_params = g_kernel_params;
+arch::CpuList& g_cpus = g_cpu_list;
 
 const char* memory_type_name(uint32_t type) {
   switch (type) {
@@ -114,64 +120,28 @@ intptr_t main_thread_entry(void*) {
   system_exit(main());
 }
 
-sched::Timing calibrate_time() {
-  const arch::TscCalibration tsc = arch::calibrate_tsc();
-  if (tsc.hz == 0) panic("no clock to measure the TSC against (no CPUID leaf 0x15, PIT or RTC)");
-  const uint64_t lapic = arch::calibrate_lapic_timer(tsc.hz);
-  printk("CPU speed ... %d MHz (TSC measured with %p)\n", tsc.hz / 1000000, tsc.source);
-  return {tsc.hz, lapic};
-}
+// ---------------------------------------------------------------------------------------------
+// The steps, in the order kBootSequence runs them.
 
-}  // namespace
-
-uint64_t current_thread_id() { return this_cpu()->current_thread; }
-
-const klib::KernelParams& kernel_params() { return g_params; }
-
-uint32_t cpu_count() { return g_cpus.count; }
-
-uint64_t ioapic_base() { return g_cpus.ioapic_base != 0 ? g_cpus.ioapic_base : 0xFEC00000; }
-
-uint32_t ioapic_count() { return g_cpus.ioapic_count == 0 ? 1 : g_cpus.ioapic_count; }
-
-bool ioapic_for_gsi(uint32_t gsi, uint64_t* base, uint32_t* input) {
-  if (g_cpus.ioapic_count == 0) {
-    *base = ioapic_base();
-    *input = gsi;
-    return gsi < 24;
-  }
-  for (uint32_t i = 0; i < g_cpus.ioapic_count; ++i) {
-    const auto& a = g_cpus.ioapics[i];
-    if (gsi >= a.gsi_base && gsi < a.gsi_base + 24) {
-      *base = a.base;
-      *input = gsi - a.gsi_base;
-      return true;
-    }
-  }
-  return false;
-}
-
-bool is_usable_ram(uint64_t address, size_t length) {
-  for (const auto& r : g_boot.memory) {
-    if (r.usable() && address >= r.base && address + length <= r.end()) return true;
-  }
-  return false;
-}
-
-}  // namespace kernel
-
-extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
-  using namespace kernel;
+// The CPU's own tables first (a fault from here on gets a report), then this core's record:
+// from here on anything may ask which core it runs on.
+void init_cpu() {
   arch::init_descriptor_tables();
-  percpu_init(0, arch::lapic_id());  // before anything asks which core it runs on
+  percpu_setup(0, arch::lapic_id());
+  percpu_enter(0);
   arch::mask_legacy_pic();
+}
+
+void init_console() {
   console_init();
   symbols_init();
   print_banner();
+}
 
+void read_boot_info() {
   const bool boot_ok =
-      arch::parse_boot_info(magic, reinterpret_cast<const void*>(static_cast<uintptr_t>(info)), &g_boot);
-  if (!boot_ok) panic("unknown boot protocol (magic %h, info %h)", magic, info);
+      arch::parse_boot_info(g_magic, reinterpret_cast<const void*>(static_cast<uintptr_t>(g_info)), &g_boot);
+  if (!boot_ok) panic("unknown boot protocol (magic %h, info %h)", g_magic, g_info);
   g_params.parse(g_boot.cmdline);
   if (g_params.count() > 0) {
     printk("Kernel Parameters:\n");
@@ -181,28 +151,71 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
     printk("Toro: kernel command line truncated to %d characters and %d parameters\n", arch::BootInfo::kMaxCmdline,
            klib::KernelParams::kMaxParams);
   }
-  find_cpus();  // before paging: the firmware's tables may sit in page 0's neighbourhood
+}
 
+void init_early_memory() {
   print_memory_map();
   if (!g_early.init(g_boot.memory, reinterpret_cast<uint64_t>(__image_end), 4ull << 30)) {
     panic("no usable RAM above the kernel image (%d regions reported by %p)", g_boot.memory.size(),
           arch::boot_protocol_name(g_boot.protocol));
   }
-  setup_paging();
-  memory_init(g_boot, g_cpus.count, g_early);
+}
 
-  const sched::Timing timing = calibrate_time();
-  toro::detail::set_local_cpu_speed(Int64(timing.tsc_hz / 1000000));
-  toro::detail::set_cpu_count(LongInt(sched::start(g_cpus, timing)));  // Core#N ... Up
-  // Device interrupts come with the drivers: until then every I/O APIC input stays masked.
+void init_heaps() { memory_init(g_boot, g_cpus.count, g_early); }
+
+void calibrate_time() {
+  const arch::TscCalibration tsc = arch::calibrate_tsc();
+  if (tsc.hz == 0) panic("no clock to measure the TSC against (no CPUID leaf 0x15, PIT or RTC)");
+  const uint64_t lapic = arch::calibrate_lapic_timer(tsc.hz);
+  printk("CPU speed ... %d MHz (TSC measured with %p)\n", tsc.hz / 1000000, tsc.source);
+  g_timing = {tsc.hz, lapic};
+  toro::detail::set_local_cpu_speed(Int64(tsc.hz / 1000000));
+}
+
+void init_cores() { toro::detail::set_cpu_count(LongInt(start_cores(g_cpus, g_timing))); }  // Core#N ... Up
+
+// Device interrupts come with the drivers: until then every I/O APIC input stays masked.
+void mask_ioapics() {
   for (uint32_t i = 0; i < ioapic_count(); ++i) {
     const uint64_t base = g_cpus.ioapic_count == 0 ? ioapic_base() : g_cpus.ioapics[i].base;
     if (const uint32_t pins = arch::ioapic_mask_all(base)) printk("IOAPIC ... %d inputs at %h, all masked\n", pins, base);
   }
+}
+
+void init_devices() {
   devices_init();  // PCI scan; BARs the firmware left at 0 get a place
   net::register_nics();
-  g_main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
-  if (g_main_thread == nullptr) panic("out of memory for the main thread");
-  printk("Starting MainThread: %h\n", g_main_thread);
+}
+
+void start_main_thread() {
+  sched::Thread* main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
+  if (main_thread == nullptr) panic("out of memory for the main thread");
+  printk("Starting MainThread: %h\n", main_thread);
+}
+
+using InitStep = void (*)();
+constexpr InitStep kBootSequence[] = {
+    init_cpu,           // GDT, IDT, TSS; per-CPU record of core 0; legacy PIC masked
+    init_console,       // serial console, symbol table, banner
+    read_boot_info,     // memory map and command line from PVH / multiboot2 / the Bochs sector
+    find_cpus,          // ACPI MADT or MP table; before paging (firmware tables near page 0)
+    init_early_memory,  // the memory map printed; the early allocator above the image
+    setup_paging,       // final page tables: NULL unmapped, code read-only
+    init_heaps,         // memory split per core, per-core heaps
+    calibrate_time,     // TSC and LAPIC timer rates
+    init_cores,         // schedulers, other CPUs started (Core#N ... Up)
+    mask_ioapics,       // every I/O APIC input masked until a driver routes one
+    init_devices,       // PCI scan, NICs listed
+    start_main_thread,  // .init_array then main() (main_thread_entry); exit when main returns
+};
+
+}  // namespace
+
+}  // namespace kernel
+
+extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
+  kernel::g_magic = magic;
+  kernel::g_info = info;
+  for (const kernel::InitStep step : kernel::kBootSequence) step();
   sched::run_idle_loop();  // the boot context becomes core 0's idle thread
 }

@@ -4,7 +4,7 @@
 #include <arch/x86_64/tsc.h>
 #include <kernel/console.h>
 #include <kernel/memory.h>
-#include <kernel/system.h>
+#include <kernel/shutdown.h>
 #include <lib/sort.h>
 
 #include <cstring>

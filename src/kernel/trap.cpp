@@ -11,15 +11,11 @@
 #include <kernel/irq.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
-#include <kernel/system.h>
+#include <kernel/shutdown.h>
 #include <sched/scheduler.h>
 
 namespace kernel {
 namespace {
-
-// Per core: a report in progress, and exceptions being handled right now.
-bool g_reporting[arch::kMaxCpus] = {};
-int g_depth[arch::kMaxCpus] = {};
 
 void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
   klib::put_string(s, name);
@@ -75,8 +71,8 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
       (f.rflags & (1u << 9))) {
     // An app thread other than the main thread: it dies, the other threads and cores go on.
     printk("Toro: Thread#%h killed by the exception; the other threads continue\n", t);
-    g_reporting[core] = false;
-    g_depth[core] = 0;
+    this_cpu()->reporting = false;
+    this_cpu()->trap_depth = 0;
     sched::exit_after_fault();
   }
   printk("Toro: unhandled exception, stopping the VM with exit code %d\n", kExitCodeFault);
@@ -90,13 +86,13 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
   if (frame->vector < arch::kExceptionCount) {
-    const uint32_t core = current_core();
-    if (++g_depth[core] > 2) {
+    PerCpu* cpu = this_cpu();
+    if (++cpu->trap_depth > 2) {
       // Even the nested-fault message faulted: stop with no further memory use.
       arch::outl(0xF4, kExitCodeFault);
       arch::halt_forever();
     }
-    if (g_reporting[core]) {
+    if (cpu->reporting) {
       // Faulted inside the report itself: say so with the least machinery and stop.
       const klib::Sink s = console_sink();
       klib::put_string(s, "\r\nToro: nested exception ");
@@ -107,7 +103,7 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
       console_flush();
       arch::poweroff(kExitCodeFault);
     }
-    g_reporting[core] = true;
+    cpu->reporting = true;
     report_fault(*frame);
   }
   switch (frame->vector) {

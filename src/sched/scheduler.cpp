@@ -1,12 +1,11 @@
 #include <arch/x86_64/apic.h>
 #include <arch/x86_64/cpu.h>
-#include <arch/x86_64/smp.h>
 #include <arch/x86_64/trap.h>
 #include <arch/x86_64/tsc.h>
 #include <kernel/console.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
-#include <kernel/system.h>
+#include <kernel/shutdown.h>
 #include <sched/mailbox.h>
 #include <sched/run_queue.h>
 #include <sched/scheduler.h>
@@ -19,6 +18,19 @@ extern "C" const char __tdata_start[], __tdata_end[], __tbss_end[], __tls_align[
 extern "C" void thread_trampoline();
 
 namespace sched {
+
+// One core's scheduler, in that core's memory; kernel::PerCpu::sched points at it.
+struct alignas(64) CoreSched {
+  RunQueue queue;
+  Thread* current = nullptr;
+  Thread* idle = nullptr;
+  Thread* zombies = nullptr;  // dead threads whose memory the core frees from another stack
+  Thread* spare = nullptr;    // records of dead threads, reused (type-stable: ids stay checkable)
+  std::atomic<bool> running{false};
+  std::atomic<bool> halted{false};  // in (or about to enter) hlt: wake it with an IPI
+  alignas(64) std::atomic<bool> mail{false};  // written by other cores
+};
+
 namespace {
 
 // "Create a thread on your core": lives on the requester's stack until `done`.
@@ -32,24 +44,12 @@ struct CreateRequest {
 };
 using Box = Mailbox<CreateRequest*, 32>;
 
-struct alignas(64) CoreSched {
-  RunQueue queue;
-  Thread* current = nullptr;
-  Thread* idle = nullptr;
-  Thread* zombies = nullptr;  // dead threads whose memory the core frees from another stack
-  Thread* spare = nullptr;    // records of dead threads, reused (type-stable: ids stay checkable)
-  std::atomic<bool> running{false};
-  std::atomic<bool> halted{false};  // in (or about to enter) hlt: wake it with an IPI
-  alignas(64) std::atomic<bool> mail{false};  // written by other cores
-};
-
-CoreSched g_cores[arch::kMaxCpus];
-uint32_t g_apic_ids[arch::kMaxCpus];
 uint32_t g_core_count = 1;
 Box* g_boxes = nullptr;  // g_boxes[from * g_core_count + to]
 Timing g_timing;
 
-CoreSched& me() { return g_cores[kernel::current_core()]; }
+CoreSched& me() { return *kernel::this_cpu()->sched; }
+CoreSched& of(uint32_t core) { return *kernel::percpu(core).sched; }
 
 Box& box(uint32_t from, uint32_t to) { return g_boxes[from * g_core_count + to]; }
 
@@ -58,8 +58,8 @@ Box& box(uint32_t from, uint32_t to) { return g_boxes[from * g_core_count + to];
 // then looks for work: one of the two sees the other (store-load ordering needs the fences).
 void wake(uint32_t core) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (core != kernel::current_core() && g_cores[core].halted.load(std::memory_order_seq_cst)) {
-    arch::lapic_send_ipi(g_apic_ids[core], arch::kVectorWake);
+  if (core != kernel::current_core() && of(core).halted.load(std::memory_order_seq_cst)) {
+    arch::lapic_send_ipi(kernel::percpu(core).apic_id, arch::kVectorWake);
   }
 }
 
@@ -221,93 +221,49 @@ void schedule(bool honor_kill = true) {
   }
 }
 
-void init_core_state(uint32_t core, uint64_t idle_stack_hint) {
-  CoreSched& c = g_cores[core];
+// The calling context becomes the record of core's idle thread (its stack is the boot stack or
+// the one kernel/start_cores.cpp gave the AP).
+void init_core_state(uint32_t core) {
+  CoreSched& c = of(core);
   auto* idle = static_cast<Thread*>(kernel::allocate(sizeof(Thread), 64));
   if (idle == nullptr) kernel::panic("no memory for Core#%d's idle thread", core);
   new (idle) Thread();
   idle->is_idle = true;
   idle->core = core;
-  idle->stack = reinterpret_cast<char*>(idle_stack_hint);
   c.idle = idle;
   c.current = idle;
   kernel::this_cpu()->current_thread = reinterpret_cast<uint64_t>(idle);
 }
 
-struct ApStart {
-  arch::CpuTables* tables;
-  std::atomic<bool> alive;
-};
-ApStart g_ap[arch::kMaxCpus];
-
-extern "C" [[noreturn]] void ap_entry(uint64_t core) {
-  arch::init_descriptor_tables(g_ap[core].tables);
-  kernel::percpu_init(uint32_t(core), g_apic_ids[core]);
-  arch::lapic_init();
-  init_core_state(uint32_t(core), 0);
-  g_cores[core].running.store(true, std::memory_order_release);
-  g_ap[core].alive.store(true, std::memory_order_release);  // the boot core waits for this
-  idle_loop();
-}
-
 }  // namespace
 
-uint32_t start(const arch::CpuList& cpus, const Timing& timing) {
+void init(uint32_t cores, const Timing& timing) {
   g_timing = timing;
-  g_core_count = cpus.count == 0 ? 1 : cpus.count;
-  const uint32_t boot_apic = arch::lapic_id();
-  // Dense core numbers: the boot CPU is core 0, the others follow in MADT order.
-  g_apic_ids[0] = boot_apic;
-  uint32_t n = 1;
-  for (uint32_t i = 0; i < cpus.count && n < g_core_count; ++i) {
-    if (cpus.apic_id[i] != boot_apic) g_apic_ids[n++] = cpus.apic_id[i];
+  g_core_count = cores == 0 ? 1 : cores;
+  for (uint32_t core = 0; core < g_core_count; ++core) {
+    void* memory = kernel::allocate_for(core, sizeof(CoreSched), alignof(CoreSched));
+    if (memory == nullptr) kernel::panic("no memory for Core#%d's scheduler", core);
+    kernel::percpu(core).sched = new (memory) CoreSched();
   }
-  g_core_count = n;
-  kernel::percpu_init(0, boot_apic);
-  arch::lapic_init();
-  init_core_state(0, 0);
-  g_cores[0].running.store(true, std::memory_order_release);
-
   g_boxes = static_cast<Box*>(kernel::allocate(sizeof(Box) * g_core_count * g_core_count, 64));
   if (g_boxes == nullptr) kernel::panic("no memory for %d mailboxes", g_core_count * g_core_count);
   for (uint32_t i = 0; i < g_core_count * g_core_count; ++i) new (&g_boxes[i]) Box();
-
-  if (g_core_count == 1) {
-    kernel::printk("Core#0 ... Running\n");
-    return 1;
-  }
-  kernel::printk("Core#0 ... Up\n");
-  uint32_t up = 1;
-  for (uint32_t core = 1; core < g_core_count; ++core) {
-    // The AP's descriptor tables and first stack come from its own memory.
-    g_ap[core].tables = static_cast<arch::CpuTables*>(kernel::allocate_for(core, arch::cpu_tables_size(), 64));
-    auto* stack = static_cast<char*>(kernel::allocate_for(core, 64 * 1024, 4096));
-    if (g_ap[core].tables == nullptr || stack == nullptr) {
-      kernel::printk("Core#%d ... Down (no memory)\n", core);
-      continue;
-    }
-    arch::start_ap(g_apic_ids[core], core, reinterpret_cast<uint64_t>(stack + 64 * 1024), ap_entry, timing.tsc_hz);
-    const uint64_t start = arch::rdtsc();
-    while (!g_ap[core].alive.load(std::memory_order_acquire) &&
-           arch::rdtsc() - start < arch::ms_to_cycles(500, timing.tsc_hz)) {
-      arch::cpu_relax();
-    }
-    if (g_ap[core].alive.load(std::memory_order_acquire)) {
-      kernel::printk("Core#%d ... Up\n", core);
-      ++up;
-    } else {
-      // Core numbers stay dense (CPU_COUNT = the cores running): later CPUs are not started.
-      kernel::printk("Core#%d ... Down (no answer from APIC ID %d); CPUs after it are not started\n", core,
-                     g_apic_ids[core]);
-      break;
-    }
-  }
-  g_core_count = up;
-  return up;
+  enter_core();
 }
 
+void enter_core() {
+  const uint32_t core = kernel::current_core();
+  init_core_state(core);
+  of(core).running.store(true, std::memory_order_release);
+}
+
+void set_core_count(uint32_t cores) { g_core_count = cores; }
+
 uint32_t core_count() { return g_core_count; }
-bool core_running(uint32_t core) { return core < g_core_count && g_cores[core].running.load(std::memory_order_acquire); }
+bool core_running(uint32_t core) {
+  return core < g_core_count && kernel::percpu(core).sched != nullptr &&
+         of(core).running.load(std::memory_order_acquire);
+}
 uint64_t tsc_hz() { return g_timing.tsc_hz; }
 uint64_t now_ms() { return arch::rdtsc() / (g_timing.tsc_hz / 1000); }
 uint64_t now_us() { return arch::rdtsc() / (g_timing.tsc_hz / 1000000); }
@@ -325,7 +281,7 @@ Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* a
   // The request lives on this stack until the other core is done with it: these waits must not
   // end the thread (a kill is acted on afterwards).
   while (!box(self, core).push(&request)) schedule(false);  // full: let the other core catch up
-  g_cores[core].mail.store(true, std::memory_order_seq_cst);
+  of(core).mail.store(true, std::memory_order_seq_cst);
   wake(core);
   // Synchronous, as Toro's BeginThread: other threads of this core run meanwhile.
   while (!request.done.load(std::memory_order_acquire)) schedule(false);
@@ -334,7 +290,10 @@ Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* a
   return created;
 }
 
-Thread* current() { return g_cores[kernel::current_core()].current; }
+Thread* current() {
+  CoreSched* c = kernel::this_cpu()->sched;  // nullptr before sched::init (a fault during boot)
+  return c != nullptr ? c->current : nullptr;
+}
 
 void yield() { schedule(); }
 

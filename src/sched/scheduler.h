@@ -2,13 +2,12 @@
 // sleep, suspend or exit; a core with nothing to run halts until an interrupt (a wake-up IPI
 // or its LAPIC timer for the next sleeper) and costs the host no CPU.
 //
-//   sched::start(cpus, tsc);                              // boot core; then:
+//   sched::init(cores, timing);                           // boot core; then:
 //   sched::Thread* t = sched::create_thread(1, 32768, Worker, arg);   // on core 1
 //   sched::sleep_ms(10);
 //   sched::run_idle_loop();                               // the boot context becomes core 0's idle
 #pragma once
 
-#include <arch/x86_64/cpus.h>
 #include <sched/thread.h>
 
 #include <cstddef>
@@ -23,9 +22,15 @@ struct Timing {
   uint64_t lapic_per_mcycles;  // LAPIC timer ticks per million TSC cycles
 };
 
-// Boot core: per-CPU data, LAPIC, scheduler state; then starts every other CPU of `cpus` and
-// prints Core#N ... Up / Down. Returns the number of cores running.
-uint32_t start(const arch::CpuList& cpus, const Timing& timing);
+// Boot core, once: a scheduler for each of `cores` cores (in each core's own memory, hung on
+// its kernel::PerCpu record), the mailboxes between them, and the calling context as core 0's
+// idle thread. Starting the other CPUs is kernel/start_cores.cpp's job.
+void init(uint32_t cores, const Timing& timing);
+// On a core that has just started: the calling context becomes its idle thread and the core
+// accepts threads. Then run_idle_loop().
+void enter_core();
+// After start-up: the number of cores that run (core numbers stay dense).
+void set_core_count(uint32_t cores);
 uint32_t core_count();
 bool core_running(uint32_t core);
 uint64_t tsc_hz();

@@ -1,7 +1,7 @@
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/power.h>
 #include <kernel/debug.h>
-#include <kernel/system.h>
+#include <kernel/shutdown.h>
 
 namespace kernel {
 

@@ -1,4 +1,4 @@
-// Ending the VM: normal exit, panic, and the exit codes tools/toro reports.
+// How the VM ends: a normal exit, a panic, and the exit codes tools/toro reports.
 //
 //   kernel::system_exit(0);                          // "System_Exit due to ExitCode: 0", power off
 //   kernel::panic("no usable memory (map has %d entries)", n);
@@ -25,8 +25,5 @@ template <typename... Args>
   const klib::Arg packed[] = {klib::make_arg(args)..., klib::Arg()};
   panic_message(fmt.str, packed, sizeof...(Args), reinterpret_cast<uint64_t>(__builtin_frame_address(0)));
 }
-
-// ID printed in fault reports: the current thread record's address (0 during boot).
-uint64_t current_thread_id();
 
 }  // namespace kernel
