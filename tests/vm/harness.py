@@ -3,10 +3,15 @@ VM through tools/toro or QEMU directly, wait for a console line with a timeout, 
 never leave one behind), a free host port, QEMU's isa-debug-exit status, the guest's HTTP
 answer, tests/vm/loadgen, and the check list a script prints at its end.
 
+  port = harness.free_port()
   vm = harness.Vm.toro(toro, build_dir, "TcpEcho", elf, ["--nic", "e1000", "--fwd", f"tcp:{port}:7"])
-  if vm.wait_for("listening on port 7", 60): ...
-  vm.stop(); print(vm.tail(2000))
-  return harness.report({"echoed": ok, "exit code 0": vm.returncode == 0})
+  try:
+      if vm.wait_for("listening on port 7", 60): ...   # talk to 127.0.0.1:port
+      code = vm.wait(60)                                # None: still running
+  finally:
+      vm.stop()
+  print(vm.text()[-2000:])
+  return harness.report({"echoed": ok, "exit code 0": code == 0})
 
 Raw frames, tap devices and network namespaces are in netwire.py.
 """
@@ -180,10 +185,6 @@ class Vm:
         _live.discard(self.proc)
         return self.proc.returncode
 
-    @property
-    def returncode(self):
-        return self.proc.returncode
-
     def running(self):
         return self.proc.poll() is None
 
@@ -206,9 +207,6 @@ class Vm:
 
     def text(self):
         return self.out.decode(errors="replace")
-
-    def tail(self, chars):
-        return self.text()[-chars:]
 
 
 def report(checks):
