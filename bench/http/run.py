@@ -22,8 +22,6 @@ to --out. Everything it starts (QEMU, nginx, ab, wrk) runs in its own process gr
 killed on exit, on an exception and on SIGINT/SIGTERM.
 """
 import argparse
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -40,6 +38,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(ROOT, "bench", "http")
+sys.path.insert(0, os.path.join(ROOT, "tests", "vm"))
+import harness  # noqa: E402  (free_port, tools/toro's QEMU command line)
+
 QBOOT = "/usr/share/qemu/qboot.rom"
 
 TORO_REPLY = (b"HTTP/1.0 200\r\nContent-type: Text/Html\r\nContent-length:24\r\nConnection: close\r\n"
@@ -114,12 +115,6 @@ def run(cmd, timeout, **kw):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mktemp(prefix):
@@ -338,15 +333,7 @@ def wrk_run(ports, c, duration):
 
 # --------------------------------------------------------------------------- targets
 
-def load_toro_tool():
-    loader = importlib.machinery.SourceFileLoader("toro_tool", os.path.join(ROOT, "tools", "toro"))
-    spec = importlib.util.spec_from_loader("toro_tool", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-TORO = load_toro_tool()
+TORO = harness.load_toro()
 
 
 SHIM = []  # ["env", "LD_PRELOAD=..."]: tools/toro's libslirp backlog shim, when used (--backlog-shim)
@@ -355,12 +342,7 @@ SHIM = []  # ["env", "LD_PRELOAD=..."]: tools/toro's libslirp backlog shim, when
 def vm_base(elf, smp, mem, machine="pc", append=""):
     """QEMU's command line exactly as tools/toro builds it (qboot, TCG), without a card; every VM
     (Toro and Linux) gets the same one, and the same backlog shim or none."""
-    ns = argparse.Namespace(machine=machine, bios="qboot", accel="tcg", smp=smp, mem=mem, append=append,
-                            nic="none", net="user", fwd=[], build_dir=ARGS_BUILD_DIR[0], no_build=True)
-    cmd = TORO.qemu_command(ns, elf)
-    i = cmd.index("-nic")
-    del cmd[i:i + 2]
-    return SHIM + cmd[cmd.index("qemu-system-x86_64"):]
+    return SHIM + harness.qemu_command(elf, ARGS_BUILD_DIR[0], machine=machine, smp=smp, mem=mem, append=append)
 
 
 ARGS_BUILD_DIR = [os.path.join(ROOT, "build")]
@@ -412,7 +394,7 @@ class Target:
         raise NotImplementedError
 
     def start(self, timeout=60):
-        self.ports = [free_port() for _ in range(self.nports)]
+        self.ports = [harness.free_port() for _ in range(self.nports)]
         cmd = self.command(self.ports)
         if self.verbose:
             log("$ " + " ".join(cmd))

@@ -18,7 +18,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "vm"))
-import netwire  # noqa: E402
+import harness  # noqa: E402
 
 NETSTAT = re.compile(r"netstat: Core#0 heap in use (\d+) free (\d+); tcp (\d+) of (\d+) bytes \(buffers (\d+)\), "
                      r"(\d+) connections, (\d+) orphans, (\d+) time-wait")
@@ -47,17 +47,17 @@ def main():
     subprocess.run(["ninja", "-C", build], check=True, stdout=subprocess.DEVNULL)
     loadgen = os.path.join(build, "tests", "vm", "loadgen")
     elf = os.path.join(build, "apps", "HelloWorldMicroservice", "HelloWorldMicroservice.elf")
-    port = netwire.free_port()
+    port = harness.free_port()
     card = "e1000" if args.nic == "e1000" else "virtionet"
-    vm = netwire.Vm(os.path.join(ROOT, "tools", "toro"), build, "HelloWorldMicroservice", elf,
-                    ["--nic", args.nic, "--mem", str(args.mem), "--fwd", f"tcp:{port}:8080",
-                     "--timeout", str(int(args.minutes * 60 + 300)), "--append", f"10.0.2.15,{card},netstat=10"])
+    vm = harness.Vm.toro(os.path.join(ROOT, "tools", "toro"), build, "HelloWorldMicroservice", elf,
+                         ["--nic", args.nic, "--mem", str(args.mem), "--fwd", f"tcp:{port}:8080",
+                          "--timeout", str(int(args.minutes * 60 + 300)), "--append", f"10.0.2.15,{card},netstat=10"])
     text = vm.text
     try:
         vm.wait_for("listening on port 8080", 60)
         for _ in range(50):
             try:
-                if netwire.http_get("127.0.0.1", port, "/warm", 10) == netwire.HELLO:
+                if harness.http_get("127.0.0.1", port, "/warm", 10) == harness.HELLO:
                     break
             except OSError:
                 time.sleep(0.1)
@@ -71,7 +71,7 @@ def main():
         while time.monotonic() - began < args.minutes * 60:
             # Requests for about one slice at the rate of the previous one.
             rate = slices[-1][1] if slices else 3000
-            r, printed = netwire.run_loadgen(loadgen, port, max(1000, int(rate * args.slice)), args.concurrency,
+            r, printed = harness.run_loadgen(loadgen, port, max(1000, int(rate * args.slice)), args.concurrency,
                                              timeout=args.slice * 20)
             if r is None:
                 print("loadgen: " + printed, flush=True)

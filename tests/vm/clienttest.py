@@ -9,25 +9,19 @@ import functools
 import http.server
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 
 
 def boot(toro, build_dir, elf, append):
-    cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "HttpClient", "--no-build", "--elf", elf,
-           "--nic", "e1000", "--timeout", "60", "--append", append]
-    print("$ " + " ".join(cmd), flush=True)
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    print(r.stdout[-3000:] + r.stderr[-1000:])
+    r = harness.run(harness.toro_command(toro, build_dir, "run", "HttpClient", elf,
+                                         ["--nic", "e1000", "--timeout", "60", "--append", append]),
+                    timeout=120, merge_stderr=False)
+    print(r.out[-3000:] + r.err[-1000:])
     return r
 
 
@@ -45,15 +39,13 @@ def main():
         port = server.server_address[1]
         r = boot(toro, build_dir, elf, f"{port},page.txt")
         server.shutdown()
-    out = r.stdout.replace("\r\n", "\n")
+    out = r.out.replace("\r\n", "\n")
     checks["connected and got 200"] = "HTTP/1.0 200" in out
     checks["the whole page arrived"] = page in out
-    checks["exit code 0"] = r.returncode == 0
-    r = boot(toro, build_dir, elf, str(free_port()))
-    checks["closed port: connection refused, exit code 1"] = "connection refused" in r.stdout and r.returncode == 1
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if all(checks.values()) else 1
+    checks["exit code 0"] = r.code == 0
+    r = boot(toro, build_dir, elf, str(harness.free_port()))
+    checks["closed port: connection refused, exit code 1"] = "connection refused" in r.out and r.code == 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,38 @@
 #!/usr/bin/env python3
-"""gdb in batch mode over QEMU's GDB stub (via `tools/toro debug --batch`): stop at a symbol,
-print a backtrace, and require the given regular expressions in gdb's output.
+"""gdb in batch mode over QEMU's GDB stub (via `tools/toro debug --batch`): stop at the case's
+symbol (`stop-at`), print a backtrace, and require the case's `expect-any` regular expressions
+in gdb's output (the program's tests.expect; the format: tests/vm/cases.py).
 
-Usage: gdbtest.py TORO BUILD_DIR ELF APP SYMBOL REGEX..."""
-import re
-import subprocess
+Usage: gdbtest.py TORO BUILD_DIR ELF --case FILE NAME"""
+import argparse
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
+import harness  # noqa: E402
 
 
 def main():
-    toro, build_dir, elf, app, symbol = sys.argv[1:6]
-    patterns = sys.argv[6:]
-    cmd = [sys.executable, toro, "--build-dir", build_dir, "debug", app, "--no-build", "--elf", elf,
-           "--batch", "--stop-at", symbol, "--gdb-ex", "bt", "--timeout", "60"]
-    print("$ " + " ".join(cmd), flush=True)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    out = r.stdout.decode(errors="replace")
-    print(out)
-    ok = True
-    for p in patterns:
-        if not re.search(p, out, re.M):
-            print(f"FAIL: /{p}/ not in gdb's output")
-            ok = False
-    if "Remote 'g' packet reply is too long" in out or "Remote connection closed" in out:
+    p = argparse.ArgumentParser()
+    p.add_argument("toro")
+    p.add_argument("build_dir")
+    p.add_argument("elf")
+    p.add_argument("--case", nargs=2, metavar=("FILE", "NAME"), required=True)
+    args = p.parse_args()
+    case = cases.find(*args.case)
+    app = os.path.basename(os.path.dirname(os.path.abspath(args.elf)))
+    r = harness.run(harness.toro_command(args.toro, args.build_dir, "debug", app, args.elf,
+                                         ["--batch", "--stop-at", case.stop_at, "--gdb-ex", "bt", "--timeout", "60"]))
+    print(r.out)
+    failures = case.check(r.out)
+    for failure in failures:
+        print(f"FAIL: {failure} (gdb's)")
+    ok = not failures
+    if "Remote 'g' packet reply is too long" in r.out or "Remote connection closed" in r.out:
         print("FAIL: gdb lost the target")
         ok = False
-    print("PASS" if ok else "FAILED")
-    return 0 if ok else 1
+    return harness.verdict(ok)
 
 
 if __name__ == "__main__":

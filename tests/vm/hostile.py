@@ -26,6 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import netwire  # noqa: E402
 
 GUEST = "10.0.2.15"
@@ -64,10 +65,10 @@ def probe_main():
     while True:
         start = time.monotonic()
         try:
-            answer = netwire.http_get(GUEST, PORT, f"/probe{i}", 10)
+            answer = harness.http_get(GUEST, PORT, f"/probe{i}", 10)
         except OSError as e:
             answer = f"{type(e).__name__}: {e}"
-        ok = answer == netwire.HELLO
+        ok = answer == harness.HELLO
         print(f"{start - start_time:.3f} {time.monotonic() - start:.4f} {1 if ok else 0} {repr(answer)[:100]}", flush=True)
         i += 1
         time.sleep(max(0.0, start + 0.2 - time.monotonic()))
@@ -86,16 +87,16 @@ def samples(vm, record):
 def main():
     if (code := netwire.enter_netns("torohost")) is not None:
         return code
-    signal.signal(signal.SIGTERM, lambda signum, _f: sys.exit(128 + signum))
+    harness.exit_on_signals()
     toro, build_dir, elf, mode, count, rate, hold = sys.argv[1:8]
     count, rate, hold = int(count), float(rate), float(hold)
     tap = netwire.Tap("wire0", "10.0.2.2/24")
     hosts = netwire.FakeHosts(GUEST, PORT)
     wire = netwire.Wire(tap, hosts=hosts)
     wire.start()
-    vm = netwire.Vm(toro, build_dir, "HelloWorldMicroservice", elf,
-                    ["--nic", "virtio", "--netdev", wire.netdev, "--mem", "128",
-                     "--append", f"{GUEST},virtionet,netstat=1", "--timeout", "400"])
+    vm = harness.Vm.toro(toro, build_dir, "HelloWorldMicroservice", elf,
+                         ["--nic", "virtio", "--netdev", wire.netdev, "--mem", "128",
+                          "--append", f"{GUEST},virtionet,netstat=1", "--timeout", "400"])
     checks = {}
     probe = None
     try:
@@ -103,8 +104,8 @@ def main():
             checks["HelloWorldMicroservice came up"] = False
             return 1
         record = int(RECORD.search(vm.out)[1])
-        warm = [netwire.http_get(GUEST, PORT, f"/warm{i}", 10) for i in range(20)]
-        checks["20 requests before the attack, exact bytes"] = all(w == netwire.HELLO for w in warm)
+        warm = [harness.http_get(GUEST, PORT, f"/warm{i}", 10) for i in range(20)]
+        checks["20 requests before the attack, exact bytes"] = all(w == harness.HELLO for w in warm)
         time.sleep(2.5)
         before = samples(vm, record)[-1]
         print(f"before the attack: heap in use {before[0]} bytes (less TIME-WAIT records), tcp {before[1]} bytes, "
@@ -148,8 +149,8 @@ def main():
             print(f"  at {t:.1f} s: {latency * 1000:.0f} ms, {'exact' if ok else repr(answer)[:100]}")
         checks[f"every request from the host answered with the exact bytes within {LATENCY * 1000:.0f} ms"] = (
             len(probe.results) > 10 and not bad)
-        checks["service still answers"] = netwire.http_get(GUEST, PORT, "/last", 10) == netwire.HELLO
-        checks["VM still running"] = vm.proc.poll() is None
+        checks["service still answers"] = harness.http_get(GUEST, PORT, "/last", 10) == harness.HELLO
+        checks["VM still running"] = vm.running()
     finally:
         if probe is not None and probe.proc.poll() is None:
             probe.proc.kill()
@@ -160,9 +161,7 @@ def main():
         tail = [line for line in text.splitlines() if not line.startswith("netstat:")]
         print("---- console (netstat lines left out) ----\n" + "\n".join(tail[-40:]))
         checks["no fault or panic"] = not any(w in text for w in ("Exception", "Panic", "killed by the exception"))
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

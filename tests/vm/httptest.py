@@ -6,32 +6,23 @@ sequential requests, bursts of 100 and 1000 parallel connections, and a request 
 Usage: httptest.py TORO BUILD_DIR ELF NIC [MACHINE]"""
 import concurrent.futures
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netwire  # noqa: E402
+import harness  # noqa: E402
 
-EXPECTED = netwire.HELLO
+EXPECTED = harness.HELLO
 
 
 BURSTS = (100, 1000)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch(port, path="/", trickle=False):
     """The whole answer up to the server's close; None on timeout or reset. (The timeout leaves
     room for a retried SYN; the benchmark is where latency is judged.)"""
     try:
-        return netwire.http_get("127.0.0.1", port, path, 60, trickle)
+        return harness.http_get("127.0.0.1", port, path, 60, trickle)
     except OSError as e:
         print(f"  {path}: {type(e).__name__}: {e}", flush=True)
         return None
@@ -46,21 +37,13 @@ def timed_fetch(port, path):
 def main():
     toro, build_dir, elf, nic = sys.argv[1:5]
     machine = sys.argv[5] if len(sys.argv) > 5 else "pc"
-    port = free_port()
-    cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "HelloWorldMicroservice", "--no-build", "--elf", elf,
-           "--machine", machine, "--nic", nic, "--fwd", f"tcp:{port}:8080", "--timeout", "120",
-           "--append", "10.0.2.15," + ("e1000" if nic == "e1000" else "virtionet")]
-    print("$ " + " ".join(cmd), flush=True)
-    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          start_new_session=True)
-    out = b""
+    port = harness.free_port()
+    vm = harness.Vm.toro(toro, build_dir, "HelloWorldMicroservice", elf,
+                         ["--machine", machine, "--nic", nic, "--fwd", f"tcp:{port}:8080", "--timeout", "120",
+                          "--append", "10.0.2.15," + ("e1000" if nic == "e1000" else "virtionet")])
     checks = {}
     try:
-        while b"listening on port 8080" not in out:
-            line = vm.stdout.readline()
-            if not line:
-                break
-            out += line
+        vm.wait_for("listening on port 8080", 120)
         first = None
         for _ in range(50):  # QEMU's forwarder may accept before the guest's service is up
             first = fetch(port, "/first")
@@ -91,15 +74,11 @@ def main():
         checks["key longer than 200 characters"] = long_path == EXPECTED
         checks["service still answers"] = fetch(port, "/last") == EXPECTED
     finally:
-        vm.send_signal(signal.SIGTERM)  # toro kills its QEMU and exits
-        rest, _ = vm.communicate(timeout=30)
-        out += rest
-    text = out.decode(errors="replace")
+        vm.stop()
+    text = vm.text()
     print(text[-3000:])
     checks["no fault"] = "killed by the exception" not in text and "PANIC" not in text.upper()
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

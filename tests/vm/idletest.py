@@ -3,11 +3,13 @@
 -smp 2 and read the QEMU process's CPU time (/proc/PID/stat utime + stime) while the guest
 sleeps; it must stay below 10 % of one core.
 
-Usage: idletest.py ELF [SECONDS]"""
+Usage: idletest.py TORO BUILD_DIR ELF [SECONDS]"""
 import os
-import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -16,41 +18,27 @@ def cpu_seconds(pid):
 
 
 def main():
-    elf = sys.argv[1]
-    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-    qemu = subprocess.Popen(["qemu-system-x86_64", "-M", "pc", "-bios", "/usr/share/qemu/qboot.rom", "-accel", "tcg",
-                             "-smp", "2", "-m", "128", "-kernel", elf, "-append", str(seconds), "-display", "none",
-                             "-monitor", "none", "-serial", "stdio", "-no-reboot",
-                             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    output = b""
+    elf = sys.argv[3]
+    seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+    # QEMU itself (not tools/toro), so that its process is the one measured.
+    qemu = harness.Vm(["qemu-system-x86_64", "-M", "pc", "-bios", harness.QBOOT, "-accel", "tcg", "-smp", "2",
+                       "-m", "128", "-kernel", elf, "-append", str(seconds)] + harness.QEMU_CONSOLE)
     try:
-        while b"IdleSleep: sleeping" not in output:
-            line = qemu.stdout.readline()
-            if not line:
-                break
-            output += line
+        qemu.wait_for("IdleSleep: sleeping", seconds + 60)
         time.sleep(0.5)  # past the boot's own work
         cpu0, wall0 = cpu_seconds(qemu.pid), time.monotonic()
-        while b"IdleSleep: awake" not in output:
-            line = qemu.stdout.readline()
-            if not line:
-                break
-            output += line
-            if b"IdleSleep: awake" in line:
-                break
+        qemu.wait_for("IdleSleep: awake", seconds + 60)
         cpu1, wall1 = cpu_seconds(qemu.pid), time.monotonic()
-        rest, _ = qemu.communicate(timeout=30)
-        output += rest
+        status = qemu.wait(30)
     finally:
-        if qemu.poll() is None:
-            qemu.kill()
-    print(output.decode(errors="replace"))
+        qemu.stop()
+    output = qemu.text()
+    print(output)
     busy = (cpu1 - cpu0) / (wall1 - wall0) if wall1 > wall0 else 1.0
     print(f"idle VM: {cpu1 - cpu0:.2f} s of CPU in {wall1 - wall0:.2f} s = {busy * 100:.1f} % of one core")
-    ok = b"IdleSleep: awake" in output and qemu.returncode == 1 and busy < 0.10 and wall1 - wall0 > seconds / 2
-    print("PASS" if ok else "FAILED")
-    return 0 if ok else 1
+    ok = ("IdleSleep: awake" in output and status == harness.qemu_status(0) and busy < 0.10 and
+          wall1 - wall0 > seconds / 2)
+    return harness.verdict(ok)
 
 
 if __name__ == "__main__":

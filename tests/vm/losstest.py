@@ -18,7 +18,6 @@ import hashlib
 import os
 import random
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -26,10 +25,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import netwire  # noqa: E402
 
 GUEST = "10.0.2.15"
-EXPECTED = netwire.HELLO
+EXPECTED = harness.HELLO
 
 
 def transfer(size, seed, timeout):
@@ -77,15 +77,15 @@ def transfer(size, seed, timeout):
 
 def fetch(path, timeout=15):
     try:
-        return netwire.http_get(GUEST, 8080, path, timeout)
+        return harness.http_get(GUEST, 8080, path, timeout)
     except OSError as e:
         print(f"  {path}: {type(e).__name__}: {e}", flush=True)
         return None
 
 
 def echo_phase(toro, build_dir, elf, wire, megabytes, small, checks):
-    vm = netwire.Vm(toro, build_dir, "TcpEcho", elf, ["--nic", "e1000", "--netdev", wire.netdev,
-                                                       "--append", str(1 + small), "--timeout", "150"])
+    vm = harness.Vm.toro(toro, build_dir, "TcpEcho", elf,
+                         ["--nic", "e1000", "--netdev", wire.netdev, "--append", str(1 + small), "--timeout", "150"])
     try:
         if not vm.wait_for("listening on port 7", 30):
             checks["TcpEcho came up"] = False
@@ -121,8 +121,8 @@ def echo_phase(toro, build_dir, elf, wire, megabytes, small, checks):
 
 
 def http_phase(toro, build_dir, elf, wire, checks):
-    vm = netwire.Vm(toro, build_dir, "HelloWorldMicroservice", elf,
-                    ["--nic", "e1000", "--netdev", wire.netdev, "--append", f"{GUEST},e1000", "--timeout", "150"])
+    vm = harness.Vm.toro(toro, build_dir, "HelloWorldMicroservice", elf,
+                         ["--nic", "e1000", "--netdev", wire.netdev, "--append", f"{GUEST},e1000", "--timeout", "150"])
     try:
         if not vm.wait_for("listening on port 8080", 30):
             checks["HelloWorldMicroservice came up"] = False
@@ -151,7 +151,7 @@ def http_phase(toro, build_dir, elf, wire, checks):
 def main():
     if (code := netwire.enter_netns("torologe")) is not None:
         return code
-    signal.signal(signal.SIGTERM, lambda signum, _f: sys.exit(128 + signum))
+    harness.exit_on_signals()
     toro, build_dir, echo_elf, hwm_elf, megabytes, small = sys.argv[1:7]
     loss = float(sys.argv[7]) if len(sys.argv) > 7 else 0.05
     reorder = float(sys.argv[8]) if len(sys.argv) > 8 else 0.05
@@ -178,9 +178,7 @@ def main():
                 checks["no fault or panic"] = False
     checks["the wire lost and reordered frames both ways"] = (wire.to_guest.lost > 0 and wire.to_host.lost > 0 and
                                                           wire.to_guest.reordered > 0 and wire.to_host.reordered > 0)
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if checks and all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

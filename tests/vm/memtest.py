@@ -18,16 +18,16 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netwire  # noqa: E402
+import harness  # noqa: E402
 
 
 def main():
     toro, build_dir, elf, loadgen, mem, requests, concurrency = sys.argv[1:8]
     mem = int(mem)
-    port = netwire.free_port()
-    vm = netwire.Vm(toro, build_dir, "HelloWorldMicroservice", elf,
-                    ["--nic", "virtio", "--mem", str(mem), "--fwd", f"tcp:{port}:8080", "--timeout", "150",
-                     "--append", "10.0.2.15,virtionet,netstat=1"])
+    port = harness.free_port()
+    vm = harness.Vm.toro(toro, build_dir, "HelloWorldMicroservice", elf,
+                         ["--nic", "virtio", "--mem", str(mem), "--fwd", f"tcp:{port}:8080", "--timeout", "150",
+                          "--append", "10.0.2.15,virtionet,netstat=1"])
     checks = {}
     code = None
     try:
@@ -45,14 +45,14 @@ def main():
         first = None
         for _ in range(50):  # QEMU's forwarder may accept before the guest's service is up
             try:
-                first = netwire.http_get("127.0.0.1", port, "/first", 10)
+                first = harness.http_get("127.0.0.1", port, "/first", 10)
             except OSError:
                 first = None
-            if first == netwire.HELLO:
+            if first == harness.HELLO:
                 break
             time.sleep(0.1)
-        checks["first request, exact bytes"] = first == netwire.HELLO
-        result, printed = netwire.run_loadgen(loadgen, port, requests, concurrency)
+        checks["first request, exact bytes"] = first == harness.HELLO
+        result, printed = harness.run_loadgen(loadgen, port, requests, concurrency)
         print(printed, flush=True)
         if result is None:
             checks["loadgen ran"] = False
@@ -68,11 +68,11 @@ def main():
         after = []
         for i in range(20):
             try:
-                after.append(netwire.http_get("127.0.0.1", port, f"/after{i}", 10))
+                after.append(harness.http_get("127.0.0.1", port, f"/after{i}", 10))
             except OSError as e:
                 after.append(str(e))
-        checks["20 requests after the load, exact bytes"] = all(a == netwire.HELLO for a in after)
-        checks["VM still running"] = vm.proc.poll() is None
+        checks["20 requests after the load, exact bytes"] = all(a == harness.HELLO for a in after)
+        checks["VM still running"] = vm.running()
     finally:
         vm.stop()
     return report(checks, vm)
@@ -87,9 +87,7 @@ def report(checks, vm):
     if stats:
         print("last: " + stats[-1])
     checks["no fault or panic"] = not any(w in text for w in ("Exception", "Panic", "killed by the exception"))
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if checks and all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

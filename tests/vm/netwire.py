@@ -1,7 +1,8 @@
-"""Shared by the network VM tests (HTTP, lossy link, SYN flood, WebSocket): a network namespace of their own, a tap
-device in it for the host's real TCP/IP stack, a userspace "wire" that carries the guest's
-Ethernet frames between QEMU and that tap and can lose, delay and reorder them, and a VM
-started with tools/toro.
+"""Shared by the network VM tests (lossy link, SYN flood, hostile clients, WebSocket over a tap):
+a network namespace of their own, a tap device in it for the host's real TCP/IP stack, a
+userspace "wire" that carries the guest's Ethernet frames between QEMU and that tap and can
+lose, delay and reorder them, and hosts that exist only as raw frames behind it. The VM itself
+is started with harness.Vm (harness.py).
 
 Why a userspace wire and not `tc qdisc ... netem`: the kernel the tests run on may lack
 sch_netem (this project's CI machines are built without CONFIG_NET_SCH_NETEM and without
@@ -10,77 +11,25 @@ loadable modules), and a seeded wire gives the same impairment every run, in bot
   if (code := netwire.enter_netns("torofoo")) is not None: sys.exit(code)   # now inside it
   tap = netwire.Tap("wire0", "10.0.2.2/24")
   wire = netwire.Wire(tap, loss=0.05, reorder=0.05, seed=1); wire.start()
-  vm = netwire.Vm(toro, build_dir, "TcpEcho", elf, ["--netdev", wire.netdev, ...])
+  vm = harness.Vm.toro(toro, build_dir, "TcpEcho", elf, ["--netdev", wire.netdev, ...])
 """
 import fcntl
 import heapq
 import os
 import random
-import re
 import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
 INSIDE = "TORO_NETWIRE_NETNS"
-
-# What HelloWorldMicroservice answers every GET with (toro-spec §3).
-HELLO = (b"HTTP/1.0 200\r\nContent-type: Text/Html\r\nContent-length:24\r\nConnection: close\r\n"
-         b"Server: ToroMicroserver\r\n\r\nHello World I am Toro!\r\n")
-
-
-def http_get(host, port, path, timeout, trickle=False):
-    """GET `path` and return the whole answer up to the server's close; OSError on failure or
-    when `timeout` (seconds, for the whole exchange) runs out. trickle: one byte per 10 ms."""
-    start = time.monotonic()
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.settimeout(max(0.5, timeout - (time.monotonic() - start)))
-        req = f"GET {path} HTTP/1.1\r\nHost: toro\r\n\r\n".encode()
-        if trickle:
-            for b in req:
-                s.sendall(bytes([b]))
-                time.sleep(0.01)
-        else:
-            s.sendall(req)
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                return data
-            data += chunk
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on now (for a forwarded guest port)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-LOADGEN = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*?)\) seconds ([\d.]+) rps (\d+) "
-                     r"longest_ms ([\d.]+) max_gap_ms ([\d.]+)")
-
-
-def run_loadgen(loadgen, port, requests, concurrency, timeout=600):
-    """tests/vm/loadgen against 127.0.0.1:port, every answer compared with HELLO: a dict of its
-    numbers (requests, ok, failed, kinds, seconds, rps, longest_ms, max_gap_ms), None if it
-    printed none, and what it printed."""
-    with tempfile.NamedTemporaryFile() as expect:
-        expect.write(HELLO)
-        expect.flush()
-        r = subprocess.run([loadgen, "127.0.0.1", str(port), str(requests), str(concurrency), "10000", expect.name],
-                           capture_output=True, text=True, timeout=timeout)
-    text = (r.stdout + r.stderr).strip()
-    m = LOADGEN.search(r.stdout)
-    if m is None:
-        return None, text
-    return {"requests": int(m[1]), "ok": int(m[2]), "failed": int(m[3]), "kinds": m[4], "seconds": float(m[5]),
-            "rps": int(m[6]), "longest_ms": float(m[7]), "max_gap_ms": float(m[8])}, text
 
 
 def enter_netns(prefix):
@@ -98,12 +47,7 @@ def enter_netns(prefix):
         print(f"FAIL: ip netns add {ns}: {r.stderr.strip()}")
         return 1
     inner = None
-
-    def stop(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    harness.exit_on_signals()
     try:
         env = dict(os.environ, **{INSIDE: ns})
         inner = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:],
@@ -254,54 +198,6 @@ class Wire(threading.Thread):
 
     def stats(self):
         return f"wire host->guest: {self.to_guest.stats()}; guest->host: {self.to_host.stats()}"
-
-
-class Vm:
-    """tools/toro run with the given options; the console is collected in `out`."""
-
-    def __init__(self, toro, build_dir, app, elf, options):
-        cmd = [sys.executable, toro, "--build-dir", build_dir, "run", app, "--no-build", "--elf", elf] + options
-        if os.environ.get("TORO_PCAP"):  # e.g. TORO_PCAP=/tmp/x: the card's frames in /tmp/x-APP.pcap
-            cmd += ["--pcap", f"{os.environ['TORO_PCAP']}-{app}.pcap"]
-        print("$ " + " ".join(cmd), flush=True)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-        self.out = b""
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.out += line
-
-    def wait_for(self, text, timeout):
-        deadline = time.monotonic() + timeout
-        while text.encode() not in self.out:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
-    def wait(self, timeout):
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        self._reader.join(5)
-        return self.proc.returncode
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # tools/toro kills its QEMU and exits
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._reader.join(5)
-
-    def text(self):
-        return self.out.decode(errors="replace")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -18,19 +18,18 @@ import concurrent.futures
 import os
 import random
 import selectors
-import signal
 import socket
-import struct
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import netwire  # noqa: E402
 
 GUEST = "10.0.2.15"
 PORT = 8080
-EXPECTED = netwire.HELLO
+EXPECTED = harness.HELLO
 PROBE_TIMEOUT = 10
 
 
@@ -38,7 +37,7 @@ def fetch(path, timeout=PROBE_TIMEOUT):
     """The whole answer up to the server's close, or a short description of what went wrong."""
     start = time.monotonic()
     try:
-        return netwire.http_get(GUEST, PORT, path, timeout)
+        return harness.http_get(GUEST, PORT, path, timeout)
     except OSError as e:
         return f"{type(e).__name__}: {e} after {time.monotonic() - start:.1f} s"
 
@@ -130,13 +129,13 @@ class IdleConnections(threading.Thread):
 def main():
     if (code := netwire.enter_netns("torosyn")) is not None:
         return code
-    signal.signal(signal.SIGTERM, lambda signum, _f: sys.exit(128 + signum))
+    harness.exit_on_signals()
     toro, build_dir, elf, syns, idle_count = sys.argv[1:6]
     syns, idle_count = int(syns), int(idle_count)
     netwire.persistent_tap("tap0", "10.0.2.2/24")
-    vm = netwire.Vm(toro, build_dir, "HelloWorldMicroservice", elf,
-                    ["--nic", "e1000", "--netdev", "tap,ifname=tap0,script=no,downscript=no",
-                     "--append", f"{GUEST},e1000", "--timeout", "170"])
+    vm = harness.Vm.toro(toro, build_dir, "HelloWorldMicroservice", elf,
+                         ["--nic", "e1000", "--netdev", "tap,ifname=tap0,script=no,downscript=no",
+                          "--append", f"{GUEST},e1000", "--timeout", "170"])
     checks = {}
     idle = None
     try:
@@ -198,7 +197,7 @@ def main():
             print(f"  idle connection: {c} s, {d!r}")
         checks["every idle connection closed by the service after its 20 s timeout"] = len(closed) > 0 and not odd
         checks["service still answers at the end"] = fetch("/last") == EXPECTED
-        checks["VM still running"] = vm.proc.poll() is None
+        checks["VM still running"] = vm.running()
     finally:
         if idle is not None:
             idle.results()
@@ -206,9 +205,7 @@ def main():
         text = vm.text()
         print("---- console ----\n" + text[-3000:])
         checks["no fault or panic"] = not any(w in text for w in ("Exception", "Panic", "killed by the exception"))
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

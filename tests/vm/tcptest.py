@@ -6,19 +6,16 @@ and after (no memory may be left behind) and exits 0.
 
 Usage: tcptest.py TORO BUILD_DIR ELF MEGABYTES CONNECTIONS (the first moves MEGABYTES, the others 1000 bytes)"""
 import hashlib
+import os
 import random
-import signal
+import re
 import socket
-import subprocess
 import sys
 import threading
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 
 
 def transfer(port, size, seed, quiet=False):
@@ -52,40 +49,26 @@ def transfer(port, size, seed, quiet=False):
 
 def main():
     toro, build_dir, elf, megabytes, connections = sys.argv[1:6]
-    port = free_port()
-    cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "TcpEcho", "--no-build", "--elf", elf,
-           "--nic", "e1000", "--fwd", f"tcp:{port}:7", "--timeout", "240", "--append", connections]
-    print("$ " + " ".join(cmd), flush=True)
-    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    out = b""
+    port = harness.free_port()
+    vm = harness.Vm.toro(toro, build_dir, "TcpEcho", elf,
+                         ["--nic", "e1000", "--fwd", f"tcp:{port}:7", "--timeout", "240", "--append", connections])
     ok = True
     try:
-        while b"listening on port 7" not in out:
-            line = vm.stdout.readline()
-            if not line:
-                break
-            out += line
+        vm.wait_for("listening on port 7", 240)
         for i in range(int(connections)):
             ok = transfer(port, int(float(megabytes) * 1e6) if i == 0 else 1000, i, quiet=i > 0) and ok
-        rest, _ = vm.communicate(timeout=60)
-        out += rest
+        code = vm.wait(60)
     finally:
-        if vm.poll() is None:
-            vm.send_signal(signal.SIGTERM)
-            vm.wait(30)
-    text = out.decode(errors="replace")
+        vm.stop()
+    text = vm.text()
     print(text[-2000:])
-    import re
     m = re.search(r"bytes in use before (\d+), after (\d+)", text)
-    checks = {
+    return harness.report({
         "every transfer came back identical, then end of stream": ok,
         f"served {connections} connections": f"served {connections} connections" in text,
         "no memory left behind": m is not None and m.group(1) == m.group(2),
-        "exit code 0": vm.returncode == 0,
-    }
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if all(checks.values()) else 1
+        "exit code 0": code == 0,
+    })
 
 
 if __name__ == "__main__":

@@ -10,69 +10,34 @@ to the same IRQ and the two packet threads poll instead).
 
 Usage: twoservices.py TORO BUILD_DIR ELF NIC(e1000|virtio)"""
 import concurrent.futures
-import importlib.machinery
-import importlib.util
-import argparse
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netwire  # noqa: E402
-
-
-def load_toro(path):
-    loader = importlib.machinery.SourceFileLoader("toro_tool", path)
-    spec = importlib.util.spec_from_loader("toro_tool", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+import harness  # noqa: E402
 
 
 def main():
-    toro_path, build_dir, elf, nic = sys.argv[1:5]
-    toro = load_toro(toro_path)
+    toro, build_dir, elf, nic = sys.argv[1:5]
     card = "e1000" if nic == "e1000" else "virtionet"
-    ports = [free_port(), free_port()]
-    ns = argparse.Namespace(machine="q35", bios="qboot", accel="tcg", smp=2, mem=128, append=card, nic="none",
-                            net="user", fwd=[], build_dir=build_dir, no_build=True)
-    cmd = toro.qemu_command(ns, elf)
-    i = cmd.index("-nic")
-    del cmd[i:i + 2]
+    ports = [harness.free_port(), harness.free_port()]
+    cmd = harness.qemu_command(elf, build_dir, machine="q35", smp=2, append=card, toro=toro)
     device = "e1000" if nic == "e1000" else "virtio-net-pci"
     for k, port in enumerate(ports):
         cmd += ["-netdev", f"user,id=n{k},hostfwd=tcp:127.0.0.1:{port}-:8080", "-device", f"{device},netdev=n{k}"]
     shim = os.path.join(build_dir, "libslirp-backlog.so")
     if os.path.isfile(shim):
         cmd = ["env", f"LD_PRELOAD={shim}"] + cmd
-    print("$ " + " ".join(cmd), flush=True)
-    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          start_new_session=True)
-    out = b""
+    vm = harness.Vm(cmd)
     checks = {}
     answers = {0: [], 1: []}
     try:
-        deadline = time.monotonic() + 60
-        while b"TwoServices: ready" not in out and time.monotonic() < deadline:
-            line = vm.stdout.readline()
-            if not line:
-                break
-            out += line
-        checks["both services up"] = b"TwoServices: ready" in out
+        checks["both services up"] = vm.wait_for("TwoServices: ready", 60)
 
         def get(card_index, n):
             try:
-                return card_index, netwire.http_get("127.0.0.1", ports[card_index], f"/{n}", 30)
+                return card_index, harness.http_get("127.0.0.1", ports[card_index], f"/{n}", 30)
             except OSError as e:
                 return card_index, f"{type(e).__name__}: {e}".encode()
 
@@ -97,18 +62,14 @@ def main():
             checks[f"card {k}: Core#{k}'s count runs 1..{len(answers[k])}"] = sorted(counts) == list(
                 range(1, len(answers[k]) + 1))
     finally:
-        os.killpg(vm.pid, signal.SIGKILL)
-        rest, _ = vm.communicate(timeout=30)
-        out += rest or b""
-    text = out.decode(errors="replace")
+        vm.kill()
+    text = vm.text()
     print(text[-2500:])
     checks["each card's interrupt on its own core"] = all(
         re.search(rf"^{card}: interrupt \d+ routed to Core#{c}\r?$", text, re.M) and
         re.search(rf"^{card}: first interrupt on Core#{c}\r?$", text, re.M) for c in (0, 1))
     checks["no fault"] = "killed by the exception" not in text and "PANIC" not in text.upper()
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,12 @@ port forwarded to the guest's port 7, send datagrams from the host, require each
 "quit" and exit code 0.
 
 Usage: udptest.py TORO BUILD_DIR ELF [CARD [MACHINE [core1]]]"""
+import os
 import socket
-import subprocess
 import sys
-import time
 
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 
 
 def main():
@@ -21,20 +17,15 @@ def main():
     card = sys.argv[4] if len(sys.argv) > 4 else "e1000"
     machine = sys.argv[5] if len(sys.argv) > 5 else "pc"
     on_core1 = len(sys.argv) > 6 and sys.argv[6] == "core1"
-    port = free_udp_port()
+    port = harness.free_port(udp=True)
     nic = "e1000" if card == "e1000" else "virtio"
-    cmd = [sys.executable, toro, "--build-dir", build_dir, "run", "UdpEcho", "--no-build", "--elf", elf,
-           "--machine", machine, "--nic", nic, "--fwd", f"udp:{port}:7", "--append", card + (",core1" if on_core1 else ""), "--timeout", "60"] + (["--smp", "2"] if on_core1 else [])
-    print("$ " + " ".join(cmd), flush=True)
-    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    out = b""
+    vm = harness.Vm.toro(toro, build_dir, "UdpEcho", elf,
+                         ["--machine", machine, "--nic", nic, "--fwd", f"udp:{port}:7",
+                          "--append", card + (",core1" if on_core1 else ""), "--timeout", "60"] +
+                         (["--smp", "2"] if on_core1 else []))
     ok = True
     try:
-        while b"UdpEcho: listening" not in out:
-            line = vm.stdout.readline()
-            if not line:
-                break
-            out += line
+        vm.wait_for("UdpEcho: listening", 60)
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.settimeout(5)
         for i, payload in enumerate([b"hello toro", b"x" * 1000, b"y" * 1472, b"\x00\x01\x02"]):  # 1472: a full MTU
@@ -49,25 +40,21 @@ def main():
             print(f"datagram {i}: sent {len(payload)} bytes, echo {'ok' if got == payload else 'MISSING or wrong'}")
             ok = ok and got == payload
         sock.sendto(b"quit", ("127.0.0.1", port))
-        rest, _ = vm.communicate(timeout=60)
-        out += rest
+        code = vm.wait(60)
     finally:
-        if vm.poll() is None:
-            vm.kill()
-    text = out.decode(errors="replace")
+        vm.stop()
+    text = vm.text()
     print(text)
     checks = {
         "echoes": ok,
         "DHCP address": "DHCP: address 10.0.2.15 from server 10.0.2.2" in text and "Local IP: 10.0.2.15" in text,
-        "exit code 0": vm.returncode == 0,
+        "exit code 0": code == 0,
         "served on the expected core": f"listening on port 7 on Core#{1 if on_core1 else 0}" in text,
         "card on that core": f"on Core#{1 if on_core1 else 0}, MAC" in text,
         # On the i440FX (pc) the card's interrupt goes to the serving core; microvm polls.
         "interrupt routed": machine != "pc" or f"interrupt 11 routed to Core#{1 if on_core1 else 0}" in text,
     }
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":

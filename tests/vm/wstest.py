@@ -30,17 +30,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netwire  # noqa: E402  (its Vm: tools/toro run with the console collected)
+import harness  # noqa: E402
+import netwire  # noqa: E402
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TIMEOUT = 30
 HOST = "127.0.0.1"  # the guest's ports: forwarded to 127.0.0.1, or the guest itself (--tap)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def recv_exact(s, n):
@@ -316,10 +311,10 @@ def main():
         ws_port, http_port = 880, 80
         network = ["--netdev", "tap,ifname=tap0,script=no,downscript=no", "--append", f"{card},10.0.2.15"]
     else:
-        ws_port, http_port = free_port(), free_port()
+        ws_port, http_port = harness.free_port(), harness.free_port()
         network = ["--fwd", f"tcp:{ws_port}:880", "--fwd", f"tcp:{http_port}:80", "--append", card]
-    vm = netwire.Vm(toro, build_dir, "WebSocketServer", elf,
-                    ["--machine", machine, "--nic", nic, "--timeout", "150"] + network)
+    vm = harness.Vm.toro(toro, build_dir, "WebSocketServer", elf,
+                         ["--machine", machine, "--nic", nic, "--timeout", "150"] + network)
     checks = {}
     try:
         if not vm.wait_for("WebSockets: listening on port 880", 60):
@@ -345,9 +340,7 @@ def main():
     checks["every connection left the list"] = bool(closes) and closes[-1].endswith("Count: 0")
     checks["no fault"] = ("Exception" not in text and "killed by" not in text and "PANIC" not in text.upper() and
                           "out of memory" not in text)
-    for name, good in checks.items():
-        print(("ok   " if good else "FAIL ") + name)
-    return 0 if checks and all(checks.values()) else 1
+    return harness.report(checks)
 
 
 if __name__ == "__main__":
