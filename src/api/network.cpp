@@ -30,7 +30,9 @@ TIPAddress to_toro(net::Ipv4 a) {
 }
 
 // TSocket::Internal is the socket module's record.
-net::socket::Socket* record(PSocket s) { return s == nullptr ? nullptr : static_cast<net::socket::Socket*>(s->Internal); }
+net::socket::Socket* record(PSocket s) {
+  return s == nullptr ? nullptr : static_cast<net::socket::Socket*>(s->Internal);
+}
 StreamSocket* stream_of(PSocket s) {
   net::socket::Socket* r = record(s);
   return r != nullptr && r->kind() == Kind::kStream ? static_cast<StreamSocket*>(r) : nullptr;
@@ -58,13 +60,26 @@ struct Api {
     const TNetworkHandler& h = *static_cast<const TNetworkHandler*>(app);
     TSocketProc cb = nullptr;
     switch (event) {
-      case Event::kAccept: cb = h.DoAccept; break;
-      case Event::kReceive: cb = h.DoReceive; break;
-      case Event::kClose: cb = h.DoClose; break;
-      case Event::kConnect: cb = h.DoConnect; break;
-      case Event::kConnectFail: cb = h.DoConnectFail; break;
-      case Event::kTimeout: cb = h.DoTimeOut; break;
-      default: break;
+      case Event::kAccept:
+        cb = h.DoAccept;
+        break;
+      case Event::kReceive:
+        cb = h.DoReceive;
+        break;
+      case Event::kClose:
+        cb = h.DoClose;
+        break;
+      case Event::kConnect:
+        cb = h.DoConnect;
+        break;
+      case Event::kConnectFail:
+        cb = h.DoConnectFail;
+        break;
+      case Event::kTimeout:
+        cb = h.DoTimeOut;
+        break;
+      default:
+        break;
     }
     if (cb == nullptr) return false;
     cb(static_cast<PSocket>(handle));

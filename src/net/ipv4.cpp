@@ -7,9 +7,7 @@
 
 namespace net {
 
-Ipv4 Stack::next_hop(Ipv4 dst) const {
-  return (dst.value & mask_.value) == (ip_.value & mask_.value) ? dst : gateway_;
-}
+Ipv4 Stack::next_hop(Ipv4 dst) const { return (dst.value & mask_.value) == (ip_.value & mask_.value) ? dst : gateway_; }
 
 void Stack::handle_ipv4(const uint8_t* frame, const uint8_t* p, size_t length) {
   if (length < 20 || (p[0] >> 4) != 4) {

@@ -11,7 +11,8 @@ void Stack::handle_udp(const uint8_t* ip, const uint8_t* p, size_t length, bool 
     return;
   }
   const uint16_t udp_length = load16(p + 4);
-  if (load16(p + 6) != 0 && checksum(p, udp_length, pseudo_header_sum(Ipv4{load32(ip + 12)}, Ipv4{load32(ip + 16)}, kProtoUdp, udp_length)) != 0) {
+  const Ipv4 src{load32(ip + 12)}, dst{load32(ip + 16)};
+  if (load16(p + 6) != 0 && checksum(p, udp_length, pseudo_header_sum(src, dst, kProtoUdp, udp_length)) != 0) {
     ++counters_.dropped_bad_checksum;
     return;
   }
@@ -29,7 +30,7 @@ void Stack::handle_udp(const uint8_t* ip, const uint8_t* p, size_t length, bool 
     return;
   }
   Datagram& d = port->queue[(port->head + port->count) % UdpPort::kQueue];
-  d.from = Ipv4{load32(ip + 12)};
+  d.from = src;
   d.from_port = load16(p);
   const size_t payload = size_t(udp_length) - 8;
   d.length = uint16_t(payload > sizeof d.data ? sizeof d.data : payload);

@@ -8,9 +8,9 @@
 //
 //   net::socket::Sockets* here = net::socket::local();        // the core's (kernel.h)
 //   auto* u = static_cast<UdpSocket*>(Socket::create(Kind::kDatagram, handle).value());
-//   if (u->bind(here, 7)) {
-//     UdpSocket::From from;
-//     if (u->recv(buf, sizeof buf, /*blocking=*/true, &from)) send_datagram(here, 7, from.ip, from.port, buf, from.length);
+//   UdpSocket::From from;
+//   if (u->bind(here, 7) && u->recv(buf, sizeof buf, /*blocking=*/true, &from)) {
+//     send_datagram(here, 7, from.ip, from.port, buf, from.length);      // the echo
 //   }
 //
 // The calls the API makes from one place each are defined inline, at the end of the header, so

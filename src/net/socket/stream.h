@@ -369,12 +369,28 @@ bool Service::dispatch() {
       tcp::Socket* corked = cs->event_ != Event::kWaiting && cs->event_ != Event::kNone ? cs->conn_ : nullptr;
       if (corked != nullptr) cs->here_->tcp->set_cork(corked, true);
       switch (cs->event_) {
-        case Event::kAccept: work = true; call<Up>(Event::kAccept, cs); break;
-        case Event::kReceive: work = true; call<Up>(Event::kReceive, cs); break;
-        case Event::kClose: work = true; call<Up>(Event::kClose, cs); break;
-        case Event::kConnect: work = true; call<Up>(Event::kConnect, cs); break;
-        case Event::kConnectFail: work = true; call<Up>(Event::kConnectFail, cs); break;
-        default: break;
+        case Event::kAccept:
+          work = true;
+          call<Up>(Event::kAccept, cs);
+          break;
+        case Event::kReceive:
+          work = true;
+          call<Up>(Event::kReceive, cs);
+          break;
+        case Event::kClose:
+          work = true;
+          call<Up>(Event::kClose, cs);
+          break;
+        case Event::kConnect:
+          work = true;
+          call<Up>(Event::kConnect, cs);
+          break;
+        case Event::kConnectFail:
+          work = true;
+          call<Up>(Event::kConnectFail, cs);
+          break;
+        default:
+          break;
       }
       // Still ours (close() in the callback already sent everything with the FIN).
       if (corked != nullptr && cs->conn_ == corked) cs->here_->tcp->set_cork(corked, false);

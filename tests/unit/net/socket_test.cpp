@@ -5,13 +5,13 @@
 // a Handle per socket and a Handler of plain callbacks, as Toro's TSocket and TNetworkHandler.
 #include <net/socket/stream.h>
 
-#include "tcp_link.h"
-
 #include <cstring>
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tcp_link.h"
 
 namespace {
 
@@ -694,7 +694,7 @@ TEST_F(SocketTest, DatagramsBothWays) {
   EXPECT_EQ(std::string(b, from.length), "hello");
   EXPECT_EQ(from.ip, kClientIp);
   EXPECT_EQ(from.port, 5000);
-  EXPECT_FALSE(u->recv(b, sizeof b, false, &from));  // non-blocking: nothing more
+  EXPECT_FALSE(u->recv(b, sizeof b, false, &from));                               // non-blocking: nothing more
   ASSERT_TRUE(ns::send_datagram(&lan.here, 7, from.ip, from.port, "world!", 6));  // the answer
   lan.run();
   ASSERT_TRUE(p->recv(b, 3, false, &from));  // cut to what fits
