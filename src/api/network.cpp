@@ -1,18 +1,92 @@
+// Toro's network names (toro-spec §1.10) on the kernel's: a card dedicated to a core
+// (net/interface.h) and what applications use of it, sockets, services and ICMP echo
+// (net/socket/socket.h). Here a TSocket becomes a socket record and back, Toro's address
+// order becomes the stack's, and a failure becomes Toro's nil, 0 or false (with a console line
+// where Toro C++ says why).
 #include <kernel/console.h>
 #include <kernel/memory.h>
+#include <kernel/percpu.h>
 #include <net/interface.h>
-#include <sched/scheduler.h>
+#include <net/socket/kernel.h>
 #include <toro/network.h>
 
-#include "stream.h"
-
 #include <cstring>
-#include <new>
 
 namespace {
-using toro::stream::from_toro;
-using toro::stream::to_toro;
+
+using net::socket::Event;
+using net::socket::Kind;
+using net::socket::StreamSocket;
+using net::socket::UdpSocket;
+
 net::Ipv4 from_array(const Byte a[4]) { return net::Ipv4::from_bytes(a[0], a[1], a[2], a[3]); }
+// Toro's TIPAddress keeps the first octet in the lowest byte (toro-spec §1.10).
+net::Ipv4 from_toro(TIPAddress t) {
+  return net::Ipv4::from_bytes(uint8_t(t), uint8_t(t >> 8), uint8_t(t >> 16), uint8_t(t >> 24));
+}
+TIPAddress to_toro(net::Ipv4 a) {
+  return TIPAddress(a.octet(0)) | TIPAddress(a.octet(1)) << 8 | TIPAddress(a.octet(2)) << 16 |
+         TIPAddress(a.octet(3)) << 24;
+}
+
+// TSocket::Internal is the socket module's record.
+net::socket::Socket* record(PSocket s) {
+  return s == nullptr ? nullptr : static_cast<net::socket::Socket*>(s->Internal);
+}
+StreamSocket* stream_of(PSocket s) {
+  net::socket::Socket* r = record(s);
+  return r != nullptr && r->kind() == Kind::kStream ? static_cast<StreamSocket*>(r) : nullptr;
+}
+UdpSocket* udp_of(PSocket s) {
+  net::socket::Socket* r = record(s);
+  return r != nullptr && r->kind() == Kind::kDatagram ? static_cast<UdpSocket*>(r) : nullptr;
+}
+
+// What the socket module calls back (net/socket/stream.h): the TSocket of a connection it
+// accepted, and the application's TNetworkHandler.
+struct Api {
+  static void* open(StreamSocket* s, bool blocking) {
+    auto* h = static_cast<PSocket>(kernel::allocate(sizeof(TSocket)));
+    if (h == nullptr) return nullptr;
+    const net::tcp::Endpoints& e = *s->endpoints();
+    *h = TSocket{e.local_port, e.remote_port, to_toro(e.remote), blocking, nullptr, s};
+    return h;
+  }
+  static void free(void* handle) { kernel::release(handle); }
+  static void init(const void* app) {
+    if (TInitProc init = static_cast<const TNetworkHandler*>(app)->DoInit) init();
+  }
+  static bool call(const void* app, Event event, void* handle) {
+    const TNetworkHandler& h = *static_cast<const TNetworkHandler*>(app);
+    TSocketProc cb = nullptr;
+    switch (event) {
+      case Event::kAccept:
+        cb = h.DoAccept;
+        break;
+      case Event::kReceive:
+        cb = h.DoReceive;
+        break;
+      case Event::kClose:
+        cb = h.DoClose;
+        break;
+      case Event::kConnect:
+        cb = h.DoConnect;
+        break;
+      case Event::kConnectFail:
+        cb = h.DoConnectFail;
+        break;
+      case Event::kTimeout:
+        cb = h.DoTimeOut;
+        break;
+      default:
+        break;
+    }
+    if (cb == nullptr) return false;
+    cb(static_cast<PSocket>(handle));
+    return true;
+  }
+};
+
 }  // namespace
 
 Boolean DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4], const Byte Mask[4],
@@ -43,150 +117,168 @@ THardwareAddress GetLocalMAC() {
 }
 
 LongInt ICMPSendEcho(TIPAddress IpDest, const void* Data, LongInt len, Word seq, Word id) {
-  net::Interface* i = net::local();
-  if (i == nullptr || len < 0) return 1;
-  const net::Ipv4 dst = from_toro(IpDest);
-  // Up to three ARP attempts, 50 ms each (toro-spec §1.10 GetMacAddress).
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    if (i->stack.send_echo_request(dst, id, seq, Data, size_t(len))) return 0;
-    net::Mac m;
-    for (int ms = 0; ms < 500 && !i->stack.lookup(i->stack.next_hop(dst), &m); ++ms) sched::sleep_ms(1);
-  }
-  return i->stack.send_echo_request(dst, id, seq, Data, size_t(len)) ? 0 : 1;
+  if (len < 0) return 1;
+  return net::socket::send_echo(net::socket::local(), from_toro(IpDest), id, seq, Data, size_t(len)) ? 0 : 1;
 }
 
 PICMPReply ICMPPoolPackets() {
-  net::Interface* i = net::local();
-  if (i == nullptr) return nullptr;
+  net::socket::Sockets* here = net::socket::local();
   net::EchoReply r;
-  for (int ms = 0; ms <= 1000; ++ms) {
-    if (i->stack.pop_echo_reply(&r)) {
-      auto* out = static_cast<PICMPReply>(kernel::allocate(sizeof(TICMPReply)));
-      if (out == nullptr) return nullptr;
-      out->SourceIP = to_toro(r.from);
-      out->Seq = r.seq;
-      out->Id = r.id;
-      out->Size = r.length;
-      memcpy(out->Data, r.data, r.length);
-      return out;
-    }
-    sched::sleep_ms(1);
-  }
-  return nullptr;
+  if (here == nullptr || !net::socket::receive_echo(here, &r, 1000)) return nullptr;
+  auto* out = static_cast<PICMPReply>(kernel::allocate(sizeof(TICMPReply)));
+  if (out == nullptr) return nullptr;
+  out->SourceIP = to_toro(r.from);
+  out->Seq = r.seq;
+  out->Id = r.id;
+  out->Size = r.length;
+  memcpy(out->Data, r.data, r.length);
+  return out;
 }
-
-namespace {
-// What a socket needs of the kernel: its UDP port and the interface (core) it is bound on.
-struct SocketState {
-  toro::stream::Header header{SOCKET_DATAGRAM};
-  net::UdpPort port;
-  net::Interface* owner;
-};
-SocketState* state_of(PSocket s) {
-  return s == nullptr || toro::stream::is_stream(s) ? nullptr : static_cast<SocketState*>(s->Internal);
-}
-net::UdpPort* port_of(PSocket s) {
-  SocketState* state = state_of(s);
-  return state == nullptr ? nullptr : &state->port;
-}
-}  // namespace
 
 PSocket SysSocket(LongInt SocketType) {
-  if (SocketType == SOCKET_STREAM) return toro::stream::create();
-  if (SocketType != SOCKET_DATAGRAM) return nullptr;
+  if (SocketType != SOCKET_STREAM && SocketType != SOCKET_DATAGRAM) return nullptr;
   auto* s = static_cast<PSocket>(kernel::allocate(sizeof(TSocket)));
-  auto* state = static_cast<SocketState*>(kernel::allocate(sizeof(SocketState), 64));
-  if (s == nullptr || state == nullptr) {
+  if (s == nullptr) return nullptr;
+  const klib::Result<net::socket::Socket*> r =
+      net::socket::Socket::create(SocketType == SOCKET_STREAM ? Kind::kStream : Kind::kDatagram, s);
+  if (!r) {
     kernel::release(s);
-    kernel::release(state);
     return nullptr;
   }
-  new (state) SocketState();
-  state->owner = nullptr;
-  *s = TSocket{0, 0, 0, false, nullptr, state};
+  *s = TSocket{0, 0, 0, false, nullptr, r.value()};
   return s;
 }
 
 Boolean SysSocketBind(PSocket Socket, TIPAddress, TIPAddress IPRemote, LongInt LocalPort) {
-  if (toro::stream::is_stream(Socket)) return toro::stream::bind(Socket, IPRemote, LocalPort);
-  net::Interface* i = net::local();
-  SocketState* state = state_of(Socket);
-  if (i == nullptr || state == nullptr || state->owner != nullptr || LocalPort <= 0 || LocalPort > 65535) return false;
-  state->port.port = uint16_t(LocalPort);
-  if (!i->stack.bind_udp(&state->port)) return false;
-  state->owner = i;
+  if (stream_of(Socket) != nullptr) {
+    if (!net::socket::valid_port(DWORD(LocalPort))) return false;  // SysSocketListen takes it
+  } else {
+    UdpSocket* u = udp_of(Socket);
+    if (u == nullptr || !u->bind(net::socket::local(), DWORD(LocalPort))) return false;
+  }
   Socket->SourcePort = DWORD(LocalPort);
   Socket->DestIp = IPRemote;
   return true;
 }
 
 LongInt SysSocketRecvFrom(PSocket Socket, PChar Addr, DWORD AddrLen, TIPAddress* FromIp, DWORD* FromPort) {
-  net::UdpPort* port = port_of(Socket);
-  if (port == nullptr) return 0;
-  net::Datagram d;
-  while (!port->pop(&d)) {
-    if (!Socket->Blocking) return 0;
-    sched::sleep_ms(1);
-  }
-  const DWORD n = d.length < AddrLen ? d.length : AddrLen;
-  memcpy(Addr, d.data, n);
-  if (FromIp != nullptr) *FromIp = to_toro(d.from);
-  if (FromPort != nullptr) *FromPort = d.from_port;
-  Socket->DestIp = to_toro(d.from);
-  Socket->DestPort = d.from_port;
-  return LongInt(n);
+  UdpSocket* u = udp_of(Socket);
+  UdpSocket::From from;
+  if (u == nullptr || !u->recv(Addr, AddrLen, Socket->Blocking, &from)) return 0;
+  if (FromIp != nullptr) *FromIp = to_toro(from.ip);
+  if (FromPort != nullptr) *FromPort = from.port;
+  Socket->DestIp = to_toro(from.ip);
+  Socket->DestPort = from.port;
+  return LongInt(from.length);
 }
 
 LongInt SysSocketRecv(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
-  if (toro::stream::is_stream(Socket)) return toro::stream::recv(Socket, Addr, AddrLen);
+  if (StreamSocket* s = stream_of(Socket)) return LongInt(s->recv(Addr, AddrLen));
   return SysSocketRecvFrom(Socket, Addr, AddrLen, nullptr, nullptr);
 }
 
 LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddress ToIp, DWORD ToPort) {
-  net::Interface* i = net::local();
-  if (i == nullptr || Socket == nullptr) return 0;
-  const net::Ipv4 to = from_toro(ToIp);
-  for (int attempt = 0; attempt < 3; ++attempt) {  // the first may need an ARP round trip
-    if (i->stack.send_udp(uint16_t(Socket->SourcePort), to, uint16_t(ToPort), Addr, AddrLen)) return LongInt(AddrLen);
-    net::Mac m;
-    for (int ms = 0; ms < 500 && !i->stack.lookup(i->stack.next_hop(to), &m); ++ms) sched::sleep_ms(1);
-  }
-  return 0;
+  if (Socket == nullptr) return 0;
+  const klib::Status sent = net::socket::send_datagram(net::socket::local(), uint16_t(Socket->SourcePort),
+                                                       from_toro(ToIp), uint16_t(ToPort), Addr, AddrLen);
+  return sent ? LongInt(AddrLen) : 0;
 }
 
 LongInt SysSocketSend(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
   if (Socket == nullptr) return 0;
-  if (toro::stream::is_stream(Socket)) return toro::stream::send(Socket, Addr, AddrLen);
+  if (StreamSocket* s = stream_of(Socket)) return LongInt(s->send(Addr, AddrLen, Socket->Blocking));
   return SysSocketSendTo(Socket, Addr, AddrLen, Socket->DestIp, Socket->DestPort);
 }
 
 Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut) {
-  if (toro::stream::is_stream(Socket)) return toro::stream::select(Socket, TimeOut);
-  net::UdpPort* port = port_of(Socket);
-  if (port == nullptr) return false;
-  for (LongInt ms = 0; ms <= TimeOut; ++ms) {
-    if (port->count != 0) return true;
-    sched::sleep_ms(1);
-  }
-  return port->count != 0;
+  if (StreamSocket* s = stream_of(Socket)) return s->select(TimeOut, Socket->Blocking);
+  UdpSocket* u = udp_of(Socket);
+  return u != nullptr && u->select(TimeOut);
 }
 
-// Must run on the socket's core (the stack is owner-only); from another core it is refused
-// rather than racing the packet thread.
+// A datagram socket must be closed on its own core (the stack is owner-only); from another
+// core it is refused rather than racing the packet thread.
 void SysSocketClose(PSocket Socket) {
-  if (toro::stream::is_stream(Socket)) {
-    toro::stream::close(Socket);
+  if (StreamSocket* s = stream_of(Socket)) {
+    if (s->close()) kernel::release(Socket);  // else its service frees it after the callback
     return;
   }
-  SocketState* state = state_of(Socket);
-  if (state == nullptr) return;
-  if (state->owner != nullptr) {
-    if (state->owner != net::local()) {
-      kernel::printk("SysSocketClose: the socket belongs to Core#%d\n", state->owner->core);
-      return;
-    }
-    state->owner->stack.unbind_udp(&state->port);
+  UdpSocket* u = udp_of(Socket);
+  if (u == nullptr) return;
+  if (!u->close(net::socket::local())) {
+    kernel::printk("SysSocketClose: the socket belongs to Core#%d\n", u->owner()->core);
+    return;
   }
-  kernel::release(state);
   kernel::release(Socket);
+}
+
+Boolean SysSocketListen(PSocket Socket, LongInt QueueLen) {
+  StreamSocket* s = stream_of(Socket);
+  if (s == nullptr) return false;
+  const klib::Status listening =
+      s->listen(net::socket::local(), Socket->SourcePort, QueueLen <= 0 ? 1 : unsigned(QueueLen), Socket->Blocking);
+  if (listening.error() == klib::Error::kNotSupported) {
+    kernel::printk("SysSocketListen: a non-blocking socket listens from a service's DoInit\n");
+  }
+  return listening.ok();
+}
+
+PSocket SysSocketAccept(PSocket Socket) {
+  StreamSocket* s = stream_of(Socket);
+  if (s == nullptr) return nullptr;
+  const klib::Result<StreamSocket*> c = s->accept<Api>(Socket->Blocking);
+  return c ? static_cast<PSocket>(c.value()->handle()) : nullptr;
+}
+
+Boolean SysSocketConnect(PSocket Socket) {
+  StreamSocket* s = stream_of(Socket);
+  if (s == nullptr) return false;
+  const klib::Status connected =
+      s->connect(net::socket::local(), from_toro(Socket->DestIp), Socket->DestPort, Socket->Blocking);
+  if (connected.ok() || connected.error() == klib::Error::kClosed) Socket->SourcePort = s->endpoints()->local_port;
+  return connected.ok();
+}
+
+LongInt SysSocketPeek(PSocket Socket, PChar Addr, DWORD AddrLen) {
+  StreamSocket* s = stream_of(Socket);
+  return s != nullptr ? LongInt(s->peek(Addr, AddrLen)) : 0;
+}
+
+Boolean SysRegisterNetworkService(PNetworkHandler Handler) {
+  if (Handler == nullptr) {
+    kernel::printk("SysRegisterNetworkService: no handler\n");
+    return false;
+  }
+  net::socket::Sockets* here = net::socket::local();
+  if (here == nullptr) {
+    kernel::printk("SysRegisterNetworkService: Core#%d has no network interface (DedicateNetwork first)\n",
+                   kernel::current_core());
+    return false;
+  }
+  const klib::Result<net::socket::Service*> sv = net::socket::Service::create(here, Handler, sizeof *Handler);
+  if (sv.error() == klib::Error::kLimit) {
+    kernel::printk("SysRegisterNetworkService: Core#%d already runs %d services\n", kernel::current_core(),
+                   net::socket::Sockets::kMaxServices);
+    return false;
+  }
+  if (!sv) {
+    kernel::printk("SysRegisterNetworkService: no memory for the service\n");
+    return false;
+  }
+  if (!net::socket::run_service<Api>(*sv.value())) {
+    kernel::printk("SysRegisterNetworkService: no memory for the service thread\n");
+    sv.value()->destroy();
+    return false;
+  }
+  return true;
+}
+
+Boolean SysSocketSetNagle(PSocket Socket, Boolean On) {
+  StreamSocket* s = stream_of(Socket);
+  return s != nullptr && s->set_nagle(On).ok();
+}
+
+Boolean SysSocketSetKeepAlive(PSocket Socket, LongInt IdleMs, LongInt IntervalMs, LongInt Count) {
+  StreamSocket* s = stream_of(Socket);
+  return s != nullptr && s->set_keepalive(IdleMs, IntervalMs, Count).ok();
 }

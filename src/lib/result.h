@@ -31,6 +31,7 @@ enum class Error : uint8_t {
   kNotConnected,     // a socket that is not (or no longer) connected
   kClosed,           // the peer closed or reset the connection
   kWouldBlock,       // nothing to do now; try again later
+  kNotSupported,     // not in this mode or context (a non-blocking listen outside a service)
 };
 
 // A short lowercase text for console lines ("no memory", "timed out", ...).
@@ -47,20 +48,25 @@ constexpr const char* error_text(Error e) {
     case Error::kNotConnected: return "not connected";
     case Error::kClosed: return "closed";
     case Error::kWouldBlock: return "would block";
+    case Error::kNotSupported: return "not supported";
   }
   return "unknown error";
 }
 
-// A T or an Error. T must be cheap to copy or move (pointers, small records).
+// A T or an Error. T must be cheap to copy or move (pointers, small records). For a trivially
+// copyable T (a pointer) the Result is trivially copyable too, so a function returns it in
+// registers rather than through memory.
 template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(const T& value) : error_(Error::kNone) { new (&storage_) T(value); }  // NOLINT: implicit by design
   Result(T&& value) : error_(Error::kNone) { new (&storage_) T(std::move(value)); }
   Result(Error error) : error_(error == Error::kNone ? Error::kInvalidArgument : error) {}
+  Result(const Result& other) requires std::is_trivially_copyable_v<T> = default;
   Result(const Result& other) : error_(other.error_) {
     if (ok()) new (&storage_) T(other.value());
   }
+  Result& operator=(const Result& other) requires std::is_trivially_copyable_v<T> = default;
   Result& operator=(const Result& other) {
     if (this != &other) {
       reset();
@@ -69,6 +75,7 @@ class [[nodiscard]] Result {
     }
     return *this;
   }
+  ~Result() requires std::is_trivially_destructible_v<T> = default;
   ~Result() { reset(); }
 
   bool ok() const { return error_ == Error::kNone; }

@@ -15,6 +15,7 @@
 #include <kernel/percpu.h>
 #include <net/dhcp.h>
 #include <net/interface.h>
+#include <net/socket/kernel.h>
 #include <sched/scheduler.h>
 
 #include <atomic>
@@ -179,7 +180,7 @@ intptr_t packet_thread(void* arg) {
     if (iface->tcp.next_deadline() <= now_us()) iface->tcp.tick();
     if (any) {
       // Let the core's services take what arrived before the next batch.
-      for (int k = 0; k < iface->service_count; ++k) sched::resume(iface->services[k]);
+      socket::wake_services(iface->sockets);
       sched::yield();
       continue;
     }
@@ -504,6 +505,7 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     tc.memory_limit = tcp_budget();
     s.iface.tcp.init(tc, ip);
     s.iface.stack.attach_tcp(&s.iface.tcp);
+    s.iface.sockets.attach(&s.iface.stack, &s.iface.tcp, core);
     s.packet_thread = t;
     g_by_core[core] = &s.iface;
     int input = -1;

@@ -8,8 +8,8 @@
 
 #include <drivers/net/nic.h>
 #include <net/stack.h>
+#include <net/socket/socket.h>
 #include <net/tcp/tcp.h>
-#include <sched/thread.h>
 
 namespace net {
 
@@ -18,11 +18,7 @@ struct Interface {
   drivers::Nic* nic;
   Stack stack;
   tcp::Tcp tcp;  // this core's TCP over `stack`; used only on `core` (no locks)
-  // Service threads of this core (SysRegisterNetworkService): the packet thread wakes them
-  // after every batch of frames, so a service never sleeps on work that has arrived.
-  static constexpr int kMaxServices = 8;
-  sched::Thread* services[kMaxServices];
-  int service_count;
+  socket::Sockets sockets;  // the sockets and services over them (net/socket; woken after each batch)
   uint32_t core;
   bool dedicated;
 };

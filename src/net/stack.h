@@ -1,8 +1,9 @@
 // One core's network stack over one NIC (toro-spec §2.9.1: a NIC is dedicated to a core and
-// its packets never cross cores): Ethernet II, ARP (RFC 826) with a timed cache, IPv4
-// (RFC 791: header checks, TTL, fragments dropped) and ICMP echo (RFC 792). Portable: frames
-// come in through receive_frame(), go out through the send callback, time comes from now_ms,
-// so the host tests and the fuzzer drive it without a VM.
+// its packets never cross cores): Ethernet II (ethernet.cpp), ARP (RFC 826) with a timed cache
+// (arp.cpp), IPv4 (RFC 791: header checks, TTL, fragments dropped; ipv4.cpp), ICMP echo
+// (RFC 792, icmp.cpp) and UDP ports (RFC 768, udp.cpp); TCP lives in tcp/ and is handed
+// protocol 6. Portable: frames come in through receive_frame(), go out through the send
+// callback, time comes from now_ms, so the host tests and the fuzzer drive it without a VM.
 //
 //   net::Stack s;
 //   s.configure(mac, ip, gateway, mask, {send_frame, nic}, now_ms);

@@ -121,5 +121,6 @@ using PNetworkHandler = TNetworkHandler*;
 // Starts the service thread: DoInit once, then dispatcher passes forever. Callbacks may be nil.
 // False, with a console line saying why, when it cannot (no network interface on this core,
 // no memory for the service or its thread, or the core already runs the most services its
-// packet thread wakes, Interface::kMaxServices). Toro's is a procedure that fails silently.
+// packet thread wakes, 8: net::socket::Sockets::kMaxServices). Toro's is a procedure that
+// fails silently.
 Boolean SysRegisterNetworkService(PNetworkHandler Handler);

@@ -125,9 +125,9 @@ class Connection {
   bool established_once() const { return established_once_; }
   void set_nagle(bool on) { nagle_ = on; }
   // Corked, send() only queues; uncorking sends what is queued. A service's callback runs
-  // corked (src/api/stream.cpp), so an answer and the close that follows it leave as one
-  // segment with FIN instead of two (one frame less per request of a close-after-reply
-  // protocol such as HTTP/1.0).
+  // corked (net/socket/stream.h, Service::dispatch), so an answer and the close that follows
+  // it leave as one segment with FIN instead of two (one frame less per request of a
+  // close-after-reply protocol such as HTTP/1.0).
   void set_cork(bool on, uint64_t now) {
     corked_ = on;
     if (!on) output(now);

@@ -1,0 +1,54 @@
+// The kernel's side of the socket module (not portable): kKernel (the heap and the scheduler,
+// kernel.cpp), the calling core's sockets, and the threads that run services.
+//
+//   net::socket::Sockets* here = net::socket::local();       // nullptr: no card on this core
+//   Service* sv = Service::create(here, &handler, sizeof handler).value();
+//   if (!net::socket::run_service<Api>(*sv)) sv->destroy();   // its thread, woken by the packets
+#pragma once
+
+#include <kernel/percpu.h>
+#include <net/interface.h>
+#include <net/socket/stream.h>
+#include <sched/scheduler.h>
+
+namespace net::socket {
+
+// The sockets of the calling core's interface (DedicateNetwork), or nullptr.
+inline Sockets* local() {
+  Interface* i = net::local();
+  return i == nullptr ? nullptr : &i->sockets;
+}
+
+// A service's thread: start(), then dispatcher passes.
+template <class Up>
+intptr_t service_main(void* service) {
+  auto* sv = static_cast<Service*>(service);
+  sv->start<Up>();
+  for (;;) {
+    // A pass that ran callbacks yields and goes again; an idle one sleeps so the core can halt.
+    // The packet thread wakes it when frames arrive; the sleep bounds timeouts' lateness.
+    if (sv->dispatch<Up>()) {
+      sched::yield();
+    } else {
+      sched::sleep_ms(5);
+    }
+  }
+}
+
+// Starts the service's thread on the calling core (40 KiB stack, toro-spec §1.10) and lists it
+// to be woken by the packet thread. Errors: kNoMemory (no thread).
+template <class Up>
+klib::Status run_service(Service& sv) {
+  sched::Thread* t = sched::create_thread(kernel::current_core(), 40 * 1024, service_main<Up>, &sv);
+  if (t == nullptr) return klib::Error::kNoMemory;
+  Sockets& here = *sv.sockets();
+  here.service_threads[here.service_count++] = t;  // woken by the packet thread
+  return {};
+}
+
+// The packet thread, after a batch of frames: every service of `here` runs before the next one.
+inline void wake_services(const Sockets& here) {
+  for (int k = 0; k < here.service_count; ++k) sched::resume(static_cast<sched::Thread*>(here.service_threads[k]));
+}
+
+}  // namespace net::socket

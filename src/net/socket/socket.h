@@ -1,0 +1,198 @@
+// Sockets: what an application uses of one core's network (toro-spec §1.10, §2.9.6, §2.9.7):
+// UDP sockets over the stack's ports and ICMP echo (this header), stream sockets over its TCP
+// and network services, an event loop that calls the application back (stream.h).
+// src/api/network.cpp maps Toro's names onto them. Portable: the kernel's part (memory, the
+// clock, waiting) comes through kKernel, so tests/unit/net/socket_test.cpp drives the module
+// over simulated links. Everything of one core's sockets runs on that core: the packet
+// thread, the services and blocking callers share it cooperatively, so nothing is locked.
+//
+//   net::socket::Sockets* here = net::socket::local();        // the core's (kernel.h)
+//   auto* u = static_cast<UdpSocket*>(Socket::create(Kind::kDatagram, handle).value());
+//   UdpSocket::From from;
+//   if (u->bind(here, 7) && u->recv(buf, sizeof buf, /*blocking=*/true, &from)) {
+//     send_datagram(here, 7, from.ip, from.port, buf, from.length);      // the echo
+//   }
+//
+// The calls the API makes from one place each are defined inline, at the end of the header, so
+// that a Toro call and its body here compile into one function: a call boundary costs its call
+// sequence and an entry in the image's symbol table (about 50 bytes), and HelloWorldMicroservice
+// must stay under 128 KiB. What has several callers is in stream.cpp.
+#pragma once
+
+#include <lib/result.h>
+#include <net/packet.h>
+#include <net/stack.h>
+#include <net/tcp/tcp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace net::socket {
+
+// What the module needs of the kernel. The kernel defines kKernel (net/socket/kernel.cpp: its
+// per-core heap and its scheduler); a host test defines its own, whose sleep runs the link.
+struct Kernel {
+  void* (*allocate)(size_t size, size_t align);  // the calling core's memory; nullptr when out
+  void (*release)(void* p);
+  uint64_t (*now_ms)();
+  void (*sleep_ms)(uint64_t ms);  // a blocking call waits: the core's other threads run
+};
+extern const Kernel kKernel;
+
+// One core's sockets: the stack and TCP they use, and the threads of the core's services,
+// which the packet thread wakes after every batch of frames so that a service never sleeps on
+// work that has arrived (kernel.h, wake_services). Lives in the core's net::Interface.
+struct Sockets {
+  static constexpr int kMaxServices = 8;
+  Stack* stack;
+  tcp::Tcp* tcp;
+  uint32_t core;
+  void* service_threads[kMaxServices];  // the kernel's thread handles
+  int service_count;
+
+  void attach(Stack* s, tcp::Tcp* t, uint32_t c) {
+    stack = s;
+    tcp = t;
+    core = c;
+  }
+};
+
+// A port the Toro API accepts: 1-65535.
+constexpr bool valid_port(uint32_t port) { return port != 0 && port <= 65535; }
+
+enum class Kind : uint8_t { kDatagram = 1, kStream = 2 };
+
+// The first part of every socket record (what the API keeps in TSocket::Internal): its kind.
+class Socket {
+ public:
+  // A new socket of `kind` (stream.cpp); `handle` is the caller's record for it (the API's
+  // TSocket). Errors: kNoMemory.
+  static klib::Result<Socket*> create(Kind kind, void* handle);
+  Kind kind() const { return kind_; }
+
+ protected:
+  explicit Socket(Kind kind) : kind_(kind) {}  // not a POD: derived records use the bytes after kind_
+
+ private:
+  Kind kind_;
+};
+
+// A UDP socket (RFC 768): a port of the stack, bound on the calling core.
+class UdpSocket : public Socket {
+ public:
+  UdpSocket() : Socket(Kind::kDatagram) {}
+  // Binds `port` on `here`. Errors: kNoDevice (no interface), kBusy (bound already, or the port
+  // is taken), kInvalidArgument (not a port).
+  klib::Status bind(Sockets* here, uint32_t port);
+  // Copies the oldest datagram (at most `n` bytes) to `out`; false if there is none and the
+  // socket does not block (a blocking one waits, bound or not).
+  struct From {
+    size_t length;  // bytes copied
+    Ipv4 ip;
+    uint16_t port;
+  };
+  bool recv(void* out, size_t n, bool blocking, From* from);
+  // True as soon as a datagram waits, false after `timeout_ms` without one.
+  bool select(int64_t timeout_ms);
+  // Unbinds and frees the socket. Errors: kBusy (bound on another core than `here`: the stack
+  // is its core's alone; nothing is done).
+  klib::Status close(const Sockets* here);
+  const Sockets* owner() const { return owner_; }
+
+ private:
+  UdpPort port_;
+  Sockets* owner_ = nullptr;
+};
+
+// Sends a datagram from `here`, port `from_port`: up to three tries, each after waiting up to
+// 500 ms for the next hop's ARP entry. Errors: kNoDevice (no interface), kTimeout (it could not
+// leave).
+klib::Status send_datagram(Sockets* here, uint16_t from_port, Ipv4 to, uint16_t to_port, const void* data,
+                           size_t length);
+
+// ICMP echo (ping) from `here`: sends a request (up to three ARP rounds of 500 ms, toro-spec
+// §1.10 GetMacAddress; errors: kNoDevice, kTimeout), and takes the oldest reply, waiting up to
+// `wait_ms` for one (false if none came).
+klib::Status send_echo(Sockets* here, Ipv4 to, uint16_t id, uint16_t seq, const void* data, size_t length);
+bool receive_echo(Sockets* here, EchoReply* out, uint64_t wait_ms);
+
+// ---------------------------------------------------------------------------------------------
+// Inline: the calls the API makes from one place (see the top of this header).
+
+namespace detail {
+// Waits up to 500 ms for the ARP entry of `to`'s next hop (its request is on its way).
+inline void wait_for_next_hop(Sockets* here, Ipv4 to) {
+  Mac m;
+  for (int ms = 0; ms < 500 && !here->stack->lookup(here->stack->next_hop(to), &m); ++ms) kKernel.sleep_ms(1);
+}
+}  // namespace detail
+
+inline klib::Status UdpSocket::bind(Sockets* here, uint32_t port) {
+  if (here == nullptr) return klib::Error::kNoDevice;
+  if (owner_ != nullptr) return klib::Error::kBusy;
+  if (!valid_port(port)) return klib::Error::kInvalidArgument;
+  port_.port = uint16_t(port);
+  if (!here->stack->bind_udp(&port_)) return klib::Error::kBusy;  // taken, or all kUdpPorts slots are
+  owner_ = here;
+  return {};
+}
+
+[[gnu::always_inline]] inline bool UdpSocket::recv(void* out, size_t n, bool blocking, From* from) {
+  Datagram d;
+  while (!port_.pop(&d)) {
+    if (!blocking) return false;
+    kKernel.sleep_ms(1);
+  }
+  from->length = d.length < n ? d.length : n;
+  memcpy(out, d.data, from->length);
+  from->ip = d.from;
+  from->port = d.from_port;
+  return true;
+}
+
+inline bool UdpSocket::select(int64_t timeout_ms) {
+  for (int64_t ms = 0; ms <= timeout_ms; ++ms) {
+    if (port_.count != 0) return true;
+    kKernel.sleep_ms(1);
+  }
+  return port_.count != 0;
+}
+
+inline klib::Status UdpSocket::close(const Sockets* here) {
+  if (owner_ != nullptr) {
+    if (owner_ != here) return klib::Error::kBusy;
+    owner_->stack->unbind_udp(&port_);
+  }
+  kKernel.release(this);
+  return {};
+}
+
+inline klib::Status send_datagram(Sockets* here, uint16_t from_port, Ipv4 to, uint16_t to_port, const void* data,
+                                  size_t length) {
+  if (here == nullptr) return klib::Error::kNoDevice;
+  for (int attempt = 0; attempt < 3; ++attempt) {  // the first may need an ARP round trip
+    if (here->stack->send_udp(from_port, to, to_port, data, length)) return {};
+    detail::wait_for_next_hop(here, to);
+  }
+  return klib::Error::kTimeout;
+}
+
+inline klib::Status send_echo(Sockets* here, Ipv4 to, uint16_t id, uint16_t seq, const void* data, size_t length) {
+  if (here == nullptr) return klib::Error::kNoDevice;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (here->stack->send_echo_request(to, id, seq, data, length)) return {};
+    detail::wait_for_next_hop(here, to);
+  }
+  return here->stack->send_echo_request(to, id, seq, data, length) ? klib::Status{} : klib::Error::kTimeout;
+}
+
+inline bool receive_echo(Sockets* here, EchoReply* out, uint64_t wait_ms) {
+  for (uint64_t ms = 0; ms <= wait_ms; ++ms) {
+    if (here->stack->pop_echo_reply(out)) return true;
+    kKernel.sleep_ms(1);
+  }
+  return false;
+}
+
+}  // namespace net::socket
