@@ -19,7 +19,6 @@
 #include <kernel/version.h>
 #include <kernel/percpu.h>
 #include <mm/early_alloc.h>
-#include <net/interface.h>
 #include <sched/scheduler.h>
 #include <toro/types.h>
 
@@ -130,27 +129,6 @@ const klib::KernelParams& kernel_params() { return g_params; }
 
 uint32_t cpu_count() { return g_cpus.count; }
 
-uint64_t ioapic_base() { return g_cpus.ioapic_base != 0 ? g_cpus.ioapic_base : 0xFEC00000; }
-
-uint32_t ioapic_count() { return g_cpus.ioapic_count == 0 ? 1 : g_cpus.ioapic_count; }
-
-bool ioapic_for_gsi(uint32_t gsi, uint64_t* base, uint32_t* input) {
-  if (g_cpus.ioapic_count == 0) {
-    *base = ioapic_base();
-    *input = gsi;
-    return gsi < 24;
-  }
-  for (uint32_t i = 0; i < g_cpus.ioapic_count; ++i) {
-    const auto& a = g_cpus.ioapics[i];
-    if (gsi >= a.gsi_base && gsi < a.gsi_base + 24) {
-      *base = a.base;
-      *input = gsi - a.gsi_base;
-      return true;
-    }
-  }
-  return false;
-}
-
 bool is_usable_ram(uint64_t address, size_t length) {
   for (const auto& r : g_boot.memory) {
     if (r.usable() && address >= r.base && address + length <= r.end()) return true;
@@ -194,13 +172,7 @@ extern "C" [[noreturn]] void kernel_entry(uint32_t magic, uint32_t info) {
   const sched::Timing timing = calibrate_time();
   toro::detail::set_local_cpu_speed(Int64(timing.tsc_hz / 1000000));
   toro::detail::set_cpu_count(LongInt(sched::start(g_cpus, timing)));  // Core#N ... Up
-  // Device interrupts come with the drivers: until then every I/O APIC input stays masked.
-  for (uint32_t i = 0; i < ioapic_count(); ++i) {
-    const uint64_t base = g_cpus.ioapic_count == 0 ? ioapic_base() : g_cpus.ioapics[i].base;
-    if (const uint32_t pins = arch::ioapic_mask_all(base)) printk("IOAPIC ... %d inputs at %h, all masked\n", pins, base);
-  }
-  devices_init();  // PCI scan; BARs the firmware left at 0 get a place
-  net::register_nics();
+  devices_init(g_cpus);  // I/O APICs masked, PCI scanned, drivers bound to what they take
   g_main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
   if (g_main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", g_main_thread);
