@@ -1,13 +1,30 @@
+#include <arch/x86_64/apic.h>
+#include <arch/x86_64/spinlock.h>
+#include <drivers/irq_routing.h>
+#include <drivers/pci/port_config.h>
+#include <drivers/port_io.h>
+#include <drivers/virtio/bus.h>
+#include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/devices.h>
+#include <kernel/memory.h>
+#include <kernel/percpu.h>
 
 namespace kernel {
 namespace {
+
 drivers::PortConfigSpace g_config;
 drivers::PciBus g_bus;
-}  // namespace
+drivers::DeviceRegistry g_devices;
+const drivers::PciDevice* g_host_bridge = nullptr;  // 0:0.0: which chipset routes interrupts
+arch::CpuList::IoApic g_ioapics[4] = {};
+uint32_t g_ioapic_count = 0;
+// Claims come from the cores that dedicate devices: one claims a device, one an input.
+arch::SpinLock g_lock;
+constexpr uint32_t kMaxInputs = 64;
+bool g_input_taken[kMaxInputs] = {};
 
-void devices_init() {
+[[gnu::always_inline]] inline void scan_pci() {
   printk("Detecting Pci devices ...\n");
   g_bus.scan(g_config);
   const int assigned = g_bus.assign_unassigned(g_config, drivers::PciWindows());
@@ -19,13 +36,120 @@ void devices_init() {
       if (d.bar[b].size != 0) printk(", bar%d %p %h", b, d.bar[b].io ? "io" : "mem", d.bar[b].base);
     }
     printk("\n");
+    if (d.bus == 0 && d.dev == 0 && d.fn == 0) g_host_bridge = &d;
   }
   if (assigned > 0) printk("PCI: assigned %d BARs the firmware left unassigned\n", assigned);
   if (g_bus.unassigned() > 0) printk("PCI: %d BARs could not be assigned\n", g_bus.unassigned());
   if (g_bus.truncated()) printk("PCI: more than %d functions; the rest are ignored\n", drivers::PciBus::kMaxDevices);
 }
 
-const drivers::PciBus& pci_bus() { return g_bus; }
-drivers::ConfigSpace& pci_config() { return g_config; }
+// A full table drops the device silently: the line above says it was found.
+[[gnu::always_inline]] inline void bind_pci() {
+  for (size_t i = 0; i < g_bus.size(); ++i) {
+    const drivers::PciDevice& d = g_bus[i];
+    drivers::Transport transport;
+    const drivers::Driver* driver = drivers::match_pci(d, drivers::registered_drivers, &transport);
+    if (driver == nullptr) continue;
+    (void)g_devices.add({driver, transport, false, &d, 0});
+    printk("%p: found%p at PCI %d:%d.%d, irq %d\n", driver->label,
+           transport == drivers::Transport::kVirtioModernPci ? " modern device" : "", d.bus, d.dev, d.fn, d.irq_line);
+  }
+}
+
+// virtio-mmio devices: the kernel command line's (QEMU's microvm can append them), or else, on
+// a machine without PCI (microvm), its fixed transport slots. QEMU 7.2 does not pass the
+// parameters to a PVH kernel.
+[[gnu::always_inline]] inline void bind_virtio_mmio() {
+  uint64_t bases[32];
+  size_t n = 0;
+  const klib::KernelParams& params = kernel_params();
+  for (size_t i = 0; i < params.count() && n < 32; ++i) {
+    if (drivers::virtio::parse_mmio_param(params.get(i), &bases[n])) ++n;
+  }
+  if (n == 0 && g_bus.size() == 0) {
+    for (uint32_t i = 0; i < drivers::virtio::kMicrovmMmioSlots; ++i) {
+      bases[n++] = drivers::virtio::kMicrovmMmioBase + drivers::virtio::kMicrovmMmioStride * i;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    drivers::MmioIo io(bases[i]);
+    drivers::LegacyMmioTransport probe(io);
+    uint32_t type = 0;
+    if (!probe.probe(&type)) continue;  // no device (type 0) or not a legacy virtio-mmio transport
+    printk("VirtIO: found device at %h, type %d\n", bases[i], type);
+    if (const drivers::Driver* driver = drivers::match_virtio(type, drivers::registered_drivers)) {
+      (void)g_devices.add({driver, drivers::Transport::kVirtioMmio, false, nullptr, bases[i]});
+    }
+  }
+}
+
+drivers::InterruptPlatform interrupt_platform() { return {&g_config, g_host_bridge, {g_ioapics, g_ioapic_count}}; }
+
+void* allocate_here(size_t size, size_t align, void*) { return allocate(size, align); }
+
+drivers::Io* io_window(const drivers::StartContext& c, uint64_t base, bool port) {
+  if (port) return c.make<drivers::PortIo>(uint16_t(base));
+  return c.make<drivers::MmioIo>(base);
+}
+
+}  // namespace
+
+void devices_init(const arch::CpuList& cpus) {
+  g_ioapic_count = cpus.ioapic_count;
+  for (uint32_t i = 0; i < cpus.ioapic_count; ++i) g_ioapics[i] = cpus.ioapics[i];
+  if (g_ioapic_count == 0) g_ioapics[g_ioapic_count++] = {0xFEC00000, 0};  // the MADT lists none: the usual one
+  // Device interrupts come with the drivers: until a core routes one, every input stays masked.
+  for (uint32_t i = 0; i < g_ioapic_count; ++i) {
+    if (const uint32_t pins = arch::ioapic_mask_all(g_ioapics[i].base)) {
+      printk("IOAPIC ... %d inputs at %h, all masked\n", pins, g_ioapics[i].base);
+    }
+  }
+  scan_pci();
+  bind_pci();
+  bind_virtio_mmio();
+}
+
+klib::Result<drivers::Device*> claim_device(drivers::DeviceClass c, const char* name, drivers::NameRule rule) {
+  arch::IrqSaveGuard guard(g_lock);
+  return g_devices.claim(c, name, rule);
+}
+
+void release_device(drivers::Device& d) {
+  arch::IrqSaveGuard guard(g_lock);
+  g_devices.release(d);
+}
+
+klib::Result<void*> start_device(drivers::Device& d) {
+  const uint32_t core = current_core();
+  const drivers::StartContext context{
+      {allocate_here, nullptr},
+      heap().stats(core, core).region_bytes,
+      &g_config,
+      io_window,
+  };
+  return drivers::start_device(d, context);
+}
+
+klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, void* ctx) {
+  const drivers::InterruptPlatform platform = interrupt_platform();
+  const klib::Result<drivers::IrqRoute> route = drivers::route_interrupt(platform, d);
+  if (!route) return route.error();
+  const drivers::IrqRoute r = route.value();
+  if (r.gsi >= kMaxInputs) return klib::Error::kLimit;
+  for (size_t i = 0; i < g_devices.size(); ++i) {
+    if (&g_devices[i] == &d) continue;
+    const klib::Result<drivers::IrqRoute> other = drivers::route_interrupt(platform, g_devices[i]);
+    if (other && other.value().gsi == r.gsi) return klib::Error::kBusy;
+  }
+  {
+    arch::IrqSaveGuard guard(g_lock);
+    if (g_input_taken[r.gsi]) return klib::Error::kBusy;
+    g_input_taken[r.gsi] = true;
+  }
+  const uint8_t vector = register_irq(handler, ctx);
+  if (vector == 0) return klib::Error::kLimit;
+  if (!arch::ioapic_route(r.ioapic, r.pin, vector, this_cpu()->apic_id, true, false)) return klib::Error::kDeviceFailed;
+  return r.gsi;
+}
 
 }  // namespace kernel

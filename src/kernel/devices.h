@@ -1,16 +1,37 @@
-// Devices found at boot: the PCI bus, scanned and with unassigned BARs placed (drivers/pci).
+// The devices of the running kernel (the device model: drivers/device.h). At boot the I/O
+// APICs are masked, PCI is scanned (BARs the firmware left at 0 get a place), the virtio-mmio
+// windows are probed, and every device a driver takes is registered; later a core claims one
+// by Toro's name, starts it in its own memory and routes its interrupt to itself.
 //
-//   kernel::devices_init();                        // boot sequence, once
-//   const drivers::PciBus& bus = kernel::pci_bus();
+//   kernel::devices_init(cpus);                       // boot sequence, once
+//   klib::Result<drivers::Device*> d = kernel::claim_device(drivers::DeviceClass::kNetwork, "e1000",
+//                                                           drivers::NameRule::kExact);
+//   klib::Result<void*> nic = kernel::start_device(*d.value());             // the calling core's memory
+//   klib::Result<uint32_t> gsi = kernel::attach_interrupt(*d.value(), on_irq, ctx);  // to the calling core
 #pragma once
 
-#include <drivers/pci/pci.h>
-#include <drivers/pci/port_config.h>
+#include <arch/x86_64/cpus.h>
+#include <drivers/device.h>
+#include <kernel/irq.h>
+#include <lib/result.h>
 
 namespace kernel {
 
-void devices_init();
-const drivers::PciBus& pci_bus();
-drivers::ConfigSpace& pci_config();
+// Masks every I/O APIC input (`cpus`: the MADT's I/O APICs), scans PCI, probes virtio-mmio
+// (the kernel command line's devices, else microvm's slots when there is no PCI) and registers
+// what the drivers take, with a "found" line each.
+void devices_init(const arch::CpuList& cpus);
+
+// The first free device of class `c` called `name` (the rule decides how), claimed for the
+// caller; kNoDevice (none of that name) or kBusy (all dedicated already).
+klib::Result<drivers::Device*> claim_device(drivers::DeviceClass c, const char* name, drivers::NameRule rule);
+void release_device(drivers::Device& d);
+// Starts `d` with the calling core's memory: the device's interface for its class
+// (drivers::Nic* for kNetwork), or why not.
+klib::Result<void*> start_device(drivers::Device& d);
+// Routes `d`'s interrupt (level-triggered, active high) to the calling core, where `handler`
+// runs with `ctx`; the GSI, or kNoDevice (the chipset's routing is not known), kBusy (another
+// device shares the input: no handler lists yet, so it is polled), kLimit (no vector left).
+klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, void* ctx);
 
 }  // namespace kernel

@@ -21,7 +21,6 @@
 #include <kernel/start_cores.h>
 #include <kernel/version.h>
 #include <mm/early_alloc.h>
-#include <net/interface.h>
 #include <sched/scheduler.h>
 #include <toro/types.h>
 
@@ -174,18 +173,7 @@ void calibrate_time() {
 
 void init_cores() { toro::detail::set_cpu_count(LongInt(start_cores(g_cpus, g_timing))); }  // Core#N ... Up
 
-// Device interrupts come with the drivers: until then every I/O APIC input stays masked.
-void mask_ioapics() {
-  for (uint32_t i = 0; i < ioapic_count(); ++i) {
-    const uint64_t base = g_cpus.ioapic_count == 0 ? ioapic_base() : g_cpus.ioapics[i].base;
-    if (const uint32_t pins = arch::ioapic_mask_all(base)) printk("IOAPIC ... %d inputs at %h, all masked\n", pins, base);
-  }
-}
-
-void init_devices() {
-  devices_init();  // PCI scan; BARs the firmware left at 0 get a place
-  net::register_nics();
-}
+void init_devices() { devices_init(g_cpus); }  // I/O APICs masked, PCI scanned, drivers bound
 
 void start_main_thread() {
   sched::Thread* main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
@@ -204,8 +192,7 @@ constexpr InitStep kBootSequence[] = {
     init_heaps,         // memory split per core, per-core heaps
     calibrate_time,     // TSC and LAPIC timer rates
     init_cores,         // schedulers, other CPUs started (Core#N ... Up)
-    mask_ioapics,       // every I/O APIC input masked until a driver routes one
-    init_devices,       // PCI scan, NICs listed
+    init_devices,       // I/O APIC inputs masked, buses enumerated, drivers bound (kernel/devices.cpp)
     start_main_thread,  // .init_array then main() (main_thread_entry); exit when main returns
 };
 

@@ -58,16 +58,20 @@ constexpr const char* error_text(Error e) {
 // registers rather than through memory.
 template <typename T>
 class [[nodiscard]] Result {
+  static constexpr bool kTrivial = std::is_trivially_copyable_v<T>;
+
  public:
   Result(const T& value) : error_(Error::kNone) { new (&storage_) T(value); }  // NOLINT: implicit by design
   Result(T&& value) : error_(Error::kNone) { new (&storage_) T(std::move(value)); }
   Result(Error error) : error_(error == Error::kNone ? Error::kInvalidArgument : error) {}
-  Result(const Result& other) requires std::is_trivially_copyable_v<T> = default;
-  Result(const Result& other) : error_(other.error_) {
+  // A Result of a trivially copyable T (a pointer, a small record) is itself trivially
+  // copyable, so the ABI returns it in registers.
+  Result(const Result&) requires kTrivial = default;
+  Result(const Result& other) requires(!kTrivial) : error_(other.error_) {
     if (ok()) new (&storage_) T(other.value());
   }
-  Result& operator=(const Result& other) requires std::is_trivially_copyable_v<T> = default;
-  Result& operator=(const Result& other) {
+  Result& operator=(const Result&) requires kTrivial = default;
+  Result& operator=(const Result& other) requires(!kTrivial) {
     if (this != &other) {
       reset();
       error_ = other.error_;
@@ -75,8 +79,8 @@ class [[nodiscard]] Result {
     }
     return *this;
   }
-  ~Result() requires std::is_trivially_destructible_v<T> = default;
-  ~Result() { reset(); }
+  ~Result() requires kTrivial = default;
+  ~Result() requires(!kTrivial) { reset(); }
 
   bool ok() const { return error_ == Error::kNone; }
   explicit operator bool() const { return ok(); }

@@ -1,7 +1,7 @@
-// Network interfaces of the running kernel: the NICs found at boot, and the one dedicated to
-// each core with its stack and packet thread (toro-spec §1.10 DedicateNetwork, §2.9.1).
+// Network interfaces of the running kernel: a card dedicated to a core, with its stack and its
+// packet thread (toro-spec §1.10 DedicateNetwork, §2.9.1). The cards are the kNetwork devices
+// the kernel found at boot (kernel/devices.h).
 //
-//   net::register_nics();                                  // boot, after the PCI scan
 //   net::Interface* i = net::dedicate("e1000", ip, gw, mask);   // on the core that will own it
 //   net::Interface* mine = net::local();                   // this core's, or nullptr
 #pragma once
@@ -20,14 +20,11 @@ struct Interface {
   tcp::Tcp tcp;  // this core's TCP over `stack`; used only on `core` (no locks)
   socket::Sockets sockets;  // the sockets and services over them (net/socket; woken after each batch)
   uint32_t core;
-  bool dedicated;
 };
 
-// Probes the PCI devices the drivers know (for now the e1000, 8086:100E) and lists them.
-void register_nics();
-// Binds the first free NIC called `name` to the calling core, configures it, and starts the
-// core's packet thread. nullptr (with a console line saying why) if there is none, the core
-// already has one, or the device does not come up.
+// Binds the first free card called exactly `name` to the calling core, configures it (DHCP if
+// `ip` is 0.0.0.0), and starts the core's packet thread. nullptr (with a console line saying
+// why) if there is none, the core already has one, or the device does not come up.
 Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask);
 Interface* local();
 

@@ -1,10 +1,12 @@
 // Intel 8254x (82540EM: the e1000 QEMU and Bochs emulate). Register layout and the init
 // sequence: "PCI/PCI-X Family of Gigabit Ethernet Controllers Software Developer's Manual"
-// (Intel 8254x SDM), §13 (registers) and §14 (initialisation). Polled receive and transmit on
-// legacy descriptors; portable over drivers::Io, so the register sequence is host-tested.
+// (Intel 8254x SDM), §13 (registers) and §14 (initialisation). Receive and transmit on legacy
+// descriptors, zero-copy receive through poll(), the receive interrupt when the kernel routes
+// one (else the packet thread polls); portable over drivers::Io, so the register sequence is
+// host-tested. Toro's name for it: "e1000" (the descriptor at the end of e1000.cpp).
 //
 //   drivers::E1000 nic;
-//   if (nic.init(mmio, dma)) nic.send(frame, len);
+//   if (nic.init(mmio, dma)) nic.send(frame, len);   // the kernel: kernel::start_device
 #pragma once
 
 #include <drivers/io.h>
@@ -37,10 +39,10 @@ class E1000 final : public Nic {
   // there is no memory for the rings.
   bool init(Io& io, const DmaAllocator& dma, uint32_t rx_descs = kMinRxDescs);
   uint32_t rx_descs() const { return rx_count_; }
-  const char* name() const override { return "e1000"; }
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
-  size_t receive(void* buffer, size_t capacity) override;
+  // Copies the next frame out (the tests' way in; the kernel uses poll()); 0 if none.
+  size_t receive(void* buffer, size_t capacity);
   size_t poll(FrameHandler handler, void* ctx, size_t budget) override;
   // MPC (§13.7.8, clear on read): frames missed for lack of receive descriptors.
   Counters counters() const override {

@@ -1,8 +1,8 @@
 // What the network stack needs of a network card; drivers (e1000, virtio-net) implement it.
 //
-//   drivers::Nic* nic = ...;
-//   nic->send(frame, len);                   // false when the transmit ring is full
-//   size_t n = nic->receive(buf, sizeof buf); // 0 when nothing arrived (polled)
+//   drivers::Nic* nic = ...;                  // kernel::start_device of a kNetwork device
+//   nic->send(frame, len);                    // false when the transmit ring is full
+//   size_t n = nic->poll(to_stack, &stack, 64); // frames handed to to_stack where they lie
 #pragma once
 
 #include <cstddef>
@@ -23,10 +23,8 @@ struct DmaAllocator {
 
 class Nic {
  public:
-  virtual const char* name() const = 0;
   virtual const MacAddress& mac() const = 0;
   virtual bool send(const void* frame, size_t length) = 0;
-  virtual size_t receive(void* buffer, size_t capacity) = 0;
   // Zero-copy receive: hands up to `budget` received frames to `handler` where the device put
   // them (the DMA buffer), then gives each buffer back to the device. Returns the frame count.
   using FrameHandler = void (*)(void* ctx, const uint8_t* frame, size_t length);

@@ -1,4 +1,6 @@
+#include <drivers/device.h>
 #include <drivers/net/virtio_net.h>
+#include <drivers/virtio/bus.h>
 
 #include <cstring>
 
@@ -172,5 +174,29 @@ size_t VirtioNet::receive(void* buffer, size_t capacity) {
   }
   return 0;
 }
+
+namespace {
+
+klib::Result<Nic*> start(Device& d, const StartContext& c) {
+  klib::Result<VirtioTransport*> transport = virtio::make_transport(d, c);
+  if (!transport) return transport.error();
+  auto* nic = c.make<VirtioNet>();
+  if (nic == nullptr) return klib::Error::kNoMemory;
+  // Frames waiting for a transmit descriptor (2 KiB each): a ring's worth from 32 MiB, else 32.
+  const uint16_t backlog = c.core_memory >= (32u << 20) ? kBacklog : 32;
+  if (!nic->init(*transport.value(), c.memory, backlog)) return klib::Error::kDeviceFailed;
+  return static_cast<Nic*>(nic);
+}
+
+}  // namespace
+
+// virtio device type 1 on any transport (legacy or modern PCI, virtio-mmio).
+TORO_DRIVER(virtio_net) = {
+    .name = "virtionet",
+    .label = "VirtIONet",
+    .device_class = DeviceClass::kNetwork,
+    .virtio_type = 1,
+};
+TORO_DRIVER_START(virtio_net, start)
 
 }  // namespace drivers

@@ -1,5 +1,7 @@
-// virtio-net (Virtual I/O Device spec 1.2 §5.1) over any VirtioTransport: one receive and one
-// transmit queue, the legacy 10-byte header, polled. Toro's name for it: "virtionet".
+// virtio-net (Virtual I/O Device spec 1.2 §5.1) over any VirtioTransport (the factory in
+// virtio/bus.h): one receive and one transmit queue, the legacy 10-byte header (12 with
+// VERSION_1), zero-copy receive through poll(), the used-ring interrupt when the kernel routes
+// one. Toro's name for it: "virtionet" (the descriptor at the end of virtio_net.cpp).
 //
 // Transmit never drops a frame for want of a descriptor while the backlog has room. QEMU sends
 // what the guest queued from a bottom half of its main loop, which also runs user networking
@@ -35,10 +37,10 @@ class VirtioNet final : public Nic {
   // `backlog`: how many transmitted frames may wait for a descriptor (at most the ring's size;
   // each takes a 2 KiB buffer, so a core with little memory keeps fewer).
   bool init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog = virtio_net::kBacklog);
-  const char* name() const override { return "virtionet"; }
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
-  size_t receive(void* buffer, size_t capacity) override;
+  // Copies the next frame out (the tests' way in; the kernel uses poll()); 0 if none.
+  size_t receive(void* buffer, size_t capacity);
   size_t poll(FrameHandler handler, void* ctx, size_t budget) override;
   bool link_up() override;
   void enable_interrupts() override {}  // the used ring asks for interrupts by default

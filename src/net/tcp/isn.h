@@ -4,6 +4,7 @@
 // boot, so ISNs of one connection identity advance with time (old duplicates stay outside the
 // window) while an off-path attacker cannot guess another connection's ISN.
 //
+//   klib::SipKey key = net::tcp::isn_secret([] { return arch::rdtsc(); }, mac);   // once per interface
 //   uint32_t isn = net::tcp::initial_sequence(key, us_since_boot, local, lport, remote, rport);
 #pragma once
 
@@ -13,6 +14,20 @@
 #include <net/packet.h>
 
 namespace net::tcp {
+
+// The secret (RFC 6528 §3), chosen when an interface comes up: a reading of `clock` (the TSC),
+// the MAC and a stack address mixed through SipHash, and a second reading. Without RDRAND in
+// the guest it is guessable by someone who knows the boot timing to the cycle; it still gives
+// every connection identity its own sequence space.
+template <class Clock>
+klib::SipKey isn_secret(Clock clock, const Mac& mac) {
+  uint8_t seed[14];
+  const uint64_t now = clock();
+  memcpy(seed, &now, 8);
+  memcpy(seed + 8, mac.b, 6);
+  const klib::SipKey mix{now * 0x9E3779B97F4A7C15ULL, reinterpret_cast<uint64_t>(&mix)};
+  return {klib::siphash24(mix, seed, sizeof seed), klib::siphash24(mix, seed, 8) ^ clock()};
+}
 
 inline uint32_t initial_sequence(const klib::SipKey& key, uint64_t microseconds, Ipv4 local, uint16_t local_port,
                                  Ipv4 remote, uint16_t remote_port) {

@@ -1,6 +1,8 @@
 // SYN cookies (net/tcp/syncookie.h): what a cookie encodes comes back, for two periods only,
-// and only for the 4-tuple and SYN it was made for.
+// and only for the 4-tuple and SYN it was made for. And the ISN secret both are keyed with
+// (net/tcp/isn.h).
 #include <gtest/gtest.h>
+#include <net/tcp/isn.h>
 #include <net/tcp/syncookie.h>
 
 namespace {
@@ -47,6 +49,27 @@ TEST(SynCookie, GuessesFail) {
     if (sc::check(kKey, kNow, kLocal, 8080, kRemote, 40000, 777, x) != 0) ++accepted;
   }
   EXPECT_LE(accepted, 2u);
+}
+
+// The secret mixes the clock and the MAC: another card or another moment gives another key,
+// and the ISNs it keys advance with time for one connection identity (RFC 6528 §3).
+TEST(IsnSecret, DependsOnTheClockAndTheMac) {
+  uint64_t tick = 1000;
+  auto clock = [&tick] { return tick += 7; };
+  const Mac a{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}}, b{{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
+  tick = 1000;
+  const klib::SipKey ka = tcp::isn_secret(clock, a);
+  tick = 1000;
+  const klib::SipKey kb = tcp::isn_secret(clock, b);
+  tick = 5000;
+  const klib::SipKey later = tcp::isn_secret(clock, a);
+  EXPECT_NE(ka.k0, kb.k0);
+  EXPECT_NE(ka.k0, later.k0);
+  EXPECT_NE(ka.k1, later.k1);
+  const uint32_t first = tcp::initial_sequence(ka, 0, kLocal, 8080, kRemote, 40000);
+  EXPECT_EQ(tcp::initial_sequence(ka, 4000, kLocal, 8080, kRemote, 40000), first + 1000);
+  EXPECT_NE(tcp::initial_sequence(ka, 0, kLocal, 8080, kRemote, 40001), first);
+  EXPECT_NE(tcp::initial_sequence(kb, 0, kLocal, 8080, kRemote, 40000), first);
 }
 
 }  // namespace
