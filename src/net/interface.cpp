@@ -21,8 +21,10 @@
 namespace net {
 namespace {
 
-constexpr size_t kMaxInterfaces = 8;
-
+// A card dedicated to a core: allocated from that core's memory by dedicate() and never freed
+// (the card's interrupt handler keeps a pointer to it); kernel::PerCpu::net points at its
+// Interface. (Not a global array: Stack, Tcp and Sockets have constructors, and the kernel runs
+// no global constructors before boot has used them.)
 struct Slot {
   Interface iface;
   drivers::Device* device;  // nullptr: the slot is free
@@ -32,19 +34,12 @@ struct Slot {
   bool interrupts;                // routed: the thread sleeps instead of polling
   bool ignore_interrupts;         // fault injection (kernel parameter netirq=ignore): tests the fallback
 };
-Slot g_slots[kMaxInterfaces];
-arch::SpinLock g_slots_lock;  // dedicate() from several cores
-Interface* g_by_core[arch::kMaxCpus] = {};
-
-Slot* take_slot(drivers::Device* device) {
-  arch::IrqSaveGuard guard(g_slots_lock);
-  for (Slot& s : g_slots) {
-    if (s.device == nullptr) {
-      s.device = device;
-      return &s;
-    }
-  }
-  return nullptr;
+Slot* new_slot(drivers::Device* device) {
+  void* memory = kernel::allocate(sizeof(Slot), alignof(Slot) > 64 ? alignof(Slot) : 64);  // this core's
+  if (memory == nullptr) return nullptr;
+  Slot* s = new (memory) Slot();
+  s->device = device;
+  return s;
 }
 
 bool send_frame(void* ctx, const uint8_t* frame, size_t length) {
@@ -202,7 +197,7 @@ void on_nic_interrupt(void* ctx) {
 
 Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   const uint32_t core = kernel::current_core();
-  if (g_by_core[core] != nullptr) {
+  if (kernel::this_cpu()->net != nullptr) {
     kernel::printk("DedicateNetwork: Core#%d already has a network interface\n", core);
     return nullptr;
   }
@@ -216,11 +211,14 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   drivers::Device& device = *claimed.value();
   name = device.name();
   // Driver state, rings and buffers come from the owning core's memory.
-  Slot* slot = take_slot(&device);
-  const klib::Result<void*> started = slot == nullptr ? klib::Error::kLimit : kernel::start_device(device);
+  Slot* slot = new_slot(&device);
+  const klib::Result<void*> started = slot == nullptr ? klib::Error::kNoMemory : kernel::start_device(device);
   if (!started) {
     kernel::printk("DedicateNetwork: %p did not come up (%p)\n", name, klib::error_text(started.error()));
-    if (slot != nullptr) slot->device = nullptr;
+    if (slot != nullptr) {
+      slot->~Slot();
+      kernel::release(slot);
+    }
     kernel::release_device(device);
     return nullptr;
   }
@@ -255,7 +253,7 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   s.iface.stack.attach_tcp(&s.iface.tcp);
   s.iface.sockets.attach(&s.iface.stack, &s.iface.tcp, core);
   s.packet_thread = t;
-  g_by_core[core] = &s.iface;
+  kernel::this_cpu()->net = &s.iface;
   const klib::KernelParams& params = kernel::kernel_params();
   s.ignore_interrupts = false;
   for (size_t k = 0; k < params.count(); ++k) {
@@ -309,6 +307,6 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   return &s.iface;
 }
 
-Interface* local() { return g_by_core[kernel::current_core()]; }
+Interface* local() { return kernel::this_cpu()->net; }
 
 }  // namespace net
