@@ -98,6 +98,7 @@ ns::StreamSocket* new_stream(Handle* h) {
   h->socket = s;
   return s;
 }
+
 // A socket whose handle a service's dispatcher frees with it (as SysSocket's TSocket).
 ns::StreamSocket* new_counted_stream() {
   ++g_handles;
