@@ -4,6 +4,10 @@
 
 namespace net::socket {
 
+// What a connection costs the socket layer (with the API's TSocket): as before the move, so the
+// memory figures of docs/ARCHITECTURE.md ("Limits") hold.
+static_assert(sizeof(StreamSocket) <= 80, "a stream socket's record grew");
+
 klib::Result<Socket*> Socket::create(Kind kind, void* handle) {
   // Records on their own cache lines: the packet thread and the application touch them in turn.
   if (kind == Kind::kStream) {

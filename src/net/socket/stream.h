@@ -83,6 +83,7 @@ class StreamSocket : public Socket {
   friend class Service;
   template <class Up>
   static StreamSocket* wrap(tcp::Socket* c, Sockets* here, bool blocking);
+  klib::Status can_open(const Sockets* here, uint32_t port, bool blocking) const;
   void apply_options();
   void inherit_options(const StreamSocket& listener);
   bool finished() const;
@@ -166,19 +167,25 @@ template <class Up>
   return nullptr;
 }
 
-inline klib::Status StreamSocket::listen(Sockets* here, uint32_t port, unsigned backlog, bool blocking) {
+// What listen() and connect() need: an interface, a socket neither listening nor connected, a
+// port, and a service to join when the socket does not block.
+inline klib::Status StreamSocket::can_open(const Sockets* here, uint32_t port, bool blocking) const {
   if (here == nullptr) return klib::Error::kNoDevice;
   if (listener_ != nullptr || conn_ != nullptr) return klib::Error::kBusy;
   if (!valid_port(port)) return klib::Error::kInvalidArgument;
-  Service* sv = Service::current();
-  if (!blocking && sv == nullptr) return klib::Error::kNotSupported;
+  if (!blocking && Service::current() == nullptr) return klib::Error::kNotSupported;
+  return {};
+}
+
+inline klib::Status StreamSocket::listen(Sockets* here, uint32_t port, unsigned backlog, bool blocking) {
+  if (const klib::Status ok = can_open(here, port, blocking); !ok) return ok;
   tcp::Listener* l = here->tcp->listen(uint16_t(port), backlog);
   if (l == nullptr) return klib::Error::kBusy;  // taken (or, rarely, no memory for the record)
   here_ = here;
   listener_ = l;
   if (!blocking) {
-    service_ = sv;
-    sv->server_ = this;
+    service_ = Service::current();
+    service_->server_ = this;
   }
   return {};
 }
@@ -199,11 +206,7 @@ klib::Result<StreamSocket*> StreamSocket::accept(bool blocking) {
 }
 
 inline klib::Status StreamSocket::connect(Sockets* here, Ipv4 remote, uint32_t port, bool blocking) {
-  if (here == nullptr) return klib::Error::kNoDevice;
-  if (conn_ != nullptr || listener_ != nullptr) return klib::Error::kBusy;
-  if (!valid_port(port)) return klib::Error::kInvalidArgument;
-  Service* sv = Service::current();
-  if (!blocking && sv == nullptr) return klib::Error::kNotSupported;
+  if (const klib::Status ok = can_open(here, port, blocking); !ok) return ok;
   tcp::Socket* c = here->tcp->connect(remote, uint16_t(port));
   if (c == nullptr) return klib::Error::kNoMemory;
   conn_ = c;
@@ -219,10 +222,10 @@ inline klib::Status StreamSocket::connect(Sockets* here, Ipv4 remote, uint32_t p
   }
   connecting_ = true;
   event_ = Event::kNone;
-  service_ = sv;
+  service_ = Service::current();
   in_service_ = true;
-  next_ = sv->clients_;
-  sv->clients_ = this;
+  next_ = service_->clients_;
+  service_->clients_ = this;
   return {};
 }
 
@@ -368,29 +371,11 @@ bool Service::dispatch() {
       // together (Connection::set_cork).
       tcp::Socket* corked = cs->event_ != Event::kWaiting && cs->event_ != Event::kNone ? cs->conn_ : nullptr;
       if (corked != nullptr) cs->here_->tcp->set_cork(corked, true);
-      switch (cs->event_) {
-        case Event::kAccept:
-          work = true;
-          call<Up>(Event::kAccept, cs);
-          break;
-        case Event::kReceive:
-          work = true;
-          call<Up>(Event::kReceive, cs);
-          break;
-        case Event::kClose:
-          work = true;
-          call<Up>(Event::kClose, cs);
-          break;
-        case Event::kConnect:
-          work = true;
-          call<Up>(Event::kConnect, cs);
-          break;
-        case Event::kConnectFail:
-          work = true;
-          call<Up>(Event::kConnectFail, cs);
-          break;
-        default:
-          break;
+      const Event e = cs->event_;
+      if (e == Event::kAccept || e == Event::kReceive || e == Event::kClose || e == Event::kConnect ||
+          e == Event::kConnectFail) {
+        work = true;
+        call<Up>(e, cs);
       }
       // Still ours (close() in the callback already sent everything with the FIN).
       if (corked != nullptr && cs->conn_ == corked) cs->here_->tcp->set_cork(corked, false);

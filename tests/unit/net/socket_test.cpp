@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,6 +98,7 @@ ns::StreamSocket* new_stream(Handle* h) {
   h->socket = s;
   return s;
 }
+
 // A socket whose handle a service's dispatcher frees with it (as SysSocket's TSocket).
 ns::StreamSocket* new_counted_stream() {
   ++g_handles;
@@ -164,38 +166,54 @@ std::string read_all(ns::StreamSocket* s) {
   return r;
 }
 
-TEST_F(SocketTest, BlockingListenAcceptRecvSendClose) {
-  TcpWorld w;
+// A blocking listener on port 80 of the server side; accept_one() has the client connect and
+// takes the connection (blocking); finish() closes what is open and runs past TIME-WAIT.
+struct ListenerWorld : TcpWorld {
   Handle lh;
   ns::StreamSocket* l = new_stream(&lh);
-  ASSERT_TRUE(l->listen(&w.server, 80, 4, true));
-  tcp::Socket* c = w.n.client.connect(kServerIp, 80);
-  ASSERT_NE(c, nullptr);
-  const klib::Result<ns::StreamSocket*> a = l->accept<TestUp>(true);  // waits: the link runs meanwhile
-  ASSERT_TRUE(a);
-  auto* h = static_cast<Handle*>(a.value()->handle());
+  tcp::Socket* c = nullptr;       // the client's end
+  ns::StreamSocket* s = nullptr;  // the server's, accepted
+  ListenerWorld() { EXPECT_TRUE(l->listen(&server, 80, 4, true)); }
+  void accept_one() {
+    c = n.client.connect(kServerIp, 80);
+    s = l->accept<TestUp>(true).value();  // waits: the link runs meanwhile
+  }
+  void close_accepted() {
+    TestUp::free(s->handle());  // the caller's, as the API's TSocket
+    EXPECT_TRUE(s->close());    // not a service's: freed now
+    s = nullptr;
+  }
+  void finish() {
+    if (s != nullptr) close_accepted();
+    if (c != nullptr) n.client.release(c);
+    advance(200'000);
+    EXPECT_TRUE(l->close());
+  }
+};
+
+TEST_F(SocketTest, BlockingListenAcceptRecvSendClose) {
+  ListenerWorld w;
+  w.accept_one();
+  ASSERT_NE(w.s, nullptr);
+  auto* h = static_cast<Handle*>(w.s->handle());
   EXPECT_TRUE(h->blocking);
   EXPECT_EQ(h->local_port, 80);
-  EXPECT_EQ(h->remote_port, c->conn.endpoints().local_port);
+  EXPECT_EQ(h->remote_port, w.c->conn.endpoints().local_port);
   EXPECT_EQ(h->remote, kClientIp);
-  ns::StreamSocket* s = a.value();
 
-  w.send(c, "ping");
-  EXPECT_TRUE(s->select(1000, true));  // waits for the data
+  w.send(w.c, "ping");
+  EXPECT_TRUE(w.s->select(1000, true));  // waits for the data
   char b[8];
-  EXPECT_EQ(s->peek(b, sizeof b), 4u);
+  EXPECT_EQ(w.s->peek(b, sizeof b), 4u);
   EXPECT_EQ(std::string(b, 4), "ping");
-  EXPECT_EQ(read_all(s), "ping");
-  EXPECT_EQ(s->send("pong", 4, true), 4u);
-  EXPECT_TRUE(s->close());  // not a service's: freed now
-  TestUp::free(h);          // the caller's handle is the caller's (the API frees its TSocket)
+  EXPECT_EQ(read_all(w.s), "ping");
+  EXPECT_EQ(w.s->send("pong", 4, true), 4u);
+  w.close_accepted();
   w.settle();
-  EXPECT_EQ(drain(w.n.client, c), "pong");
-  EXPECT_TRUE(c->conn.peer_closed());
-  w.n.client.release(c);
-  w.advance(200'000);  // through TIME-WAIT
-  EXPECT_EQ(w.n.server.connections(), 0u);
-  EXPECT_TRUE(l->close());
+  EXPECT_EQ(drain(w.n.client, w.c), "pong");
+  EXPECT_TRUE(w.c->conn.peer_closed());
+  w.finish();
+  EXPECT_EQ(w.n.server.connections(), 0u);  // through TIME-WAIT
 }
 
 TEST_F(SocketTest, ListenAndAcceptCheckTheirArguments) {
@@ -218,48 +236,35 @@ TEST_F(SocketTest, ListenAndAcceptCheckTheirArguments) {
 }
 
 TEST_F(SocketTest, BlockingSelectTimesOutThenSeesThePeerClose) {
-  TcpWorld w;
-  Handle lh;
-  ns::StreamSocket* l = new_stream(&lh);
-  ASSERT_TRUE(l->listen(&w.server, 80, 4, true));
-  tcp::Socket* c = w.n.client.connect(kServerIp, 80);
-  ns::StreamSocket* s = l->accept<TestUp>(true).value();
+  ListenerWorld w;
+  w.accept_one();
   const uint64_t start = g_now / 1000;
-  EXPECT_FALSE(s->select(200, true));  // nothing came
+  EXPECT_FALSE(w.s->select(200, true));  // nothing came
   EXPECT_GE(g_now / 1000 - start, 200u);
-  w.n.client.release(c);  // FIN, no data
+  w.n.client.release(w.c);  // FIN, no data
+  w.c = nullptr;
   const uint64_t closing = g_now / 1000;
-  EXPECT_FALSE(s->select(5000, true));  // the peer closed: no need to wait it out
+  EXPECT_FALSE(w.s->select(5000, true));  // the peer closed: no need to wait it out
   EXPECT_LT(g_now / 1000 - closing, 100u);
   char b[4];
-  EXPECT_EQ(s->recv(b, sizeof b), 0u);
-  TestUp::free(s->handle());
-  EXPECT_TRUE(s->close());
-  w.advance(200'000);
-  EXPECT_TRUE(l->close());
+  EXPECT_EQ(w.s->recv(b, sizeof b), 0u);
+  w.finish();
 }
 
 TEST_F(SocketTest, BlockingSendWaitsForRoomUntilAllIsQueued) {
-  TcpWorld w;
-  Handle lh;
-  ns::StreamSocket* l = new_stream(&lh);
-  ASSERT_TRUE(l->listen(&w.server, 80, 4, true));
-  tcp::Socket* c = w.n.client.connect(kServerIp, 80);
-  ns::StreamSocket* s = l->accept<TestUp>(true).value();
+  ListenerWorld w;
+  w.accept_one();
   std::string got;
-  w.after_sleep = [&] { got += drain(w.n.client, c); };  // the peer reads as the sender waits
+  w.after_sleep = [&] { got += drain(w.n.client, w.c); };  // the peer reads as the sender waits
   std::string data(100'000, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = char('a' + i % 26);
-  EXPECT_EQ(s->send(data.data(), uint32_t(data.size()), true), data.size());  // far beyond one buffer
+  EXPECT_EQ(w.s->send(data.data(), uint32_t(data.size()), true), data.size());  // far beyond one buffer
   EXPECT_GT(g_slept_ms, 0u);
-  TestUp::free(s->handle());
-  EXPECT_TRUE(s->close());  // FIN after what is still queued
-  for (int ms = 0; ms < 10'000 && !c->conn.peer_closed(); ++ms) w.advance(1);
+  w.close_accepted();  // FIN after what is still queued
+  for (int ms = 0; ms < 10'000 && !w.c->conn.peer_closed(); ++ms) w.advance(1);
   EXPECT_EQ(got, data);
   w.after_sleep = nullptr;
-  w.n.client.release(c);
-  w.advance(200'000);
-  EXPECT_TRUE(l->close());
+  w.finish();
 }
 
 TEST_F(SocketTest, BlockingConnectWaitsForTheHandshakeOrTheRefusal) {
@@ -291,30 +296,25 @@ TEST_F(SocketTest, BlockingConnectWaitsForTheHandshakeOrTheRefusal) {
 // Keep-alive set on the listener reaches the connections it accepts: a peer that vanishes is
 // found out and the blocking reader wakes.
 TEST_F(SocketTest, OptionsNeedAnOpenSocketAndPassFromTheListener) {
-  TcpWorld w;
-  Handle lh;
-  ns::StreamSocket* l = new_stream(&lh);
-  EXPECT_EQ(l->set_nagle(true).error(), klib::Error::kNotConnected);
-  EXPECT_EQ(l->set_keepalive(1000, 500, 2).error(), klib::Error::kNotConnected);
-  EXPECT_EQ(l->set_keepalive(-1, 500, 2).error(), klib::Error::kInvalidArgument);
-  EXPECT_EQ(l->set_keepalive(1000, 0, 2).error(), klib::Error::kInvalidArgument);
-  EXPECT_EQ(l->set_keepalive(1000, 500, 0).error(), klib::Error::kInvalidArgument);
-  ASSERT_TRUE(l->listen(&w.server, 80, 4, true));
-  EXPECT_TRUE(l->set_nagle(false));
-  EXPECT_TRUE(l->set_keepalive(1000, 500, 2));
-  tcp::Socket* c = w.n.client.connect(kServerIp, 80);
-  ns::StreamSocket* s = l->accept<TestUp>(true).value();
+  Handle fresh_handle;
+  ns::StreamSocket* fresh = new_stream(&fresh_handle);
+  EXPECT_EQ(fresh->set_nagle(true).error(), klib::Error::kNotConnected);
+  EXPECT_EQ(fresh->set_keepalive(1000, 500, 2).error(), klib::Error::kNotConnected);
+  EXPECT_EQ(fresh->set_keepalive(-1, 500, 2).error(), klib::Error::kInvalidArgument);
+  EXPECT_EQ(fresh->set_keepalive(1000, 0, 2).error(), klib::Error::kInvalidArgument);
+  EXPECT_EQ(fresh->set_keepalive(1000, 500, 0).error(), klib::Error::kInvalidArgument);
+  EXPECT_TRUE(fresh->close());
+  ListenerWorld w;
+  EXPECT_TRUE(w.l->set_nagle(false));
+  EXPECT_TRUE(w.l->set_keepalive(1000, 500, 2));
+  w.accept_one();
   w.n.loss_percent = 100;  // the peer is gone
   const uint64_t start = g_now / 1000;
-  EXPECT_FALSE(s->select(60'000, true));  // ends by keep-alive, long before the minute
+  EXPECT_FALSE(w.s->select(60'000, true));  // ends by keep-alive, long before the minute
   EXPECT_LT(g_now / 1000 - start, 10'000u);
-  EXPECT_EQ(s->endpoints() != nullptr ? s->endpoints()->local_port : 0, 80);
-  TestUp::free(s->handle());
-  EXPECT_TRUE(s->close());
-  w.n.client.release(c);
+  w.close_accepted();
   w.n.loss_percent = 0;
-  w.advance(300'000);
-  EXPECT_TRUE(l->close());
+  w.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,35 +355,54 @@ void answer_and_close(Handle* h) {
 void just_close(Handle* h) { h->socket->close(); }
 void do_nothing(Handle*) {}
 
+// A service on the server side whose DoInit listens on 8080 (init_listen), with the callbacks
+// `on`; the client connects to it. finish() ends a test: the client lets go, the link runs past
+// TIME-WAIT, the service stops.
+struct ServiceWorld : TcpWorld {
+  ns::Service* sv;
+  explicit ServiceWorld(std::initializer_list<std::pair<ns::Event, Callback>> on) {
+    Handler h;
+    h.init = init_listen;
+    for (const auto& [event, callback] : on) h.on[int(event)] = callback;
+    sv = start_service(&server, h);
+  }
+  tcp::Socket* connect() {
+    tcp::Socket* c = n.client.connect(kServerIp, 8080);
+    settle();
+    return c;
+  }
+  bool pass() { return sv->dispatch<TestUp>(); }
+  void finish(tcp::Socket* c) {
+    if (c != nullptr) n.client.release(c);
+    advance(200'000);
+    stop_service(sv);
+  }
+};
+
 TEST_F(SocketTest, ServiceRunsDoInitOnceThenAcceptsAndAnswers) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = select_20s;
-  h.on[int(ns::Event::kReceive)] = answer_and_close;
-  h.on[int(ns::Event::kClose)] = just_close;
-  h.on[int(ns::Event::kTimeout)] = just_close;
   g_inits = 0;
-  ns::Service* sv = start_service(&w.server, h);
+  ServiceWorld w({{ns::Event::kAccept, select_20s},
+                  {ns::Event::kReceive, answer_and_close},
+                  {ns::Event::kClose, just_close},
+                  {ns::Event::kTimeout, just_close}});
   EXPECT_EQ(g_inits, 1);
   ASSERT_TRUE(g_listen_status);
-  EXPECT_EQ(ns::Service::current(), sv);
-  EXPECT_FALSE(sv->dispatch<TestUp>());  // nothing yet
+  EXPECT_EQ(ns::Service::current(), w.sv);
+  EXPECT_FALSE(w.pass());  // nothing yet
 
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  EXPECT_TRUE(sv->dispatch<TestUp>());
+  tcp::Socket* c = w.connect();
+  EXPECT_TRUE(w.pass());
   ASSERT_EQ(calls(ns::Event::kAccept), 1u);
   Handle* ah = g_calls[0].second;
   EXPECT_FALSE(ah->blocking);
   EXPECT_EQ(ah->local_port, 8080);
   EXPECT_EQ(ah->remote, kClientIp);
-  EXPECT_FALSE(sv->dispatch<TestUp>());  // waiting for data: no callback
+  EXPECT_FALSE(w.pass());  // waiting for data: no callback
 
   w.send(c, "GET / HTTP/1.0\r\n\r\n");
   w.settle();
   w.n.wire.clear();
-  EXPECT_TRUE(sv->dispatch<TestUp>());
+  EXPECT_TRUE(w.pass());
   EXPECT_EQ(calls(ns::Event::kReceive), 1u);
   EXPECT_EQ(g_handles, 0);  // closed in the callback: the dispatcher freed the socket and its handle
   // The answer and the FIN left in one segment (the callback runs corked).
@@ -400,185 +419,130 @@ TEST_F(SocketTest, ServiceRunsDoInitOnceThenAcceptsAndAnswers) {
   w.settle();
   EXPECT_EQ(drain(w.n.client, c), "hello");
   EXPECT_TRUE(c->conn.peer_closed());
-  w.n.client.release(c);
-  w.advance(200'000);
-  EXPECT_FALSE(sv->dispatch<TestUp>());
-  stop_service(sv);
+  w.finish(c);
+  EXPECT_EQ(g_inits, 1);
 }
 
 TEST_F(SocketTest, ACallbackThatDoesNotMoveItsSocketOnIsCalledAgain) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = do_nothing;  // neither select() nor close()
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  EXPECT_TRUE(sv->dispatch<TestUp>());
-  EXPECT_TRUE(sv->dispatch<TestUp>());
+  ServiceWorld w({{ns::Event::kAccept, do_nothing}});  // neither select() nor close()
+  tcp::Socket* c = w.connect();
+  EXPECT_TRUE(w.pass());
+  EXPECT_TRUE(w.pass());
   EXPECT_EQ(calls(ns::Event::kAccept), 2u);
   just_close(g_calls[0].second);
-  EXPECT_FALSE(sv->dispatch<TestUp>());  // freed now
-  w.n.client.release(c);
-  w.advance(200'000);
-  stop_service(sv);
+  EXPECT_FALSE(w.pass());  // freed now
+  w.finish(c);
 }
 
 TEST_F(SocketTest, DoTimeOutWhenTheSelectTimeoutPasses) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = [](Handle* a) { a->socket->select(100, false); };
-  h.on[int(ns::Event::kTimeout)] = just_close;
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  sv->dispatch<TestUp>();
+  ServiceWorld w(
+      {{ns::Event::kAccept, [](Handle* a) { a->socket->select(100, false); }}, {ns::Event::kTimeout, just_close}});
+  tcp::Socket* c = w.connect();
+  w.pass();
   w.advance(50);
-  EXPECT_FALSE(sv->dispatch<TestUp>());
+  EXPECT_FALSE(w.pass());
   EXPECT_EQ(calls(ns::Event::kTimeout), 0u);
   w.advance(60);
-  EXPECT_TRUE(sv->dispatch<TestUp>());
+  EXPECT_TRUE(w.pass());
   EXPECT_EQ(calls(ns::Event::kTimeout), 1u);
   EXPECT_EQ(g_handles, 0);
   w.settle();
   EXPECT_TRUE(c->conn.peer_closed());  // DoTimeOut closed it
-  w.n.client.release(c);
-  w.advance(200'000);
-  stop_service(sv);
+  w.finish(c);
 }
 
 TEST_F(SocketTest, DataBeforeTheTimeoutMeansDoReceive) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = [](Handle* a) { a->socket->select(10'000, false); };
-  h.on[int(ns::Event::kReceive)] = answer_and_close;
-  h.on[int(ns::Event::kTimeout)] = just_close;
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  sv->dispatch<TestUp>();
+  ServiceWorld w({{ns::Event::kAccept, [](Handle* a) { a->socket->select(10'000, false); }},
+                  {ns::Event::kReceive, answer_and_close},
+                  {ns::Event::kTimeout, just_close}});
+  tcp::Socket* c = w.connect();
+  w.pass();
   w.advance(100);
   w.send(c, "x");
   w.settle();
-  EXPECT_TRUE(sv->dispatch<TestUp>());
+  EXPECT_TRUE(w.pass());
   EXPECT_EQ(calls(ns::Event::kReceive), 1u);
   EXPECT_EQ(calls(ns::Event::kTimeout), 0u);
   w.settle();
   EXPECT_EQ(drain(w.n.client, c), "hello");
-  w.n.client.release(c);
-  w.advance(200'000);
-  stop_service(sv);
+  w.finish(c);
 }
 
 // The peer sends a request and closes at once: DoReceive for the data, then DoClose.
 TEST_F(SocketTest, APeerThatClosedGetsDoClose) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = select_20s;
-  h.on[int(ns::Event::kReceive)] = [](Handle* a) {
-    read_all(a->socket);
-    a->socket->select(20'000, false);  // more?
-  };
-  h.on[int(ns::Event::kClose)] = just_close;
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
+  ServiceWorld w({{ns::Event::kAccept, select_20s},
+                  {ns::Event::kReceive,
+                   [](Handle* a) {
+                     read_all(a->socket);
+                     a->socket->select(20'000, false);  // more?
+                   }},
+                  {ns::Event::kClose, just_close}});
+  tcp::Socket* c = w.connect();
   w.send(c, "request");
   w.n.client.release(c);  // FIN after the data
   w.settle();
-  EXPECT_TRUE(sv->dispatch<TestUp>());  // DoAccept: data waits, so DoReceive comes next
-  EXPECT_TRUE(sv->dispatch<TestUp>());  // DoReceive: the peer closed, so DoClose comes next
-  EXPECT_TRUE(sv->dispatch<TestUp>());
+  EXPECT_TRUE(w.pass());  // DoAccept: data waits, so DoReceive comes next
+  EXPECT_TRUE(w.pass());  // DoReceive: the peer closed, so DoClose comes next
+  EXPECT_TRUE(w.pass());
   ASSERT_EQ(g_calls.size(), 3u);
   EXPECT_EQ(g_calls[0].first, ns::Event::kAccept);
   EXPECT_EQ(g_calls[1].first, ns::Event::kReceive);
   EXPECT_EQ(g_calls[2].first, ns::Event::kClose);
   EXPECT_EQ(g_handles, 0);
-  w.advance(200'000);
-  stop_service(sv);
+  w.finish(nullptr);
 }
 
 // A peer that closes while the socket waits for data: DoClose instead of DoTimeOut.
 TEST_F(SocketTest, APeerClosingWhileWaitingGetsDoClose) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = select_20s;
-  h.on[int(ns::Event::kClose)] = just_close;
-  h.on[int(ns::Event::kTimeout)] = just_close;
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  sv->dispatch<TestUp>();
+  ServiceWorld w(
+      {{ns::Event::kAccept, select_20s}, {ns::Event::kClose, just_close}, {ns::Event::kTimeout, just_close}});
+  tcp::Socket* c = w.connect();
+  w.pass();
   w.n.client.release(c);
   w.settle();
-  EXPECT_TRUE(sv->dispatch<TestUp>());
+  EXPECT_TRUE(w.pass());
   EXPECT_EQ(calls(ns::Event::kClose), 1u);
   EXPECT_EQ(calls(ns::Event::kTimeout), 0u);
-  w.advance(200'000);
-  stop_service(sv);
+  w.finish(nullptr);
 }
 
+// No DoAccept, or no memory for an accepted socket's handle: the connection is closed.
 TEST_F(SocketTest, ANilCallbackClosesTheSocket) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;  // no DoAccept
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  sv->dispatch<TestUp>();
+  ServiceWorld w({});
+  tcp::Socket* c = w.connect();
+  w.pass();
   EXPECT_TRUE(g_calls.empty());
   EXPECT_EQ(g_handles, 0);
   w.settle();
   EXPECT_TRUE(c->conn.peer_closed());
-  w.n.client.release(c);
-  w.advance(200'000);
-  stop_service(sv);
+  w.finish(c);
 }
 
 TEST_F(SocketTest, NoMemoryForAnAcceptedSocketClosesItsConnection) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = select_20s;
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c = w.n.client.connect(kServerIp, 8080);
-  w.settle();
+  ServiceWorld w({{ns::Event::kAccept, select_20s}});
+  tcp::Socket* c = w.connect();
   g_refuse_handles = true;
-  EXPECT_FALSE(sv->dispatch<TestUp>());
+  EXPECT_FALSE(w.pass());
   EXPECT_TRUE(g_calls.empty());
   w.settle();
   EXPECT_TRUE(c->conn.peer_closed());
-  w.n.client.release(c);
-  w.advance(200'000);
-  stop_service(sv);
+  w.finish(c);
 }
 
 TEST_F(SocketTest, ClosingTheListenerInACallbackStopsAccepting) {
-  TcpWorld w;
-  Handler h;
-  h.init = init_listen;
-  h.on[int(ns::Event::kAccept)] = [](Handle* a) {
-    EXPECT_TRUE(g_listener->close());  // the server socket: not a client, freed now
-    g_listener = nullptr;
-    a->socket->close();
-  };
-  ns::Service* sv = start_service(&w.server, h);
-  tcp::Socket* c1 = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  EXPECT_TRUE(sv->dispatch<TestUp>());
-  tcp::Socket* c2 = w.n.client.connect(kServerIp, 8080);
-  w.settle();
-  EXPECT_FALSE(sv->dispatch<TestUp>());
+  ServiceWorld w({{ns::Event::kAccept, [](Handle* a) {
+                     EXPECT_TRUE(g_listener->close());  // the server socket: not a client, freed now
+                     g_listener = nullptr;
+                     a->socket->close();
+                   }}});
+  tcp::Socket* c1 = w.connect();
+  EXPECT_TRUE(w.pass());
+  tcp::Socket* c2 = w.connect();
+  EXPECT_FALSE(w.pass());
   EXPECT_EQ(calls(ns::Event::kAccept), 1u);
   EXPECT_EQ(c2->conn.state(), tcp::State::kClosed);  // refused: nobody listens
-  w.n.client.release(c1);
   w.n.client.release(c2);
-  w.advance(200'000);
-  stop_service(sv);
+  w.finish(c1);
 }
 
 // A service on the client side connects (non-blocking): DoConnect, or DoConnectFail.
