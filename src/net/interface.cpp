@@ -215,12 +215,15 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   drivers::Device& device = *claimed.value();
   name = device.name();
   // Driver state, rings and buffers come from the owning core's memory.
-  Slot* slot = take_slot(&device);
-  const klib::Result<void*> started = slot == nullptr ? klib::Error::kLimit : kernel::start_device(device);
+  const klib::Result<void*> started = kernel::start_device(device);
   if (!started) {
     kernel::printk("DedicateNetwork: %p did not come up (%p)\n", name, klib::error_text(started.error()));
-    if (slot != nullptr) slot->device = nullptr;
     kernel::release_device(device);
+    return nullptr;
+  }
+  Slot* slot = take_slot(&device);
+  if (slot == nullptr) {  // more interfaces than kMaxInterfaces: the card stays claimed but unused
+    kernel::printk("DedicateNetwork: %p did not come up (%p)\n", name, klib::error_text(klib::Error::kLimit));
     return nullptr;
   }
   Slot& s = *slot;
