@@ -1,5 +1,5 @@
 // DHCP client messages (RFC 2131 §2-4, options RFC 2132): DISCOVER and REQUEST out, OFFER, ACK
-// and NAK in. Portable; net/interface.cpp runs the exchange over a UDP port.
+// and NAK in. Portable; net/dhcp_client.cpp runs the exchange over a UDP port.
 //
 //   uint8_t msg[548];
 //   size_t n = net::dhcp_build(msg, sizeof msg, net::kDhcpDiscover, xid, mac, {}, {});

@@ -12,7 +12,7 @@ namespace {
 uint64_t phys(const void* p) { return reinterpret_cast<uintptr_t>(p); }  // identity mapped
 }  // namespace
 
-bool E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
+klib::Status E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
   io_ = &io;
   // RDLEN is a multiple of 128 bytes (§13.4.27): 8 descriptors.
   rx_count_ = rx_descs >= kMinRxDescs && rx_descs <= kMaxRxDescs && rx_descs % 8 == 0 ? rx_descs : kMinRxDescs;
@@ -22,8 +22,8 @@ bool E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
   int polls = 0;
   while ((io.read32(kCtrl) & kCtrlRst) && ++polls < 1000000) {
   }
-  if (polls == 1000000) return false;
-  io.write32(kImc, 0xFFFFFFFF);  // interrupts stay off: the stack polls
+  if (polls == 1000000) return klib::Error::kTimeout;
+  io.write32(kImc, 0xFFFFFFFF);  // interrupts stay off until the kernel routes the line (enable_interrupts)
   (void)io.read32(kIcr);         // clear pending causes
   // Link up, speed detected automatically (§14.3); no PHY reset, no VLAN mode.
   uint32_t ctrl = io.read32(kCtrl);
@@ -57,7 +57,9 @@ bool E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
   tx_ = static_cast<TxDesc*>(dma.alloc(sizeof(TxDesc) * kTxDescs, 128, dma.ctx));
   rx_buffers_ = static_cast<uint8_t*>(dma.alloc(kBufferSize * rx_count_, 4096, dma.ctx));
   tx_buffers_ = static_cast<uint8_t*>(dma.alloc(kBufferSize * kTxDescs, 4096, dma.ctx));
-  if (rx_ == nullptr || tx_ == nullptr || rx_buffers_ == nullptr || tx_buffers_ == nullptr) return false;
+  if (rx_ == nullptr || tx_ == nullptr || rx_buffers_ == nullptr || tx_buffers_ == nullptr) {
+    return klib::Error::kNoMemory;
+  }
   memset(rx_, 0, sizeof(RxDesc) * rx_count_);
   memset(tx_, 0, sizeof(TxDesc) * kTxDescs);
   for (uint32_t i = 0; i < rx_count_; ++i) rx_[i].address = phys(rx_buffers_ + i * kBufferSize);
@@ -82,7 +84,7 @@ bool E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
   io.write32(kTipg, 10 | (8u << 10) | (6u << 20));                        // IEEE 802.3 values, §13.4.34
   rx_next_ = 0;
   tx_next_ = 0;
-  return true;
+  return {};
 }
 
 bool E1000::send(const void* frame, size_t length) {
@@ -184,7 +186,7 @@ klib::Result<Nic*> start(Device& d, const StartContext& c) {
   const uint32_t descs = c.core_memory >= (64u << 20)   ? E1000::kMaxRxDescs
                          : c.core_memory >= (32u << 20) ? 1024
                                                         : E1000::kMinRxDescs;
-  if (!nic->init(*io, c.memory, descs)) return klib::Error::kDeviceFailed;
+  if (const klib::Status s = nic->init(*io, c.memory, descs); !s) return s.error();
   return static_cast<Nic*>(nic);
 }
 

@@ -11,6 +11,7 @@
 
 #include <drivers/io.h>
 #include <drivers/net/nic.h>
+#include <lib/result.h>
 
 namespace drivers {
 
@@ -35,9 +36,9 @@ class E1000 final : public Nic {
   static constexpr uint32_t kMinRxDescs = 256, kMaxRxDescs = 4096, kTxDescs = 64, kBufferSize = 2048;
 
   // Resets and brings up the device with `rx_descs` receive buffers (a multiple of 8 between
-  // kMinRxDescs and kMaxRxDescs, else kMinRxDescs); false if the reset never completes or
-  // there is no memory for the rings.
-  bool init(Io& io, const DmaAllocator& dma, uint32_t rx_descs = kMinRxDescs);
+  // kMinRxDescs and kMaxRxDescs, else kMinRxDescs); kTimeout if the reset never completes,
+  // kNoMemory if there is no memory for the rings.
+  klib::Status init(Io& io, const DmaAllocator& dma, uint32_t rx_descs = kMinRxDescs);
   uint32_t rx_descs() const { return rx_count_; }
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;

@@ -12,17 +12,18 @@ namespace {
 uint64_t phys(const void* p) { return reinterpret_cast<uintptr_t>(p); }  // identity mapped
 }  // namespace
 
-bool VirtioNet::setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma) {
+klib::Status VirtioNet::setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma) {
   const uint16_t size = t_->queue_size(index);
-  if (size == 0 || (size & (size - 1)) != 0) return false;
+  if (size == 0 || (size & (size - 1)) != 0) return klib::Error::kDeviceFailed;
   void* memory = dma.alloc(Virtqueue::bytes(size), 4096, dma.ctx);
   *buffers = static_cast<uint8_t*>(dma.alloc(size_t(size) * kBuffer, 4096, dma.ctx));
-  if (memory == nullptr || *buffers == nullptr) return false;
+  if (memory == nullptr || *buffers == nullptr) return klib::Error::kNoMemory;
   q.init(memory, size);
-  return t_->set_queue(index, size, phys(memory));
+  if (!t_->set_queue(index, size, phys(memory))) return klib::Error::kDeviceFailed;
+  return {};
 }
 
-bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog) {
+klib::Status VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog) {
   t_ = &transport;
   // §3.1.1 (with the legacy variations of §3.1.2: no FEATURES_OK step).
   transport.reset();
@@ -31,28 +32,29 @@ bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma, uint16
   const uint64_t wanted = kFeatureMac | kFeatureStatus | (transport.modern() ? kFeatureVersion1 : 0);
   features_ = transport.device_features() & wanted;
   transport.set_driver_features(features_);
+  klib::Status status;
   if (transport.modern()) {
     // §3.1.1 step 5-6: FEATURES_OK, and the device must keep it (it accepts our subset).
     transport.set_status(virtio::kAcknowledge | virtio::kDriver | virtio::kFeaturesOk);
     if (!(features_ & kFeatureVersion1) || !(transport.status() & virtio::kFeaturesOk)) {
-      transport.set_status(virtio::kFailed);
-      return false;
+      status = klib::Error::kDeviceFailed;
     }
   }
   header_ = transport.modern() ? kModernHeader : kLegacyHeader;
   const uint8_t base_status = virtio::kAcknowledge | virtio::kDriver | (transport.modern() ? virtio::kFeaturesOk : 0);
-  if (!setup_queue(0, rx_, &rx_buffers_, dma) || !setup_queue(1, tx_, &tx_buffers_, dma)) {
-    transport.set_status(virtio::kFailed);
-    return false;
+  if (status) status = setup_queue(0, rx_, &rx_buffers_, dma);
+  if (status) status = setup_queue(1, tx_, &tx_buffers_, dma);
+  if (status) {
+    // As many frames may wait as the ring holds, up to `backlog` (each buffer: the length, then
+    // the frame). Under ab -c 1000 on two cores at most about 100 waited.
+    backlog_size_ = tx_.size() < backlog ? tx_.size() : backlog;
+    if (backlog_size_ == 0) backlog_size_ = 1;
+    backlog_ = static_cast<uint8_t*>(dma.alloc(size_t(backlog_size_) * kBuffer, 64, dma.ctx));
+    if (backlog_ == nullptr) status = klib::Error::kNoMemory;
   }
-  // As many frames may wait as the ring holds, up to `backlog` (each buffer: the length, then the
-  // frame). Under ab -c 1000 on two cores at most about 100 waited.
-  backlog_size_ = tx_.size() < backlog ? tx_.size() : backlog;
-  if (backlog_size_ == 0) backlog_size_ = 1;
-  backlog_ = static_cast<uint8_t*>(dma.alloc(size_t(backlog_size_) * kBuffer, 64, dma.ctx));
-  if (backlog_ == nullptr) {
+  if (!status) {
     transport.set_status(virtio::kFailed);
-    return false;
+    return status;
   }
   // Every receive descriptor gets its buffer (indexed by descriptor id).
   for (uint16_t i = 0; i < rx_.size(); ++i) rx_.add(phys(rx_buffers_ + size_t(i) * kBuffer), kBuffer, true);
@@ -64,7 +66,7 @@ bool VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma, uint16
   } else {
     mac_ = MacAddress{{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};  // locally administered default
   }
-  return true;
+  return {};
 }
 
 bool VirtioNet::link_up() {
@@ -184,7 +186,7 @@ klib::Result<Nic*> start(Device& d, const StartContext& c) {
   if (nic == nullptr) return klib::Error::kNoMemory;
   // Frames waiting for a transmit descriptor (2 KiB each): a ring's worth from 32 MiB, else 32.
   const uint16_t backlog = c.core_memory >= (32u << 20) ? kBacklog : 32;
-  if (!nic->init(*transport.value(), c.memory, backlog)) return klib::Error::kDeviceFailed;
+  if (const klib::Status s = nic->init(*transport.value(), c.memory, backlog); !s) return s.error();
   return static_cast<Nic*>(nic);
 }
 

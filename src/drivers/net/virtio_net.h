@@ -19,6 +19,7 @@
 
 #include <drivers/net/nic.h>
 #include <drivers/virtio/transport.h>
+#include <lib/result.h>
 
 namespace drivers {
 
@@ -33,10 +34,11 @@ constexpr uint16_t kBacklog = 256;  // transmitted frames that may wait for a de
 class VirtioNet final : public Nic {
  public:
   // The device's feature bits are read, MAC and STATUS accepted, the queues set up and the
-  // receive queue filled; false (device status FAILED) if the device does not cooperate.
+  // receive queue filled. kDeviceFailed (device status FAILED) if the device does not
+  // cooperate, kNoMemory if the queues or buffers find no memory.
   // `backlog`: how many transmitted frames may wait for a descriptor (at most the ring's size;
   // each takes a 2 KiB buffer, so a core with little memory keeps fewer).
-  bool init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog = virtio_net::kBacklog);
+  klib::Status init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog = virtio_net::kBacklog);
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
   // Copies the next frame out (the tests' way in; the kernel uses poll()); 0 if none.
@@ -49,7 +51,7 @@ class VirtioNet final : public Nic {
   uint64_t features() const { return features_; }
 
  private:
-  bool setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma);
+  klib::Status setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma);
   bool post(const void* frame, size_t length);  // into a free transmit descriptor; false if none
   void kick();                                  // publishes what post() added, notifies if asked
   size_t post_backlog();                        // reclaims sent descriptors, posts waiting frames
