@@ -222,11 +222,6 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
     kernel::release_device(device);
     return nullptr;
   }
-  Slot* slot = take_slot(&device);
-  if (slot == nullptr) {  // more interfaces than kMaxInterfaces: the card stays claimed but unused
-    kernel::printk("DedicateNetwork: %p did not come up (%p)\n", name, klib::error_text(klib::Error::kLimit));
-    return nullptr;
-  }
   Slot& s = *slot;
   auto* nic = static_cast<drivers::Nic*>(started.value());  // a kNetwork driver's interface
   // Auto-negotiation takes a while (QEMU's e1000: ~0.5 s); frames sent before are lost.
