@@ -17,7 +17,7 @@ const char kTail[] = "\r\nConnection: close\r\nServer: ToroMicroserver\r\n\r\n";
 // The request state of one connection: the "key" is the path after "GET /" up to a space.
 struct TRequest {
   char BufferStart[kMaxKey];
-  DWORD BufferEnd;   // bytes of the request read so far
+  DWORD BufferEnd;  // bytes of the request read so far
   DWORD KeyLength;
   Boolean Complete;
 };

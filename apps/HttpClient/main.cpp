@@ -42,7 +42,7 @@ int main() {
   WriteConsoleF("HttpClient: %d bytes received\n", length);
   WriteConsoleF("%p", static_cast<const char*>(answer));
   WriteConsoleF("\nHttpClient: end of answer\n");
-  const bool ok = length > 12 && answer[0] == 'H' && answer[5] == '1' && answer[9] == '2' && answer[10] == '0' &&
-                  answer[11] == '0';
+  const bool ok =
+      length > 12 && answer[0] == 'H' && answer[5] == '1' && answer[9] == '2' && answer[10] == '0' && answer[11] == '0';
   return ok ? 0 : 2;
 }

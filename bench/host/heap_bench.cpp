@@ -111,8 +111,18 @@ BENCHMARK(BM_Pair<Toro>)->Name("BM_Pair/toro")->Apply(Sizes);
 BENCHMARK(BM_Pair<Glibc>)->Name("BM_Pair/glibc")->Apply(Sizes);
 BENCHMARK(BM_Batch<Toro>)->Name("BM_Batch/toro")->Apply(Sizes);
 BENCHMARK(BM_Batch<Glibc>)->Name("BM_Batch/glibc")->Apply(Sizes);
-BENCHMARK(BM_CrossThread<Toro>)->Name("BM_CrossThread/toro")->Arg(64)->Arg(1024)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_CrossThread<Glibc>)->Name("BM_CrossThread/glibc")->Arg(64)->Arg(1024)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CrossThread<Toro>)
+    ->Name("BM_CrossThread/toro")
+    ->Arg(64)
+    ->Arg(1024)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CrossThread<Glibc>)
+    ->Name("BM_CrossThread/glibc")
+    ->Arg(64)
+    ->Arg(1024)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

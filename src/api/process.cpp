@@ -22,8 +22,8 @@ TThreadID SysCreateThread(SizeUInt StackSize, LongInt CPU, TThreadFunc Func, Poi
 
 TThreadID BeginThread(Pointer, SizeUInt StackSize, TThreadFunc ThreadFunction, Pointer Parameter, DWORD CreationFlags,
                       TThreadID& ThreadID) {
-  ThreadID = SysCreateThread(StackSize, CreationFlags == DWORD(-1) ? -1 : LongInt(CreationFlags), ThreadFunction,
-                             Parameter);
+  ThreadID =
+      SysCreateThread(StackSize, CreationFlags == DWORD(-1) ? -1 : LongInt(CreationFlags), ThreadFunction, Parameter);
   return ThreadID;
 }
 

@@ -28,11 +28,21 @@ class MmioIo final : public Io {
  public:
   explicit MmioIo(uint64_t base) : base_(base) {}
   uint8_t read8(uint32_t o) override { return *reinterpret_cast<volatile uint8_t*>(static_cast<uintptr_t>(base_ + o)); }
-  uint16_t read16(uint32_t o) override { return *reinterpret_cast<volatile uint16_t*>(static_cast<uintptr_t>(base_ + o)); }
-  uint32_t read32(uint32_t o) override { return *reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(base_ + o)); }
-  void write8(uint32_t o, uint8_t v) override { *reinterpret_cast<volatile uint8_t*>(static_cast<uintptr_t>(base_ + o)) = v; }
-  void write16(uint32_t o, uint16_t v) override { *reinterpret_cast<volatile uint16_t*>(static_cast<uintptr_t>(base_ + o)) = v; }
-  void write32(uint32_t o, uint32_t v) override { *reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(base_ + o)) = v; }
+  uint16_t read16(uint32_t o) override {
+    return *reinterpret_cast<volatile uint16_t*>(static_cast<uintptr_t>(base_ + o));
+  }
+  uint32_t read32(uint32_t o) override {
+    return *reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(base_ + o));
+  }
+  void write8(uint32_t o, uint8_t v) override {
+    *reinterpret_cast<volatile uint8_t*>(static_cast<uintptr_t>(base_ + o)) = v;
+  }
+  void write16(uint32_t o, uint16_t v) override {
+    *reinterpret_cast<volatile uint16_t*>(static_cast<uintptr_t>(base_ + o)) = v;
+  }
+  void write32(uint32_t o, uint32_t v) override {
+    *reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(base_ + o)) = v;
+  }
 
  private:
   uint64_t base_;

@@ -1,5 +1,6 @@
 // The C++ runtime (memcpy and memset live in src/arch/x86_64/string_ops.cpp) a freestanding g++ build expects
-// (toolchain.md, "Runtime pieces g++ needs"): mem* functions, operator new/delete and malloc & co. on the per-core heap,
+// (toolchain.md, "Runtime pieces g++ needs"): mem* functions, operator new/delete and malloc & co. on the per-core
+// heap,
 // __cxa_pure_virtual, atexit registration (the kernel never runs global destructors: the VM powers off) and the
 // libstdc++ throw helpers that header-only code can reach (they panic: the kernel has no exceptions).
 #include <kernel/memory.h>

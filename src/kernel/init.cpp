@@ -25,9 +25,9 @@
 #include <toro/types.h>
 
 namespace toro::detail {
-void set_cpu_count(LongInt n);         // src/api/process.cpp
+void set_cpu_count(LongInt n);        // src/api/process.cpp
 void set_local_cpu_speed(Int64 mhz);  // src/api/kernel.cpp
-}
+}  // namespace toro::detail
 
 extern "C" int main();
 extern "C" char __image_start[], __data_start[], __image_end[];

@@ -109,9 +109,10 @@ void* allocate(size_t size, size_t align) {
     const uint64_t now = arch::rdtsc();
     if (!r.reported || now - r.last_tsc >= arch::tsc_hz()) {
       const mm::HeapStats s = g_heap.stats(core, core);
-      printk("ToroGetMem: we ran out of memory!!! Core#%d asked for %d bytes; it has %d bytes free (%d in "
-             "blocks of other sizes), largest free span %d bytes, of %d bytes\n",
-             core, size, s.bytes_free, s.bytes_free_in_blocks, s.largest_free_block, s.region_bytes);
+      printk(
+          "ToroGetMem: we ran out of memory!!! Core#%d asked for %d bytes; it has %d bytes free (%d in "
+          "blocks of other sizes), largest free span %d bytes, of %d bytes\n",
+          core, size, s.bytes_free, s.bytes_free_in_blocks, s.largest_free_block, s.region_bytes);
       if (r.failures > 1) printk("ToroGetMem: Core#%d: %d requests failed since the last report\n", core, r.failures);
       r.reported = true;
       r.last_tsc = now;

@@ -51,15 +51,29 @@ bool parse_amount(const char* text, uint64_t whole, uint64_t* out) {
   }
   unsigned shift = 0;
   switch (*text) {
-    case 0: break;
-    case 'K': case 'k': shift = 10; ++text; break;
-    case 'M': case 'm': shift = 20; ++text; break;
-    case 'G': case 'g': shift = 30; ++text; break;
+    case 0:
+      break;
+    case 'K':
+    case 'k':
+      shift = 10;
+      ++text;
+      break;
+    case 'M':
+    case 'm':
+      shift = 20;
+      ++text;
+      break;
+    case 'G':
+    case 'g':
+      shift = 30;
+      ++text;
+      break;
     case '%':
       if (text[1] != 0 || n > 100) return false;
       *out = whole / 100 * n + whole % 100 * n / 100;
       return true;
-    default: return false;
+    default:
+      return false;
   }
   if (*text != 0 || n > (UINT64_MAX >> shift)) return false;
   *out = n << shift;

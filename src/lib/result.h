@@ -37,18 +37,30 @@ enum class Error : uint8_t {
 // A short lowercase text for console lines ("no memory", "timed out", ...).
 constexpr const char* error_text(Error e) {
   switch (e) {
-    case Error::kNone: return "ok";
-    case Error::kNoMemory: return "no memory";
-    case Error::kNoDevice: return "no such device";
-    case Error::kBusy: return "busy";
-    case Error::kInvalidArgument: return "invalid argument";
-    case Error::kTimeout: return "timed out";
-    case Error::kDeviceFailed: return "device failed";
-    case Error::kLimit: return "limit reached";
-    case Error::kNotConnected: return "not connected";
-    case Error::kClosed: return "closed";
-    case Error::kWouldBlock: return "would block";
-    case Error::kNotSupported: return "not supported";
+    case Error::kNone:
+      return "ok";
+    case Error::kNoMemory:
+      return "no memory";
+    case Error::kNoDevice:
+      return "no such device";
+    case Error::kBusy:
+      return "busy";
+    case Error::kInvalidArgument:
+      return "invalid argument";
+    case Error::kTimeout:
+      return "timed out";
+    case Error::kDeviceFailed:
+      return "device failed";
+    case Error::kLimit:
+      return "limit reached";
+    case Error::kNotConnected:
+      return "not connected";
+    case Error::kClosed:
+      return "closed";
+    case Error::kWouldBlock:
+      return "would block";
+    case Error::kNotSupported:
+      return "not supported";
   }
   return "unknown error";
 }

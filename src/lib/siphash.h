@@ -21,10 +21,20 @@ constexpr uint64_t rotl(uint64_t x, int b) { return x << b | x >> (64 - b); }
 struct SipState {
   uint64_t v0, v1, v2, v3;
   constexpr void round() {
-    v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
-    v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
+    v0 += v1;
+    v1 = rotl(v1, 13);
+    v1 ^= v0;
+    v0 = rotl(v0, 32);
+    v2 += v3;
+    v3 = rotl(v3, 16);
+    v3 ^= v2;
+    v0 += v3;
+    v3 = rotl(v3, 21);
+    v3 ^= v0;
+    v2 += v1;
+    v1 = rotl(v1, 17);
+    v1 ^= v2;
+    v2 = rotl(v2, 32);
   }
   constexpr void absorb(uint64_t m) {
     v3 ^= m;
@@ -36,8 +46,8 @@ struct SipState {
 }  // namespace detail
 
 constexpr uint64_t siphash24(SipKey key, const uint8_t* data, size_t length) {
-  detail::SipState s{key.k0 ^ 0x736f6d6570736575ULL, key.k1 ^ 0x646f72616e646f6dULL,
-                     key.k0 ^ 0x6c7967656e657261ULL, key.k1 ^ 0x7465646279746573ULL};
+  detail::SipState s{key.k0 ^ 0x736f6d6570736575ULL, key.k1 ^ 0x646f72616e646f6dULL, key.k0 ^ 0x6c7967656e657261ULL,
+                     key.k1 ^ 0x7465646279746573ULL};
   size_t i = 0;
   for (; i + 8 <= length; i += 8) {
     uint64_t m = 0;

@@ -47,12 +47,12 @@ struct MemoryRange {
 };
 
 struct HeapStats {
-  uint64_t region_bytes;        // RAM dedicated to the core (including heap metadata)
-  uint64_t bytes_in_use;        // handed out: block class sizes and large spans
-  uint64_t bytes_free;          // free pages plus free blocks of slabs
+  uint64_t region_bytes;          // RAM dedicated to the core (including heap metadata)
+  uint64_t bytes_in_use;          // handed out: block class sizes and large spans
+  uint64_t bytes_free;            // free pages plus free blocks of slabs
   uint64_t bytes_free_in_blocks;  // of which free blocks of slabs (usable by their size class only)
-  uint64_t largest_free_block;  // largest free span now
-  uint64_t remote_frees;        // blocks other cores freed back to this one
+  uint64_t largest_free_block;    // largest free span now
+  uint64_t remote_frees;          // blocks other cores freed back to this one
 };
 
 // A free small block: every size class is at least 16 bytes.
@@ -198,7 +198,6 @@ class alignas(64) CoreHeap {
   std::atomic<uint64_t> pub_remote_frees_{0};
 
   friend class Heap;
-
 };
 
 class Heap {

@@ -24,9 +24,9 @@ struct PageInfo {
   uint32_t pages;  // span length (valid on a span's first page; for free spans, also its last)
   uint32_t next;   // free-bin or partial-slab list links (page indices, kNoPage = none)
   uint32_t prev;
-  void* free_list;   // slab: freed blocks (a block's first word links to the next)
-  uint16_t bump;     // slab: blocks never handed out start at this index
-  uint16_t used;     // slab: blocks in use
+  void* free_list;  // slab: freed blocks (a block's first word links to the next)
+  uint16_t bump;    // slab: blocks never handed out start at this index
+  uint16_t used;    // slab: blocks in use
   PageKind kind;
   uint8_t size_class;  // slab
   uint16_t reserved;

@@ -29,10 +29,10 @@ struct Slot {
   Interface iface;
   drivers::Device* device;  // nullptr: the slot is free
   sched::Thread* packet_thread;
-  std::atomic<bool> pending;      // set by the interrupt handler, taken by the packet thread
+  std::atomic<bool> pending;  // set by the interrupt handler, taken by the packet thread
   std::atomic<uint64_t> interrupts_seen;
-  bool interrupts;                // routed: the thread sleeps instead of polling
-  bool ignore_interrupts;         // fault injection (kernel parameter netirq=ignore): tests the fallback
+  bool interrupts;         // routed: the thread sleeps instead of polling
+  bool ignore_interrupts;  // fault injection (kernel parameter netirq=ignore): tests the fallback
 };
 Slot* new_slot(drivers::Device* device) {
   void* memory = kernel::allocate(sizeof(Slot), alignof(Slot) > 64 ? alignof(Slot) : 64);  // this core's
@@ -88,11 +88,12 @@ void print_netstat(const Interface& iface) {
   const mm::HeapStats h = kernel::heap().stats(iface.core, iface.core);
   const tcp::TcpMemory m = iface.tcp.memory();
   const tcp::TcpCounters& c = iface.tcp.counters();
-  kernel::printk("netstat: Core#%d heap in use %d free %d; tcp %d of %d bytes (buffers %d), %d connections, %d orphans, "
-                 "%d time-wait, pressure %d; refused %d, reclaimed %d/%d/%d, orphans expired %d\n",
-                 iface.core, h.bytes_in_use, h.bytes_free, m.used, m.limit, m.buffers, m.connections, m.orphans,
-                 m.time_wait, m.pressure ? 1 : 0, c.memory_refused, c.reclaimed_orphans, c.reclaimed_time_wait,
-                 c.reclaimed_idle, c.orphans_expired);
+  kernel::printk(
+      "netstat: Core#%d heap in use %d free %d; tcp %d of %d bytes (buffers %d), %d connections, %d orphans, "
+      "%d time-wait, pressure %d; refused %d, reclaimed %d/%d/%d, orphans expired %d\n",
+      iface.core, h.bytes_in_use, h.bytes_free, m.used, m.limit, m.buffers, m.connections, m.orphans, m.time_wait,
+      m.pressure ? 1 : 0, c.memory_refused, c.reclaimed_orphans, c.reclaimed_time_wait, c.reclaimed_idle,
+      c.orphans_expired);
 }
 
 // How long the packet thread may sleep before TCP has work (delayed ACKs, retransmissions).

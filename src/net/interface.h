@@ -7,8 +7,8 @@
 #pragma once
 
 #include <drivers/net/nic.h>
-#include <net/stack.h>
 #include <net/socket/socket.h>
+#include <net/stack.h>
 #include <net/tcp/tcp.h>
 
 namespace net {
@@ -17,7 +17,7 @@ struct Interface {
   const char* name;  // Toro's driver names: "e1000", "virtionet"
   drivers::Nic* nic;
   Stack stack;
-  tcp::Tcp tcp;  // this core's TCP over `stack`; used only on `core` (no locks)
+  tcp::Tcp tcp;             // this core's TCP over `stack`; used only on `core` (no locks)
   socket::Sockets sockets;  // the sockets and services over them (net/socket; woken after each batch)
   uint32_t core;
 };

@@ -38,7 +38,9 @@ struct Ipv4 {
 struct Mac {
   uint8_t b[6];
   bool operator==(const Mac&) const = default;
-  bool is_broadcast() const { return b[0] == 0xFF && b[1] == 0xFF && b[2] == 0xFF && b[3] == 0xFF && b[4] == 0xFF && b[5] == 0xFF; }
+  bool is_broadcast() const {
+    return b[0] == 0xFF && b[1] == 0xFF && b[2] == 0xFF && b[3] == 0xFF && b[4] == 0xFF && b[5] == 0xFF;
+  }
 };
 inline constexpr Mac kBroadcast{{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}};
 

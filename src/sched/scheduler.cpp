@@ -27,7 +27,7 @@ struct alignas(64) CoreSched {
   Thread* zombies = nullptr;  // dead threads whose memory the core frees from another stack
   Thread* spare = nullptr;    // records of dead threads, reused (type-stable: ids stay checkable)
   std::atomic<bool> running{false};
-  std::atomic<bool> halted{false};  // in (or about to enter) hlt: wake it with an IPI
+  std::atomic<bool> halted{false};            // in (or about to enter) hlt: wake it with an IPI
   alignas(64) std::atomic<bool> mail{false};  // written by other cores
 };
 
@@ -68,12 +68,12 @@ void wake(uint32_t core) {
 void prepare_stack(Thread* t) {
   auto* top = reinterpret_cast<uint64_t*>((reinterpret_cast<uintptr_t>(t->stack) + t->stack_size) & ~uintptr_t(15));
   *--top = reinterpret_cast<uint64_t>(&thread_trampoline);
-  *--top = 0;                                 // rbp
-  *--top = 0;                                 // rbx
-  *--top = reinterpret_cast<uint64_t>(t);     // r12
-  *--top = 0;                                 // r13
-  *--top = 0;                                 // r14
-  *--top = 0;                                 // r15
+  *--top = 0;                              // rbp
+  *--top = 0;                              // rbx
+  *--top = reinterpret_cast<uint64_t>(t);  // r12
+  *--top = 0;                              // r13
+  *--top = 0;                              // r14
+  *--top = 0;                              // r15
   t->saved_rsp = reinterpret_cast<uint64_t>(top);
 }
 
@@ -205,8 +205,8 @@ void schedule(bool honor_kill = true) {
     if (deadline != 0) {
       const uint64_t now = arch::rdtsc();
       const uint64_t cycles = deadline > now ? deadline - now : 1;
-      const uint64_t ticks = cycles / 1000000 * g_timing.lapic_per_mcycles +
-                             cycles % 1000000 * g_timing.lapic_per_mcycles / 1000000 + 1;
+      const uint64_t ticks =
+          cycles / 1000000 * g_timing.lapic_per_mcycles + cycles % 1000000 * g_timing.lapic_per_mcycles / 1000000 + 1;
       arch::lapic_timer_oneshot(ticks > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(ticks));
     }
     c.halted.store(true, std::memory_order_seq_cst);
@@ -353,8 +353,9 @@ bool suspend(Thread* t) {
 bool resume(Thread* t) {
   if (!is_thread(t) || t->is_idle) return false;
   ThreadState s = t->state.load(std::memory_order_relaxed);
-  while (s != ThreadState::kDead && s != ThreadState::kReady &&
-         !t->state.compare_exchange_weak(s, ThreadState::kReady, std::memory_order_release, std::memory_order_relaxed)) {
+  while (
+      s != ThreadState::kDead && s != ThreadState::kReady &&
+      !t->state.compare_exchange_weak(s, ThreadState::kReady, std::memory_order_release, std::memory_order_relaxed)) {
   }
   if (s == ThreadState::kDead) return false;
   wake(t->core);

@@ -40,7 +40,7 @@ struct Thread {
   void* arg = nullptr;
   char* stack = nullptr;  // lowest usable byte (a guard page lies below)
   size_t stack_size = 0;
-  char* tls = nullptr;    // thread-local storage block; fs_base points at its TCB
+  char* tls = nullptr;  // thread-local storage block; fs_base points at its TCB
   uint64_t fs_base = 0;
   Thread* parent = nullptr;
   Thread* zombie_next = nullptr;

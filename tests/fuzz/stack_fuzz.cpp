@@ -13,10 +13,9 @@
 #include <net/tcp/segment.h>
 #include <net/tcp/tcp.h>
 
-#include <cstdlib>
-
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace {
@@ -29,7 +28,8 @@ void check_tcp(uint8_t* frame, size_t size, bool fix_checksum) {
   const net::Ipv4 src{net::load32(frame + 26)}, dst{net::load32(frame + 30)};
   if (fix_checksum && length >= 18) {
     net::store16(tcp + 16, 0);
-    net::store16(tcp + 16, net::checksum(tcp, length, net::pseudo_header_sum(src, dst, net::tcp::kProtoTcp, uint16_t(length))));
+    net::store16(tcp + 16,
+                 net::checksum(tcp, length, net::pseudo_header_sum(src, dst, net::tcp::kProtoTcp, uint16_t(length))));
   }
   net::tcp::Segment s;
   if (net::tcp::parse(src, dst, tcp, length, &s) != net::tcp::ParseResult::kOk) return;
@@ -75,7 +75,9 @@ bool drop(void*, const uint8_t*, size_t) { return true; }
 uint64_t clock_ms() { return 1; }
 uint64_t g_us = 1;
 uint64_t clock_us() { return g_us += 1000; }
-bool tcp_out(void* ctx, net::Ipv4 to, const net::tcp::Segment& s) { return static_cast<net::Stack*>(ctx)->send_tcp(to, s); }
+bool tcp_out(void* ctx, net::Ipv4 to, const net::tcp::Segment& s) {
+  return static_cast<net::Stack*>(ctx)->send_tcp(to, s);
+}
 }  // namespace
 
 net::tcp::Tcp* g_tcp = nullptr;
@@ -127,8 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_tcp(frame, size, mode & 2);
   stack.receive_frame(frame, size);
   if (mode & 4) g_tcp->tick();
-  if (g_tcp->connections() > 8) __builtin_trap();  // backlog 4: at most 4 half-open + 4 ready
-  if (!g_tcp->timers_consistent()) __builtin_trap();  // every timer where the wheel finds it
+  if (g_tcp->connections() > 8) __builtin_trap();                      // backlog 4: at most 4 half-open + 4 ready
+  if (!g_tcp->timers_consistent()) __builtin_trap();                   // every timer where the wheel finds it
   if (g_tcp->memory().used > g_tcp->memory().limit) __builtin_trap();  // the budget holds
   net::EchoReply r;
   while (stack.pop_echo_reply(&r)) {

@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
     const uint64_t t = now_us();
     for (int k = 0; k < n; ++k) {
       struct Conn* c = &conns[events[k].data.u32];
-      int kind = -1;        // a failure, or
-      int answered = 0;     // the whole answer, as expected
+      int kind = -1;     // a failure, or
+      int answered = 0;  // the whole answer, as expected
       if (!c->sent) {
         int err = 0;
         socklen_t len = sizeof err;
@@ -124,8 +124,8 @@ int main(int argc, char** argv) {
           } else {
             kind = kWrong;
             if (failed[kWrong] < 3) {  // what came instead, for the log
-              fprintf(stderr, "loadgen: wrong answer after %.1f ms, %zu bytes: \"%.*s\"\n", (double)(t - c->start) / 1e3,
-                      c->got, (int)(c->got < 60 ? c->got : 60), c->buf);
+              fprintf(stderr, "loadgen: wrong answer after %.1f ms, %zu bytes: \"%.*s\"\n",
+                      (double)(t - c->start) / 1e3, c->got, (int)(c->got < 60 ? c->got : 60), c->buf);
             }
           }
         } else if (errno != EAGAIN && errno != EWOULDBLOCK) {

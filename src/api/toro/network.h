@@ -50,12 +50,12 @@ constexpr LongInt SOCKET_DATAGRAM = 1;
 constexpr LongInt SOCKET_STREAM = 2;
 
 struct TSocket {
-  DWORD SourcePort;    // local port (SysSocketBind)
-  DWORD DestPort;      // where SysSocketSend sends: set by bind or by the last datagram received
+  DWORD SourcePort;  // local port (SysSocketBind)
+  DWORD DestPort;    // where SysSocketSend sends: set by bind or by the last datagram received
   TIPAddress DestIp;
-  Boolean Blocking;    // Recv/Select wait (yielding) when true
-  Pointer UserDefined; // the application's own pointer
-  Pointer Internal;    // the kernel's (do not touch)
+  Boolean Blocking;     // Recv/Select wait (yielding) when true
+  Pointer UserDefined;  // the application's own pointer
+  Pointer Internal;     // the kernel's (do not touch)
 };
 using PSocket = TSocket*;
 

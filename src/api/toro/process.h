@@ -14,7 +14,7 @@
 
 struct TThread;  // opaque: a thread's record; its address is its TThreadID
 using PThread = TThread*;
-struct TCPU;     // opaque: a core's per-CPU record (64-byte aligned)
+struct TCPU;  // opaque: a core's per-CPU record (64-byte aligned)
 using PCPU = TCPU*;
 
 // Number of cores running (Toro's CPU_COUNT).

@@ -22,12 +22,12 @@ void wait_icr_idle() {
 }  // namespace
 
 void lapic_init() {
-  wrmsr(0x1B, rdmsr(0x1B) | (1u << 11));           // global enable
-  reg(kTpr) = 0;                                   // accept every priority
-  reg(kSvr) = 0x100 | kVectorSpurious;             // software enable + spurious vector
-  reg(kLvtTimer) = (1u << 16) | kVectorTimer;      // masked until used
-  reg(kTimerDivide) = 0x3;                         // divide by 16
-  reg(0x350) = 1u << 16;                           // LINT0 masked (no ExtINT from the 8259)
+  wrmsr(0x1B, rdmsr(0x1B) | (1u << 11));       // global enable
+  reg(kTpr) = 0;                               // accept every priority
+  reg(kSvr) = 0x100 | kVectorSpurious;         // software enable + spurious vector
+  reg(kLvtTimer) = (1u << 16) | kVectorTimer;  // masked until used
+  reg(kTimerDivide) = 0x3;                     // divide by 16
+  reg(0x350) = 1u << 16;                       // LINT0 masked (no ExtINT from the 8259)
 }
 
 uint32_t lapic_id() { return reg(kId) >> 24; }
@@ -70,7 +70,7 @@ void lapic_timer_stop() {
 uint32_t lapic_timer_current() { return reg(kTimerCurrent); }
 
 void lapic_timer_start_free_running() {
-  reg(kTimerDivide) = 0x3;                      // divide by 16, as lapic_init() sets it
+  reg(kTimerDivide) = 0x3;                     // divide by 16, as lapic_init() sets it
   reg(kLvtTimer) = (1u << 16) | kVectorTimer;  // masked: count only
   reg(kTimerInitial) = 0xFFFFFFFF;
 }

@@ -1,6 +1,5 @@
 #include <arch/x86_64/boot_info.h>
 #include <arch/x86_64/boot_protocol.h>
-
 #include <lib/sort.h>
 
 #include <cstring>

@@ -53,7 +53,7 @@ struct BootInfo {
   BootProtocol protocol = BootProtocol::kUnknown;
   MemoryMap memory;
   char cmdline[kMaxCmdline + 1] = {};  // copied: the loader's copy may be overwritten later
-  bool cmdline_truncated = false;       // the loader's command line was longer than kMaxCmdline
+  bool cmdline_truncated = false;      // the loader's command line was longer than kMaxCmdline
   uint64_t rsdp = 0;                   // ACPI RSDP physical address if the loader gave one
 };
 

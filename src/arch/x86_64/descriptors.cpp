@@ -117,8 +117,8 @@ void init_descriptor_tables(CpuTables* t) {
   t->gdt[2] = 0x00CF92000000FFFF;  // data
   const uint64_t tss = reinterpret_cast<uint64_t>(&t->tss);
   const uint64_t limit = sizeof(Tss) - 1;
-  t->gdt[3] = (limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) | (uint64_t(0x89) << 40) |
-              (((limit >> 16) & 0xF) << 48) | (((tss >> 24) & 0xFF) << 56);
+  t->gdt[3] = (limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) | (uint64_t(0x89) << 40) | (((limit >> 16) & 0xF) << 48) |
+              (((tss >> 24) & 0xFF) << 56);
   t->gdt[4] = tss >> 32;
 
   static_assert(kIstDoubleFault == 1 && kIstNmi == 2 && kIstPageFault == 3);

@@ -23,7 +23,7 @@ uint64_t from_hypervisor_leaf() {
 // PIT channel 2 in mode 0, gated by port 0x61 bit 0; bit 5 goes high when it reaches zero.
 uint64_t from_pit() {
   const uint8_t port61 = inb(0x61);
-  if (port61 == 0xFF) return 0;  // nothing decodes the port: no PIT
+  if (port61 == 0xFF) return 0;                  // nothing decodes the port: no PIT
   const uint32_t count = uint32_t(kPitHz / 50);  // 20 ms
   outb(0x61, uint8_t((port61 & ~0x02) | 0x01));  // speaker off, gate on
   outb(0x43, 0xB0);                              // channel 2, lobyte/hibyte, mode 0

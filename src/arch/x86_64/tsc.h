@@ -22,9 +22,7 @@ uint64_t tsc_hz();
 uint64_t calibrate_lapic_timer(uint64_t tsc_hz);
 
 // Portable arithmetic (host-tested): no overflow for any delay below ~584 years.
-constexpr uint64_t ms_to_cycles(uint64_t ms, uint64_t hz) {
-  return ms * (hz / 1000) + ms * (hz % 1000) / 1000;
-}
+constexpr uint64_t ms_to_cycles(uint64_t ms, uint64_t hz) { return ms * (hz / 1000) + ms * (hz % 1000) / 1000; }
 constexpr uint64_t cycles_to_us(uint64_t cycles, uint64_t hz) {
   return hz == 0 ? 0 : cycles / hz * 1000000 + (cycles % hz) * 1000000 / hz;
 }

@@ -46,8 +46,8 @@ klib::Status E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
       mac_.b[2 * word] = uint8_t(v >> 16);
       mac_.b[2 * word + 1] = uint8_t(v >> 24);
     }
-    io.write32(kRal, uint32_t(mac_.b[0]) | uint32_t(mac_.b[1]) << 8 | uint32_t(mac_.b[2]) << 16 |
-                         uint32_t(mac_.b[3]) << 24);
+    io.write32(kRal,
+               uint32_t(mac_.b[0]) | uint32_t(mac_.b[1]) << 8 | uint32_t(mac_.b[2]) << 16 | uint32_t(mac_.b[3]) << 24);
     io.write32(kRah, uint32_t(mac_.b[4]) | uint32_t(mac_.b[5]) << 8 | (1u << 31));
   }
   for (uint32_t i = 0; i < 128; ++i) io.write32(kMta + 4 * i, 0);
@@ -81,7 +81,7 @@ klib::Status E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
   io.write32(kTdh, 0);
   io.write32(kTdt, 0);
   io.write32(kTctl, kTctlEn | kTctlPsp | (0x10u << 4) | (0x40u << 12));  // CT 16, COLD 64 (full duplex)
-  io.write32(kTipg, 10 | (8u << 10) | (6u << 20));                        // IEEE 802.3 values, §13.4.34
+  io.write32(kTipg, 10 | (8u << 10) | (6u << 20));                       // IEEE 802.3 values, §13.4.34
   rx_next_ = 0;
   tx_next_ = 0;
   return {};
@@ -136,7 +136,8 @@ size_t E1000::poll(FrameHandler handler, void* ctx, size_t budget) {
   }
   // The ring is drained (or the budget spent): hand the buffers back in one tail write. A tail
   // write is an exit to the hypervisor, and QEMU flushes its queue of held frames on each.
-  if (unreturned_ != 0 && (frames < budget || !(reinterpret_cast<volatile RxDesc&>(rx_[rx_next_]).status & kDescDone))) {
+  if (unreturned_ != 0 &&
+      (frames < budget || !(reinterpret_cast<volatile RxDesc&>(rx_[rx_next_]).status & kDescDone))) {
     give_back();
   }
   return frames;

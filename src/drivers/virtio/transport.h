@@ -23,11 +23,11 @@ class VirtioTransport {
   virtual void reset() = 0;
   virtual uint8_t status() = 0;
   virtual void set_status(uint8_t s) = 0;
-  virtual uint64_t device_features() = 0;        // legacy transports: the low 32 bits only
+  virtual uint64_t device_features() = 0;  // legacy transports: the low 32 bits only
   virtual void set_driver_features(uint64_t f) = 0;
   // Virtio 1.x: FEATURES_OK handshake, VERSION_1, 12-byte net header. Legacy: none of that.
   virtual bool modern() const { return false; }
-  virtual uint16_t queue_size(uint16_t q) = 0;   // 0: no such queue
+  virtual uint16_t queue_size(uint16_t q) = 0;  // 0: no such queue
   // Hands a queue's memory (Virtqueue::bytes(size), 4096-aligned, identity mapped) to the device.
   virtual bool set_queue(uint16_t q, uint16_t size, uint64_t phys) = 0;
   virtual void notify(uint16_t q) = 0;

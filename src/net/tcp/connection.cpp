@@ -10,9 +10,9 @@ constexpr uint32_t min3(uint32_t a, uint32_t b, uint32_t c) {
 }  // namespace
 
 const char* state_name(State s) {
-  static const char* const kNames[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
+  static const char* const kNames[] = {"CLOSED",      "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
                                        "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
-                                       "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
+                                       "CLOSING",     "LAST-ACK",   "TIME-WAIT"};
   return kNames[int(s)];
 }
 
@@ -206,7 +206,7 @@ void Connection::set_keepalive(uint64_t idle, uint64_t interval, unsigned count,
 
 void Connection::input(const Segment& s, uint64_t now) {
   if (state_ == State::kClosed || state_ == State::kListen) return;  // the owner answers these
-  if (keepalive_idle_ != 0) {  // the peer is alive: the idle time starts again
+  if (keepalive_idle_ != 0) {                                        // the peer is alive: the idle time starts again
     keepalive_sent_ = 0;
     keepalive_at_ = now + keepalive_idle_;
   }
@@ -225,10 +225,11 @@ void Connection::input(const Segment& s, uint64_t now) {
   if (len == 0) {
     acceptable = s.seq == rcv_nxt_ || seq_in(s.seq, rcv_nxt_, rcv_nxt_ + wnd + 1);
   } else {
-    acceptable = wnd != 0 && (seq_in(s.seq, rcv_nxt_, rcv_nxt_ + wnd) || seq_in(s.seq + len - 1, rcv_nxt_, rcv_nxt_ + wnd));
+    acceptable =
+        wnd != 0 && (seq_in(s.seq, rcv_nxt_, rcv_nxt_ + wnd) || seq_in(s.seq + len - 1, rcv_nxt_, rcv_nxt_ + wnd));
   }
   if (!acceptable) {
-      if (s.has(kRst)) return;
+    if (s.has(kRst)) return;
     if (state_ == State::kSynReceived && s.has(kSyn) && s.seq == irs_) {
       send_syn();  // the peer retransmitted its SYN: our SYN,ACK was lost
       return;
@@ -448,8 +449,7 @@ bool Connection::process_ack(const Segment& s, uint64_t now) {
     }
   }
   // The send window (fifth check, "If SND.UNA =< SEG.ACK =< SND.NXT").
-  if (seq_le(snd_una_, s.ack) &&
-      (seq_lt(snd_wl1_, s.seq) || (snd_wl1_ == s.seq && seq_le(snd_wl2_, s.ack)))) {
+  if (seq_le(snd_una_, s.ack) && (seq_lt(snd_wl1_, s.seq) || (snd_wl1_ == s.seq && seq_le(snd_wl2_, s.ack)))) {
     if (snd_wnd_ == 0 && wnd != 0 && seq_lt(snd_una_, snd_nxt_)) {
       snd_nxt_ = snd_una_;  // the window opened: the unacknowledged probe goes again with the rest now
       rto_at_ = 0;
@@ -608,8 +608,8 @@ uint64_t Connection::deadline() const {
 }
 
 uint32_t Connection::send(const uint8_t* data, uint32_t n, uint64_t now) {
-  const bool open = state_ == State::kEstablished || state_ == State::kCloseWait ||
-                    state_ == State::kSynSent || state_ == State::kSynReceived;
+  const bool open = state_ == State::kEstablished || state_ == State::kCloseWait || state_ == State::kSynSent ||
+                    state_ == State::kSynReceived;
   if (!open || close_requested_) return 0;
   const uint32_t queued = tx_.write(data, n);
   if (!corked_) output(now);
@@ -654,8 +654,7 @@ void Connection::close(uint64_t now) {
 }
 
 void Connection::abort() {
-  if (state_ != State::kClosed && state_ != State::kListen && state_ != State::kSynSent &&
-      state_ != State::kTimeWait) {
+  if (state_ != State::kClosed && state_ != State::kListen && state_ != State::kSynSent && state_ != State::kTimeWait) {
     emit(kRst, snd_nxt_, nullptr, 0);
   }
   become(State::kClosed, 0);

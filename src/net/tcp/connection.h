@@ -22,19 +22,28 @@
 // duplicate ACK so that the peer's fast retransmit refills the hole.
 #pragma once
 
-#include <cstdint>
-
 #include <net/packet.h>
 #include <net/tcp/ring.h>
 #include <net/tcp/rtt.h>
 #include <net/tcp/segment.h>
 #include <net/tcp/seq.h>
 
+#include <cstdint>
+
 namespace net::tcp {
 
 enum class State : uint8_t {
-  kClosed, kListen, kSynSent, kSynReceived, kEstablished, kFinWait1, kFinWait2,
-  kCloseWait, kClosing, kLastAck, kTimeWait,
+  kClosed,
+  kListen,
+  kSynSent,
+  kSynReceived,
+  kEstablished,
+  kFinWait1,
+  kFinWait2,
+  kCloseWait,
+  kClosing,
+  kLastAck,
+  kTimeWait,
 };
 const char* state_name(State s);
 
@@ -53,12 +62,12 @@ struct Output {
 
 class Connection {
  public:
-  static constexpr uint16_t kDefaultMss = 536;         // RFC 9293 §3.7.1 when the peer sends none
-  static constexpr uint16_t kOurMss = 1460;            // Ethernet MTU 1500 - 40
+  static constexpr uint16_t kDefaultMss = 536;  // RFC 9293 §3.7.1 when the peer sends none
+  static constexpr uint16_t kOurMss = 1460;     // Ethernet MTU 1500 - 40
   static constexpr uint8_t kOurWindowScale = 7;
-  static constexpr uint64_t kMsl = 30'000'000;         // TIME-WAIT lasts 2*MSL = 60 s
+  static constexpr uint64_t kMsl = 30'000'000;  // TIME-WAIT lasts 2*MSL = 60 s
   static constexpr uint64_t kDelayedAck = 40'000;
-  static constexpr unsigned kMaxRetransmissions = 8;   // then the connection times out
+  static constexpr unsigned kMaxRetransmissions = 8;  // then the connection times out
   // An orphan (orphan()) gives up after this many retransmissions or zero-window probes,
   // whether or not the peer answers the probes (RFC 6429; Linux's tcp_orphan_retries): with the
   // 200 ms minimum RTO and its back-off, about 25 s.

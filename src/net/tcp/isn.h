@@ -8,10 +8,10 @@
 //   uint32_t isn = net::tcp::initial_sequence(key, us_since_boot, local, lport, remote, rport);
 #pragma once
 
-#include <cstdint>
-
 #include <lib/siphash.h>
 #include <net/packet.h>
+
+#include <cstdint>
 
 namespace net::tcp {
 

@@ -10,10 +10,10 @@
 // Portable: no kernel dependency; compiled into the host tests and the fuzzer.
 #pragma once
 
+#include <net/packet.h>
+
 #include <cstddef>
 #include <cstdint>
-
-#include <net/packet.h>
 
 namespace net::tcp {
 
@@ -32,8 +32,8 @@ struct Segment {
   uint16_t window = 0;  // as on the wire: the scale factor is the connection's business
   uint16_t urgent = 0;
   // Options. Absent ones keep these values; build() writes the present ones.
-  uint16_t mss = 0;        // kind 2; 0 = absent
-  int8_t window_scale = -1;  // kind 3, shift count 0..14 (larger values are clamped to 14); -1 = absent
+  uint16_t mss = 0;             // kind 2; 0 = absent
+  int8_t window_scale = -1;     // kind 3, shift count 0..14 (larger values are clamped to 14); -1 = absent
   bool sack_permitted = false;  // kind 4 (parsed so a peer may offer it; we do not use SACK)
   const uint8_t* payload = nullptr;
   size_t payload_length = 0;

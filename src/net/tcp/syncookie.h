@@ -20,10 +20,10 @@
 // Portable: compiled into the host tests and the fuzzer.
 #pragma once
 
-#include <cstdint>
-
 #include <lib/siphash.h>
 #include <net/packet.h>
+
+#include <cstdint>
 
 namespace net::tcp::syncookie {
 
@@ -50,8 +50,8 @@ inline uint32_t hash(const klib::SipKey& key, Ipv4 local, uint16_t lport, Ipv4 r
 inline uint32_t period(uint64_t now_us) { return uint32_t(now_us / kPeriodUs); }
 
 // Our ISN for a SYN with sequence `peer_isn` offering `peer_mss` (0: none, RFC 9293's 536).
-inline uint32_t make(const klib::SipKey& key, uint64_t now_us, Ipv4 local, uint16_t lport, Ipv4 remote,
-                     uint16_t rport, uint32_t peer_isn, uint16_t peer_mss) {
+inline uint32_t make(const klib::SipKey& key, uint64_t now_us, Ipv4 local, uint16_t lport, Ipv4 remote, uint16_t rport,
+                     uint32_t peer_isn, uint16_t peer_mss) {
   uint32_t index = 0;
   for (uint32_t i = 0; i < 4; ++i) {
     if (kMss[i] <= (peer_mss == 0 ? kMss[0] : peer_mss)) index = i;
@@ -64,8 +64,8 @@ inline uint32_t make(const klib::SipKey& key, uint64_t now_us, Ipv4 local, uint1
 
 // The MSS a valid `cookie` (the ACK's acknowledgment number - 1) encodes for the SYN that had
 // sequence `peer_isn` (the ACK's sequence number - 1); 0 if it is not one of ours or too old.
-inline uint16_t check(const klib::SipKey& key, uint64_t now_us, Ipv4 local, uint16_t lport, Ipv4 remote,
-                      uint16_t rport, uint32_t peer_isn, uint32_t cookie) {
+inline uint16_t check(const klib::SipKey& key, uint64_t now_us, Ipv4 local, uint16_t lport, Ipv4 remote, uint16_t rport,
+                      uint32_t peer_isn, uint32_t cookie) {
   const uint32_t count = period(now_us);
   const uint32_t h1 = detail::hash(key, local, lport, remote, rport, 0, 0, 1);
   const uint32_t diff = cookie - h1 - peer_isn;

@@ -606,7 +606,7 @@ uint64_t Tcp::next_wheel_deadline() const {
   for (size_t i = 0; i <= kWords; ++i) {
     const size_t word = (start / 64 + i) % kWords;
     uint64_t bits = wheel_bits_[word];
-    if (i == 0) bits &= ~uint64_t(0) << (start % 64);        // from `start` on
+    if (i == 0) bits &= ~uint64_t(0) << (start % 64);            // from `start` on
     if (i == kWords) bits &= (uint64_t(1) << (start % 64)) - 1;  // the wrapped-around rest
     if (bits == 0) continue;
     const size_t slot = word * 64 + size_t(__builtin_ctzll(bits));

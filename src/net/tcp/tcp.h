@@ -31,12 +31,12 @@
 // at most Config::max_orphans exist (the oldest is reset first).
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-
 #include <lib/siphash.h>
 #include <net/packet.h>
 #include <net/tcp/connection.h>
+
+#include <cstddef>
+#include <cstdint>
 
 namespace net::tcp {
 
@@ -53,24 +53,24 @@ struct Socket {
   Listener* listener = nullptr;  // while waiting to be accepted
   Socket* next = nullptr;        // in its list
   Socket* prev = nullptr;
-  Socket* hash_next = nullptr;   // the 4-tuple's hash bucket
-  Socket* ready_next = nullptr;  // the listener's accept queue (established, not accepted)
-  Socket* timer_next = nullptr;  // the timer wheel's slot (Tcp::schedule)
+  Socket* hash_next = nullptr;    // the 4-tuple's hash bucket
+  Socket* ready_next = nullptr;   // the listener's accept queue (established, not accepted)
+  Socket* timer_next = nullptr;   // the timer wheel's slot (Tcp::schedule)
   Socket** timer_prev = nullptr;  // what points at this one there; nullptr: not in the wheel
-  uint64_t timer_at = 0;         // the deadline it is filed under
-  uint64_t since = 0;            // kActive: last activity; kOrphan: released; kTimeWait: entered (or FIN again)
+  uint64_t timer_at = 0;          // the deadline it is filed under
+  uint64_t since = 0;             // kActive: last activity; kOrphan: released; kTimeWait: entered (or FIN again)
   List list = List::kActive;
-  bool accepted = false;         // the application holds it
-  bool released = false;         // the application let go: freed once closed
-  void* user = nullptr;          // the owner's cookie (the socket API's record)
+  bool accepted = false;  // the application holds it
+  bool released = false;  // the application let go: freed once closed
+  void* user = nullptr;   // the owner's cookie (the socket API's record)
 };
 
 struct Listener {
   uint16_t port = 0;
   unsigned backlog = 0;
-  unsigned half_open = 0;  // SYN-RECEIVED
-  unsigned ready = 0;      // established, not yet accepted
-  uint64_t cookies_until = 0;  // ACKs are checked for SYN cookies until then (µs)
+  unsigned half_open = 0;        // SYN-RECEIVED
+  unsigned ready = 0;            // established, not yet accepted
+  uint64_t cookies_until = 0;    // ACKs are checked for SYN cookies until then (µs)
   Socket* ready_head = nullptr;  // the accept queue, oldest first
   Socket* ready_tail = nullptr;
   Listener* next = nullptr;
@@ -81,15 +81,15 @@ struct TcpCounters {
   uint64_t segments_in, segments_out, bad_segments, resets_sent, syn_dropped_backlog, syn_dropped_memory;
   uint64_t syn_cookies_sent, syn_cookies_accepted;
   uint64_t connections_opened, connections_closed;
-  uint64_t memory_refused;   // records or buffer growth refused (budget or heap)
+  uint64_t memory_refused;                                          // records or buffer growth refused (budget or heap)
   uint64_t reclaimed_orphans, reclaimed_time_wait, reclaimed_idle;  // reset under memory pressure
-  uint64_t orphans_expired;  // reset at kOrphanLifetimeUs or past max_orphans
+  uint64_t orphans_expired;                                         // reset at kOrphanLifetimeUs or past max_orphans
 };
 
 // What the table holds now (Tcp::memory()).
 struct TcpMemory {
-  uint64_t used;   // records and buffers, bytes
-  uint64_t limit;  // the budget
+  uint64_t used;     // records and buffers, bytes
+  uint64_t limit;    // the budget
   uint64_t buffers;  // of `used`: buffer memory
   uint64_t record;   // what one connection's record takes
   size_t connections, orphans, time_wait;
@@ -98,10 +98,10 @@ struct TcpMemory {
 
 class Tcp {
  public:
-  static constexpr uint64_t kTimeWaitReuseUs = 1'000'000;  // see receive(): TIME-WAIT reopened by a SYN
+  static constexpr uint64_t kTimeWaitReuseUs = 1'000'000;    // see receive(): TIME-WAIT reopened by a SYN
   static constexpr uint64_t kOrphanLifetimeUs = 60'000'000;  // an orphan is reset after this, however the peer behaves
   static constexpr uint64_t kTimeWaitUs = 2 * Connection::kMsl;
-  static constexpr uint64_t kIdleReclaimUs = 5'000'000;      // under pressure, connections idle this long may be reset
+  static constexpr uint64_t kIdleReclaimUs = 5'000'000;  // under pressure, connections idle this long may be reset
   struct Config {
     void* (*allocate)(size_t) = nullptr;
     void (*release)(void*) = nullptr;
@@ -113,9 +113,9 @@ class Tcp {
     bool (*send)(void* ctx, Ipv4 to, const Segment& s) = nullptr;
     void* ctx = nullptr;
     klib::SipKey isn_key{};
-    unsigned syn_queue = 128;  // SYN-RECEIVED connections per listener
-    uint32_t rx_buffer = 16384;  // the most a connection's receive buffer grows to (its window)
-    uint32_t tx_buffer = 16384;  // the most a connection's send buffer grows to
+    unsigned syn_queue = 128;            // SYN-RECEIVED connections per listener
+    uint32_t rx_buffer = 16384;          // the most a connection's receive buffer grows to (its window)
+    uint32_t tx_buffer = 16384;          // the most a connection's send buffer grows to
     uint64_t memory_limit = UINT64_MAX;  // the TCP budget: records and buffers, bytes
     size_t max_orphans = 0;              // 0: memory_limit / 1024, at least 64
   };
@@ -125,7 +125,7 @@ class Tcp {
   void reset();
   void set_address(Ipv4 local) { local_ = local; }
 
-  Listener* listen(uint16_t port, unsigned backlog);  // nullptr: port taken or no memory
+  Listener* listen(uint16_t port, unsigned backlog);   // nullptr: port taken or no memory
   void unlisten(Listener* l);                          // pending connections are reset
   Socket* accept(Listener* l);                         // nullptr: none ready
   Socket* connect(Ipv4 remote, uint16_t remote_port);  // nullptr: no memory or no free port
@@ -181,18 +181,18 @@ class Tcp {
   static bool output(void* ctx, const Connection& c, const Segment& s);
   static uint8_t* buffer_allocate(void* ctx, uint32_t size);
   static void buffer_release(void* ctx, uint8_t* memory, uint32_t size);
-  void* charge(size_t size);              // config_.allocate within the budget, or nullptr
+  void* charge(size_t size);  // config_.allocate within the budget, or nullptr
   void uncharge(void* memory, size_t size);
   size_t footprint(size_t size) const { return config_.footprint != nullptr ? config_.footprint(size) : size; }
   void update_pressure();
-  void reclaim(uint64_t now);             // under pressure: drops the oldest TIME-WAITs, orphans, idle ones
-  void expire_orphans(uint64_t now);      // kOrphanLifetimeUs and max_orphans
-  void reset_connection(Socket* s);       // RST, buffers freed; the record goes if nobody holds it
+  void reclaim(uint64_t now);         // under pressure: drops the oldest TIME-WAITs, orphans, idle ones
+  void expire_orphans(uint64_t now);  // kOrphanLifetimeUs and max_orphans
+  void reset_connection(Socket* s);   // RST, buffers freed; the record goes if nobody holds it
   Socket* create(const Endpoints& e);
   void destroy(Socket* s);
-  void settle(Socket* s);  // after anything happened to `s`: frees it or moves it between lists (tcp.cpp)
+  void settle(Socket* s);               // after anything happened to `s`: frees it or moves it between lists (tcp.cpp)
   void touch(Socket* s, uint64_t now);  // activity: to the back of the active list
-  void note_orphan_deadline();           // the oldest orphan's lifetime counts in earliest_
+  void note_orphan_deadline();          // the oldest orphan's lifetime counts in earliest_
   void enqueue(Listener* l, Socket* s);
   void unqueue(Listener* l, Socket* s);
   size_t bucket(Ipv4 remote, uint16_t remote_port, uint16_t local_port) const;
@@ -243,7 +243,7 @@ class Tcp {
   static constexpr size_t kWheelSlots = 1024;
   Socket* wheel_[kWheelSlots] = {};
   uint64_t wheel_bits_[kWheelSlots / 64] = {};
-  uint64_t wheel_ms_ = 0;  // slots up to this millisecond have been visited
+  uint64_t wheel_ms_ = 0;       // slots up to this millisecond have been visited
   uint16_t next_port_ = 49152;  // RFC 6335 §6: the dynamic range 49152-65535
   TcpCounters counters_{};
 };

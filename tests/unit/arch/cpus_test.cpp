@@ -63,7 +63,8 @@ std::vector<uint8_t> x2apic(uint32_t id, uint32_t flags) {
 
 TEST(Cpus, MadtInTheBiosAreaCountsEnabledProcessors) {
   Phys p;
-  build_acpi(p, 0xF5A50, {lapic(0, 1), lapic(2, 1), lapic(4, 0), lapic(6, 2), {1, 12, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0}});
+  build_acpi(p, 0xF5A50,
+             {lapic(0, 1), lapic(2, 1), lapic(4, 0), lapic(6, 2), {1, 12, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0}});
   arch::CpuList cpus;
   ASSERT_TRUE(arch::find_cpus(0, Phys::read, &p, &cpus));
   EXPECT_STREQ(cpus.source, "ACPI MADT");

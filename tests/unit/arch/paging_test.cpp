@@ -88,7 +88,7 @@ namespace {
 uint64_t leaf(uint64_t root, uint64_t a) {
   // The entry that maps `a` (PDE for 2 MiB pages, PTE otherwise).
   auto t = [](uint64_t x) { return reinterpret_cast<uint64_t*>(x & arch::kPageAddressMask); };
-  const uint64_t pdpte = t(t(root)[0] )[(a >> 30) & 511];
+  const uint64_t pdpte = t(t(root)[0])[(a >> 30) & 511];
   const uint64_t pde = t(pdpte)[(a >> 21) & 511];
   if (pde & arch::kPageLarge) return pde;
   return t(pde)[(a >> 12) & 511];

@@ -66,7 +66,9 @@ using namespace drivers::e1000;
 
 // The ring size is the owner's choice within what RDLEN can express; anything else is the default.
 TEST(E1000Ring, SizeIsChosenAtInit) {
-  const struct { uint32_t asked, got; } cases[] = {{1024, 1024}, {4096, 4096}, {512, 512}, {1000 + 4, 256}, {8, 256}, {8192, 256}};
+  const struct {
+    uint32_t asked, got;
+  } cases[] = {{1024, 1024}, {4096, 4096}, {512, 512}, {1000 + 4, 256}, {8, 256}, {8192, 256}};
   for (const auto& c : cases) {
     MockIo io;
     drivers::E1000 nic;

@@ -138,14 +138,14 @@ TEST(Pci, PiixRoutingFollowsThePirqRegisters) {
   d.bus = 0;
   d.irq_pin = 1;  // INTA
   d.irq_line = 10;
-  d.dev = 3;      // PIRQ (3 + 1 - 2) & 3 = C
+  d.dev = 3;  // PIRQ (3 + 1 - 2) & 3 = C
   EXPECT_EQ(drivers::piix_irq(sim, d), 10);
-  d.dev = 4;      // D: 11 although the line register says 10
+  d.dev = 4;  // D: 11 although the line register says 10
   EXPECT_EQ(drivers::piix_irq(sim, d), 11);
-  d.dev = 1;      // A
+  d.dev = 1;  // A
   d.irq_pin = 1;
   EXPECT_EQ(drivers::piix_irq(sim, d), 11);
-  d.dev = 2;      // B: disabled -> enabled on the line's IRQ
+  d.dev = 2;  // B: disabled -> enabled on the line's IRQ
   EXPECT_EQ(drivers::piix_irq(sim, d), 10);
   EXPECT_EQ(piix.regs[0x60 / 4], 0x0B0A0A0Bu);
   d.irq_pin = 0;  // no pin

@@ -1,6 +1,5 @@
-#include <lib/result.h>
-
 #include <gtest/gtest.h>
+#include <lib/result.h>
 
 #include <cstring>
 

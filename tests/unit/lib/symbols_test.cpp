@@ -31,7 +31,7 @@ std::vector<uint8_t> make_blob(const std::vector<Sym>& syms, uint64_t anchor = 0
     strings.insert(strings.end(), s.name.begin(), s.name.end());
     strings.push_back(0);
   }
-  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'}, 2, uint32_t(syms.size()), uint32_t(strings.size()), anchor, base,
+  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'},  2, uint32_t(syms.size()), uint32_t(strings.size()), anchor, base,
                       uint32_t(dict.size()), 0};
   std::vector<uint8_t> blob(sizeof(h));
   memcpy(blob.data(), &h, sizeof(h));

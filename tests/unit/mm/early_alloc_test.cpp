@@ -18,8 +18,8 @@ TEST(EarlyAllocator, PicksLargestUsableRegionAboveFloor) {
 
 TEST(EarlyAllocator, CeilingKeepsItBelowFourGiB) {
   arch::MemoryMap m;
-  m.add(0x100000, 0xBFF00000, 1);         // 1 MiB .. 3 GiB
-  m.add(4ull << 30, 5ull << 30, 1);        // 5 GiB above 4 GiB: the largest region
+  m.add(0x100000, 0xBFF00000, 1);    // 1 MiB .. 3 GiB
+  m.add(4ull << 30, 5ull << 30, 1);  // 5 GiB above 4 GiB: the largest region
   mm::EarlyAllocator a;
   ASSERT_TRUE(a.init(m, 0x200000, 4ull << 30));
   EXPECT_EQ(a.start(), 0x200000u);

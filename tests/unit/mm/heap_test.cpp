@@ -315,7 +315,7 @@ TEST(Heap, SmallRequestFallsBackToPagesWhenNoSlabFits) {
   EXPECT_GE(t.heap.usable_size(p), 30000u);
   std::vector<void*> more;
   while (void* b = t.heap.allocate(0, 1848)) more.push_back(b);
-  EXPECT_GT(more.size(), spans.size());  // every 9-page hole serves some
+  EXPECT_GT(more.size(), spans.size());                     // every 9-page hole serves some
   EXPECT_LT(t.heap.stats(0, 0).largest_free_block, 4096u);  // and only then does it fail
   t.heap.free(0, p);
   for (void* b : more) t.heap.free(0, b);

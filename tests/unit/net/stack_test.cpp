@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <cstring>
-
 #include <vector>
 
 namespace {
@@ -100,7 +99,7 @@ TEST_F(StackTest, EchoRequestToTheGatewayWaitsForArp) {
   EXPECT_EQ(net::load32(&g_sent[0][14 + 24]), kGw.value);
   auto reply = arp(2, kGwMac, kGw, kOurIp);
   s.receive_frame(reply.data(), reply.size());
-  ASSERT_EQ(g_sent.size(), 2u);  // the held frame, now addressed
+  ASSERT_EQ(g_sent.size(), 2u);                            // the held frame, now addressed
   ASSERT_TRUE(s.send_echo_request(kGw, 0, 90, data, 32));  // and one sent at once
   ASSERT_EQ(g_sent.size(), 3u);
   for (size_t i = 1; i < 3; ++i) {
@@ -110,8 +109,8 @@ TEST_F(StackTest, EchoRequestToTheGatewayWaitsForArp) {
   }
   const auto& f = g_sent.back();
   EXPECT_EQ(memcmp(&f[0], kGwMac.b, 6), 0);
-  EXPECT_EQ(net::checksum(&f[14], 20), 0);           // valid IPv4 header
-  EXPECT_EQ(net::checksum(&f[34], 8 + 32), 0);       // valid ICMP
+  EXPECT_EQ(net::checksum(&f[14], 20), 0);      // valid IPv4 header
+  EXPECT_EQ(net::checksum(&f[34], 8 + 32), 0);  // valid ICMP
   EXPECT_EQ(f[34], 8);
   EXPECT_EQ(net::load16(&f[34 + 6]), 90);
   // An off-subnet destination goes to the gateway's MAC.
@@ -128,10 +127,10 @@ TEST_F(StackTest, AnnouncementIsARequestForOurOwnAddress) {
   ASSERT_EQ(g_sent.size(), 1u);
   const auto& f = g_sent[0];
   EXPECT_EQ(net::load16(&f[12]), 0x0806);
-  EXPECT_EQ(net::load16(&f[14 + 6]), 1);                  // a request
-  EXPECT_EQ(net::load32(&f[14 + 14]), kOurIp.value);      // sender IP
-  EXPECT_EQ(net::load32(&f[14 + 24]), kOurIp.value);      // target IP: ours too (RFC 5227 §2.3)
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(f[i], 0xFF);      // broadcast
+  EXPECT_EQ(net::load16(&f[14 + 6]), 1);              // a request
+  EXPECT_EQ(net::load32(&f[14 + 14]), kOurIp.value);  // sender IP
+  EXPECT_EQ(net::load32(&f[14 + 24]), kOurIp.value);  // target IP: ours too (RFC 5227 §2.3)
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(f[i], 0xFF);  // broadcast
 }
 
 // Held frames are few and short-lived: an unanswered ARP request does not keep them, and a
@@ -272,7 +271,8 @@ TEST_F(StackTest, UdpDeliveryToABoundPortAndSend) {
   const auto& out = g_sent.back();
   EXPECT_EQ(out[14 + 9], 17);
   EXPECT_EQ(net::load16(&out[34 + 2]), 5555);
-  const uint32_t ps = (kOurIp.value >> 16) + (kOurIp.value & 0xFFFF) + (kGw.value >> 16) + (kGw.value & 0xFFFF) + 17 + 13;
+  const uint32_t ps =
+      (kOurIp.value >> 16) + (kOurIp.value & 0xFFFF) + (kGw.value >> 16) + (kGw.value & 0xFFFF) + 17 + 13;
   EXPECT_EQ(net::checksum(&out[34], 13, ps), 0);
   s.unbind_udp(&port);
 }
@@ -329,7 +329,8 @@ TEST(Dhcp, ParsesOffersAndRejectsGarbage) {
   net::store32(m + 16, kOurIp.value);
   const uint8_t magic[4] = {99, 130, 83, 99};
   memcpy(m + 236, magic, 4);
-  uint8_t opts[] = {53, 1, 2, 1, 4, 255, 255, 255, 0, 3, 4, 10, 0, 2, 2, 54, 4, 10, 0, 2, 2, 51, 4, 0, 0, 0x0E, 0x10, 255};
+  uint8_t opts[] = {53, 1,  2, 1,  4, 255, 255, 255, 0, 3, 4, 10,   0,    2,
+                    2,  54, 4, 10, 0, 2,   2,   51,  4, 0, 0, 0x0E, 0x10, 255};
   memcpy(m + 240, opts, sizeof opts);
   net::DhcpReply r;
   ASSERT_TRUE(net::dhcp_parse(m, 240 + sizeof opts, 77, &r));
@@ -339,7 +340,7 @@ TEST(Dhcp, ParsesOffersAndRejectsGarbage) {
   EXPECT_EQ(r.mask, net::Ipv4::from_bytes(255, 255, 255, 0));
   EXPECT_EQ(r.lease_seconds, 3600u);
   EXPECT_FALSE(net::dhcp_parse(m, 240 + sizeof opts, 78, &r));  // another transaction
-  m[241] = 200;  // option length past the end
+  m[241] = 200;                                                 // option length past the end
   EXPECT_FALSE(net::dhcp_parse(m, 240 + sizeof opts, 77, &r));
   EXPECT_FALSE(net::dhcp_parse(m, 100, 77, &r));
 }

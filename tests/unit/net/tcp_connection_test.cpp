@@ -102,7 +102,9 @@ struct Peer {
     while (uint32_t n = c.recv(b, sizeof b, now)) r.append(reinterpret_cast<char*>(b), n);
     return r;
   }
-  uint32_t send(const std::string& d) { return c.send(reinterpret_cast<const uint8_t*>(d.data()), uint32_t(d.size()), now); }
+  uint32_t send(const std::string& d) {
+    return c.send(reinterpret_cast<const uint8_t*>(d.data()), uint32_t(d.size()), now);
+  }
   std::string sent_data() const {
     std::string r;
     for (auto& e : out) r += e.data;
@@ -401,7 +403,7 @@ TEST(TcpConnection, OutOfOrderAndDuplicateSegments) {
   ASSERT_EQ(p.out.size(), 1u);  // the hole filled: an ACK at once, for both segments
   EXPECT_EQ(p.out[0].s.ack, base + 10);
   EXPECT_EQ(p.c.out_of_order_ranges(), 0u);
-  p.deliver(p.seg(kAck, base, p.acked_upto, "hello"));  // again: not delivered twice
+  p.deliver(p.seg(kAck, base, p.acked_upto, "hello"));     // again: not delivered twice
   p.deliver(p.seg(kAck, base + 8, p.acked_upto, "ldXY"));  // overlapping: only the new part
   EXPECT_EQ(p.read_all(), "helloworldXY");
 }
@@ -420,13 +422,13 @@ TEST(TcpConnection, OutOfOrderRangesMergeAndFill) {
   piece(4, 4);                // e..h
   piece(12, 4);               // m..p
   EXPECT_EQ(p.c.out_of_order_ranges(), 3u);
-  piece(8, 4);                // i..l: joins e..h and m..p
+  piece(8, 4);  // i..l: joins e..h and m..p
   EXPECT_EQ(p.c.out_of_order_ranges(), 2u);
   EXPECT_EQ(p.c.readable(), 0u);
-  piece(0, 4);                // a..d: e..p follow on
+  piece(0, 4);  // a..d: e..p follow on
   EXPECT_EQ(p.read_all(), "abcdefghijklmnop");
   EXPECT_EQ(p.c.out_of_order_ranges(), 1u);
-  piece(16, 4);               // q..t: u..z follow on, their FIN was not kept
+  piece(16, 4);  // q..t: u..z follow on, their FIN was not kept
   EXPECT_EQ(p.read_all(), "qrstuvwxyz");
   EXPECT_EQ(p.c.out_of_order_ranges(), 0u);
   EXPECT_FALSE(p.c.peer_closed());
@@ -468,7 +470,7 @@ TEST(TcpConnection, ZeroWindowIsProbed) {
   p.handshake();
   p.deliver(kAck, "", 0);  // the peer shuts its window
   p.send("data");
-  EXPECT_TRUE(p.out.empty());  // nothing goes into a zero window...
+  EXPECT_TRUE(p.out.empty());     // nothing goes into a zero window...
   for (int i = 0; i < 12; ++i) {  // ...but probes do, and never time the connection out
     p.now = p.c.deadline();
     p.c.timer(p.now);

@@ -16,8 +16,9 @@ const Ipv4 kRemote = Ipv4::from_bytes(10, 0, 2, 2);
 constexpr uint64_t kNow = 1000 * sc::kPeriodUs + 12345;
 
 TEST(SynCookie, EncodesTheLargestMssStepNotAboveThePeers) {
-  const struct { uint16_t offered, expected; } cases[] = {
-      {0, 536}, {100, 536}, {536, 536}, {1219, 536}, {1220, 1220}, {1452, 1440}, {1460, 1460}, {9000, 1460}};
+  const struct {
+    uint16_t offered, expected;
+  } cases[] = {{0, 536}, {100, 536}, {536, 536}, {1219, 536}, {1220, 1220}, {1452, 1440}, {1460, 1460}, {9000, 1460}};
   for (const auto& c : cases) {
     const uint32_t cookie = sc::make(kKey, kNow, kLocal, 8080, kRemote, 40000, 777, c.offered);
     EXPECT_EQ(sc::check(kKey, kNow, kLocal, 8080, kRemote, 40000, 777, cookie), c.expected) << c.offered;

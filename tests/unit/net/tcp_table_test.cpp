@@ -1,11 +1,11 @@
 // Two TCP instances talking over a simulated link (every segment serialised with build() and
 // parsed again, so checksums and options are on the path): handshakes through listeners, bulk
 // transfers over a lossy, reordering link, refused connections, SYN floods, and no leaks.
-#include "tcp_link.h"
-
 #include <map>
 #include <string>
 #include <vector>
+
+#include "tcp_link.h"
 
 namespace {
 
@@ -244,7 +244,8 @@ void bulk(unsigned loss, bool reorder) {
       sent_up += n.client.send(c, reinterpret_cast<const uint8_t*>(up.data() + sent_up), uint32_t(up.size() - sent_up));
     }
     if (s != nullptr && sent_down < down.size()) {
-      sent_down += n.server.send(s, reinterpret_cast<const uint8_t*>(down.data() + sent_down), uint32_t(down.size() - sent_down));
+      sent_down += n.server.send(s, reinterpret_cast<const uint8_t*>(down.data() + sent_down),
+                                 uint32_t(down.size() - sent_down));
     }
     n.run(2'000);
     if (s != nullptr) got_up += drain(n.server, s);
@@ -284,10 +285,12 @@ TEST(TcpTable, SynFloodStaysBoundedAndTheServiceRecovers) {
   EXPECT_EQ(n.server.counters().syn_cookies_sent, 1000u - queue);  // answered, nothing kept
   EXPECT_EQ(l->half_open, queue);
   // The half-open ones time out (SYN,ACK retransmissions with back-off), then a real client gets in.
-  n.hook = [](Net& net) { net.wire.erase(std::remove_if(net.wire.begin(), net.wire.end(), [](const Packet& p) {
-                                             return p.to == kClientIp && load16(p.bytes.data() + 2) < 2000;
-                                           }),
-                                           net.wire.end()); };
+  n.hook = [](Net& net) {
+    net.wire.erase(
+        std::remove_if(net.wire.begin(), net.wire.end(),
+                       [](const Packet& p) { return p.to == kClientIp && load16(p.bytes.data() + 2) < 2000; }),
+        net.wire.end());
+  };
   n.run(300'000'000);
   EXPECT_EQ(n.server.connections(), 0u);
   EXPECT_EQ(l->half_open, 0u);
@@ -376,11 +379,11 @@ TEST(TcpTable, ForgedCookieAcksAreRefused) {
   };
   ack_from(1001, 12345);
   ack_from(1001, cookie.seq + 0x1000000);  // the right MSS bits, another period's
-  ack_from(1002, cookie.seq + 1);  // the right cookie from the wrong port
+  ack_from(1002, cookie.seq + 1);          // the right cookie from the wrong port
   EXPECT_EQ(n.server.counters().syn_cookies_accepted, 0u);
   EXPECT_EQ(n.server.counters().resets_sent, 3u);
   EXPECT_EQ(n.server.connections(), 1u);  // the SYN queue's one
-  ack_from(1001, cookie.seq + 1);  // the real one
+  ack_from(1001, cookie.seq + 1);         // the real one
   EXPECT_EQ(n.server.counters().syn_cookies_accepted, 1u);
   EXPECT_EQ(l->ready, 1u);
 }
@@ -473,8 +476,8 @@ TEST(TcpTable, TimeWaitRecordsAreSmall) {
 // nothing at all once `silent`. The hook takes the server's segments for them off the wire.
 struct RawClients {
   struct Peer {
-    uint32_t seq = 0;     // our next sequence number
-    uint32_t ack = 0;     // the server's next, as we acknowledge it
+    uint32_t seq = 0;  // our next sequence number
+    uint32_t ack = 0;  // the server's next, as we acknowledge it
     bool established = false;
     bool reset = false;
   };
@@ -638,7 +641,7 @@ TEST(TcpTable, OrphanLifetimeIsBounded) {
   Net n;
   Listener* l = n.server.listen(80, 8);
   RawClients slow(n, 30000, 1, 1, "GET / HTTP/1.0\r\n\r\n");  // a window of one byte
-  slow.delay_us = 50'000;                                            // a round trip of 50 ms
+  slow.delay_us = 50'000;                                     // a round trip of 50 ms
   n.hook_due = [&slow] { return slow.held.empty() ? UINT64_MAX : slow.held.front().first; };
   n.hook = [&](Net& net) {
     serve(net, l, std::string(100000, 'b'));  // more than a minute at one byte per round trip
@@ -693,7 +696,8 @@ TEST(TcpTable, TheBudgetHoldsAndPressureReclaimsTimeWaitThenOrphansThenIdle) {
     const TcpCounters& c = net.server.counters();
     most = std::max(most, m.used);
     // TIME-WAIT records before orphans before idle connections.
-    if ((c.reclaimed_orphans != 0 && m.time_wait != 0) || (c.reclaimed_idle != 0 && (m.orphans != 0 || m.time_wait != 0))) {
+    if ((c.reclaimed_orphans != 0 && m.time_wait != 0) ||
+        (c.reclaimed_idle != 0 && (m.orphans != 0 || m.time_wait != 0))) {
       order_kept = false;
     }
   };

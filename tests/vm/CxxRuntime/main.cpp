@@ -94,7 +94,8 @@ int main() {
           "movabs $0x5555555555555555, %%r15\n\t"
           "movabs $0x6666666666666666, %%rsi\n\t"
           "movabs $0x7777777777777777, %%r8\n\t"
-          "ud2" ::: "rbx", "r12", "r13", "r14", "r15", "rsi", "r8");
+          "ud2" ::
+              : "rbx", "r12", "r13", "r14", "r15", "rsi", "r8");
     }
     if (strcmp(mode, "int3") == 0) BreakpointHere();
     if (strcmp(mode, "noncanonical") == 0) {

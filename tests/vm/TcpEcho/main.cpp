@@ -53,7 +53,7 @@ int main() {
   Sleep(500);  // the last connection's LAST-ACK completes
   TMemoryStats after;
   SysGetMemoryStats(GetCoreId(), &after);
-  WriteConsoleF("TcpEcho: served %d connections; bytes in use before %d, after %d\n", g_done,
-                before.BytesInUse, after.BytesInUse);
+  WriteConsoleF("TcpEcho: served %d connections; bytes in use before %d, after %d\n", g_done, before.BytesInUse,
+                after.BytesInUse);
   return 0;
 }

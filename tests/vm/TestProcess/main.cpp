@@ -27,7 +27,7 @@ PtrInt RecordParam(void* param) {
 }
 
 thread_local PtrUInt t_counter = 5;  // .tdata
-thread_local PtrUInt t_zeroed[4];     // .tbss
+thread_local PtrUInt t_zeroed[4];    // .tbss
 std::atomic<int> g_tls_ok{0};
 PtrInt UsesThreadLocal(void* param) {
   const PtrUInt base = reinterpret_cast<PtrUInt>(param);
@@ -117,7 +117,8 @@ int main() {
   WriteConsoleF("TestProcess: %d cores\n", CPU_COUNT);
   TThreadID id = 0;
   BeginThread(nullptr, 0, RecordParam, reinterpret_cast<void*>(0x12345), 0, id);
-  Report("TestBeginThread-0", id != 0 && WaitFor([] { return g_param_seen[0] == 0x12345; }, 1000) && g_core_seen[0] == 0);
+  Report("TestBeginThread-0",
+         id != 0 && WaitFor([] { return g_param_seen[0] == 0x12345; }, 1000) && g_core_seen[0] == 0);
   if (CPU_COUNT > 1) {
     BeginThread(nullptr, 0, RecordParam, reinterpret_cast<void*>(0x12345), 1, id);
     Report("TestBeginThread-1",

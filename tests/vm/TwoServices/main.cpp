@@ -15,8 +15,9 @@ constexpr LongInt kPort = 8080;
 constexpr int kCores = 2;
 
 // Per-core state, each on its own cache line: written only by its core's service.
-const char kHello[] = "HTTP/1.0 200\r\nContent-type: Text/Html\r\nContent-length:24\r\nConnection: close\r\n"
-                      "Server: ToroMicroserver\r\n\r\nHello World I am Toro!\r\n";
+const char kHello[] =
+    "HTTP/1.0 200\r\nContent-type: Text/Html\r\nContent-length:24\r\nConnection: close\r\n"
+    "Server: ToroMicroserver\r\n\r\nHello World I am Toro!\r\n";
 bool g_hello = false;  // set before the services start, read only after
 
 struct alignas(64) CoreState {
