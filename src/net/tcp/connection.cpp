@@ -80,6 +80,17 @@ void Connection::emit(uint8_t flags, uint32_t seq, const uint8_t* payload, uint3
   if (out_.send != nullptr) out_.send(out_.ctx, *this, s);
 }
 
+void Connection::emit_for(const Segment& in, uint8_t flags) {
+  Segment s;
+  s.src_port = ep_.local_port;
+  s.dst_port = ep_.remote_port;
+  s.seq = in.ack;
+  s.ack = in.seq + in.seg_len();
+  s.flags = flags;
+  s.window = advertised_window();
+  if (out_.send != nullptr) out_.send(out_.ctx, *this, s);
+}
+
 void Connection::send_syn() { emit(state_ == State::kSynSent ? kSyn : kSyn | kAck, iss_, nullptr, 0); }
 
 void Connection::take_options(const Segment& syn) {
@@ -234,7 +245,23 @@ void Connection::input(const Segment& s, uint64_t now) {
       send_syn();  // the peer retransmitted its SYN: our SYN,ACK was lost
       return;
     }
-    if (state_ == State::kTimeWait && s.has(kFin)) time_wait_until_ = now + 2 * kMsl;  // a retransmitted FIN
+    if (state_ == State::kTimeWait && s.has(kFin)) {
+      if (s.seq + uint32_t(s.payload_length) + 1 == rcv_nxt_) {
+        time_wait_until_ = now + 2 * kMsl;  // the peer's FIN again (our ACK was lost): §3.10.7.4
+      } else {
+        // A FIN that is not this connection's: one of an earlier connection on this 4-tuple,
+        // whose TIME-WAIT a SYN cut short (Tcp::receive), and whose peer never had our last
+        // ACK. It gets the ACK that connection's TIME-WAIT would have sent (the numbers are
+        // the segment's own), which lets the old peer close, and it neither restarts 2*MSL
+        // nor counts as this connection's peer being heard from. Our ACK with this
+        // connection's numbers would be unacceptable to the old peer, which answers it with
+        // its FIN again: QEMU's libslirp keeps such a socket in LAST-ACK, and the two would
+        // trade FIN and ACK without end, the 2*MSL restarted each time, so that a new SYN
+        // whose ISN is not above this connection's could never reopen the 4-tuple.
+        if (s.has(kAck)) emit_for(s, kAck);
+        return;
+      }
+    }
     // A zero window still takes ACKs (§3.10.7.4 "special allowance"): the probe's ACK matters.
     if (wnd == 0 && s.seq == rcv_nxt_ && s.has(kAck) && synchronized()) {
       if (!process_ack(s, now)) return;

@@ -157,6 +157,9 @@ class Connection {
   bool fin_in_flight() const;
   uint16_t advertised_window() const;
   void emit(uint8_t flags, uint32_t seq, const uint8_t* payload, uint32_t length);
+  // A segment answering `in` with its own numbers (SEQ = its ACK, ACK = its end), not this
+  // connection's: what TIME-WAIT sends for an earlier connection's FIN (input()).
+  void emit_for(const Segment& in, uint8_t flags);
   // A pure ACK carries the highest sequence number sent (SND.NXT may have gone back for a
   // retransmission while the peer already holds what followed: an older number would be
   // unacceptable to it), but never one past the peer's window (SND.UNA + SND.WND, as Linux's

@@ -213,6 +213,97 @@ TEST(TcpTable, OldFinAfterTimeWaitReopenedPastAFullSynQueueGetsNoReset) {
   n.wire.clear();
 }
 
+// Sends the server one segment from the client's `port` and returns what it answered at once.
+std::vector<Segment> inject(Net& n, uint16_t port, uint8_t flags, uint32_t seq, uint32_t ack,
+                            const std::string& data = "") {
+  Segment seg;
+  seg.src_port = port;
+  seg.dst_port = 80;
+  seg.seq = seq;
+  seg.ack = ack;
+  seg.flags = flags;
+  seg.window = 65535;
+  if (flags & kSyn) seg.mss = 1460;
+  seg.payload = reinterpret_cast<const uint8_t*>(data.data());
+  seg.payload_length = data.size();
+  std::vector<uint8_t> b(kMaxHeaderSize + data.size());
+  b.resize(build(kClientIp, kServerIp, seg, b.data(), b.size()));
+  n.wire.clear();
+  n.server.receive(kClientIp, kServerIp, b.data(), b.size());
+  std::vector<Segment> replies;
+  for (const Packet& p : n.wire) {
+    Segment r;
+    EXPECT_EQ(parse(kServerIp, kClientIp, p.bytes.data(), p.bytes.size(), &r), ParseResult::kOk);
+    replies.push_back(r);
+  }
+  n.wire.clear();
+  return replies;
+}
+
+// QEMU's user networking (libslirp) can lose our last ACK of a connection: when the host reuses
+// the client's port before that ACK arrives, libslirp hands it to its new socket on the same
+// 4-tuple (which answers it with a RST), and the old socket stays in LAST-ACK, retransmitting
+// its FIN for minutes. The FIN then finds a TIME-WAIT of a later connection on the 4-tuple. It
+// must get the ACK its own connection's TIME-WAIT would have sent (the old socket closes), and
+// must not restart this TIME-WAIT's quiet time: answered with this connection's numbers, the
+// old socket sent its FIN again at once, the two traded FIN and ACK until the port came back,
+// and a SYN whose ISN was not above the last connection's (libslirp's ISN moves 64,000 a
+// connection: past about 33,500 connections a new one is no longer above an old one) then got
+// an ACK instead of a SYN,ACK, libslirp a RST, and its client waited 6 s for libslirp's SYN
+// retransmission (bench/soak: a slowest request of about 6 s in its one-minute slices).
+TEST(TcpTable, TimeWaitAcksAnEarlierConnectionsFinWithThatConnectionsNumbers) {
+  Net n;
+  Listener* l = n.server.listen(80, 8);
+  ASSERT_NE(l, nullptr);
+  const uint16_t port = 40000;
+  const std::string request = "GET / HTTP/1.0\r\n\r\n";
+  const std::string answer = "HTTP/1.0 200\r\n\r\nHello";
+  // One connection from `port` with the client's ISN `isn`: request, answer and FIN, the
+  // client's FIN; the server is left in TIME-WAIT. Returns the client's FIN (seq, ack).
+  auto connection = [&](uint32_t isn) {
+    auto r = inject(n, port, kSyn, isn, 0);
+    EXPECT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].flags, kSyn | kAck);
+    const uint32_t server_isn = r[0].seq;
+    inject(n, port, kAck | kPsh, isn + 1, server_isn + 1, request);
+    Socket* s = n.server.accept(l);
+    EXPECT_NE(s, nullptr);
+    EXPECT_EQ(drain(n.server, s), request);
+    n.server.send(s, reinterpret_cast<const uint8_t*>(answer.data()), uint32_t(answer.size()));
+    n.server.release(s);
+    n.wire.clear();  // the answer and its FIN: received
+    const uint32_t fin_seq = isn + 1 + uint32_t(request.size());
+    const uint32_t fin_ack = server_isn + 1 + uint32_t(answer.size()) + 1;
+    r = inject(n, port, kFin | kAck, fin_seq, fin_ack);
+    EXPECT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].flags, kAck);
+    EXPECT_EQ(n.server.memory().time_wait, 1u);
+    return std::make_pair(fin_seq, fin_ack);
+  };
+  const uint32_t first_isn = 0x10000000;
+  const auto [old_fin_seq, old_fin_ack] = connection(first_isn);  // our last ACK: lost
+  g_now += 2 * Tcp::kTimeWaitReuseUs;
+  const uint32_t second_isn = 0x20000000;
+  connection(second_isn);  // reopens the TIME-WAIT
+  g_now += Tcp::kTimeWaitReuseUs / 2;
+  // The first connection's FIN again: the ACK it asks for, with its own numbers.
+  auto r = inject(n, port, kFin | kAck, old_fin_seq, old_fin_ack);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].flags, kAck);
+  EXPECT_EQ(r[0].seq, old_fin_ack);
+  EXPECT_EQ(r[0].ack, old_fin_seq + 1);
+  EXPECT_EQ(n.server.memory().time_wait, 1u);
+  EXPECT_EQ(n.server.counters().resets_sent, 0u);
+  // The TIME-WAIT has been quiet for a second (the old FIN does not count): a SYN whose ISN is
+  // below the second connection's (the client's ISNs wrapped) opens a new connection.
+  g_now += Tcp::kTimeWaitReuseUs / 2 + 1;
+  r = inject(n, port, kSyn, first_isn, 0);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].flags, kSyn | kAck);
+  EXPECT_EQ(r[0].ack, first_isn + 1);
+  EXPECT_EQ(l->half_open, 1u);
+}
+
 TEST(TcpTable, RefusedWithoutAListener) {
   Net n;
   Socket* c = n.client.connect(kServerIp, 81);
@@ -792,7 +883,7 @@ TEST(TcpTable, ARestartedTimeWaitDoesNotHoldUpTheOthers) {
     n.server.release(s);  // the server closes first: TIME-WAIT on the server
     n.run(50'000);
     ports.push_back(c->conn.endpoints().local_port);
-    fins.push_back(s->conn.rcv_nxt() - 1);
+    fins.push_back(s->conn.rcv_nxt());  // where the client's FIN goes (not sent yet)
     n.client.release(c);
     n.run(50'000);
   }
