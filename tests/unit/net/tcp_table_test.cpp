@@ -126,6 +126,33 @@ TEST(TcpTable, SynWithAnOldSequenceReopensAQuietTimeWait) {
 // old connection's numbers) to the new connection, whose client then sees it end without an
 // answer (tests/vm/memtest.py: "wrong answer ... 0 bytes"). So a SYN that reopens a TIME-WAIT
 // takes a record even past a full SYN queue (no cookie), and the old FIN gets an ACK.
+// Sends the server one segment from the client's `port` and returns what it answered at once.
+std::vector<Segment> inject(Net& n, uint16_t port, uint8_t flags, uint32_t seq, uint32_t ack,
+                            const std::string& data = "") {
+  Segment seg;
+  seg.src_port = port;
+  seg.dst_port = 80;
+  seg.seq = seq;
+  seg.ack = ack;
+  seg.flags = flags;
+  seg.window = 65535;
+  if (flags & kSyn) seg.mss = 1460;
+  seg.payload = reinterpret_cast<const uint8_t*>(data.data());
+  seg.payload_length = data.size();
+  std::vector<uint8_t> b(kMaxHeaderSize + data.size());
+  b.resize(build(kClientIp, kServerIp, seg, b.data(), b.size()));
+  n.wire.clear();
+  n.server.receive(kClientIp, kServerIp, b.data(), b.size());
+  std::vector<Segment> replies;
+  for (const Packet& p : n.wire) {
+    Segment r;
+    EXPECT_EQ(parse(kServerIp, kClientIp, p.bytes.data(), p.bytes.size(), &r), ParseResult::kOk);
+    replies.push_back(r);
+  }
+  n.wire.clear();
+  return replies;
+}
+
 TEST(TcpTable, OldFinAfterTimeWaitReopenedPastAFullSynQueueGetsNoReset) {
   Net n(/*syn_queue=*/1);
   Listener* l = n.server.listen(80, 8);
@@ -133,28 +160,7 @@ TEST(TcpTable, OldFinAfterTimeWaitReopenedPastAFullSynQueueGetsNoReset) {
   // Sends a segment from the client's port 40000 (or `port`) and returns what the server
   // answered at once.
   auto send = [&](uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data = "", uint16_t port = 40000) {
-    Segment seg;
-    seg.src_port = port;
-    seg.dst_port = 80;
-    seg.seq = seq;
-    seg.ack = ack;
-    seg.flags = flags;
-    seg.window = 65535;
-    if (flags & kSyn) seg.mss = 1460;
-    seg.payload = reinterpret_cast<const uint8_t*>(data.data());
-    seg.payload_length = data.size();
-    std::vector<uint8_t> b(kMaxHeaderSize + data.size());
-    b.resize(build(kClientIp, kServerIp, seg, b.data(), b.size()));
-    n.wire.clear();
-    n.server.receive(kClientIp, kServerIp, b.data(), b.size());
-    std::vector<Segment> replies;
-    for (const Packet& p : n.wire) {
-      Segment r;
-      EXPECT_EQ(parse(kServerIp, kClientIp, p.bytes.data(), p.bytes.size(), &r), ParseResult::kOk);
-      replies.push_back(r);
-    }
-    n.wire.clear();
-    return replies;
+    return inject(n, port, flags, seq, ack, data);
   };
   const std::string request = "GET / HTTP/1.0\r\n\r\n";
   const std::string answer = "HTTP/1.0 200\r\n\r\nHello";
@@ -211,33 +217,6 @@ TEST(TcpTable, OldFinAfterTimeWaitReopenedPastAFullSynQueueGetsNoReset) {
   EXPECT_EQ(answers, 1u);
   n.server.release(s2);
   n.wire.clear();
-}
-
-// Sends the server one segment from the client's `port` and returns what it answered at once.
-std::vector<Segment> inject(Net& n, uint16_t port, uint8_t flags, uint32_t seq, uint32_t ack,
-                            const std::string& data = "") {
-  Segment seg;
-  seg.src_port = port;
-  seg.dst_port = 80;
-  seg.seq = seq;
-  seg.ack = ack;
-  seg.flags = flags;
-  seg.window = 65535;
-  if (flags & kSyn) seg.mss = 1460;
-  seg.payload = reinterpret_cast<const uint8_t*>(data.data());
-  seg.payload_length = data.size();
-  std::vector<uint8_t> b(kMaxHeaderSize + data.size());
-  b.resize(build(kClientIp, kServerIp, seg, b.data(), b.size()));
-  n.wire.clear();
-  n.server.receive(kClientIp, kServerIp, b.data(), b.size());
-  std::vector<Segment> replies;
-  for (const Packet& p : n.wire) {
-    Segment r;
-    EXPECT_EQ(parse(kServerIp, kClientIp, p.bytes.data(), p.bytes.size(), &r), ParseResult::kOk);
-    replies.push_back(r);
-  }
-  n.wire.clear();
-  return replies;
 }
 
 // QEMU's user networking (libslirp) can lose our last ACK of a connection: when the host reuses
