@@ -25,7 +25,7 @@
 
 namespace drivers {
 
-enum class DeviceClass : uint8_t { kNetwork };  // block and console devices come with their drivers
+enum class DeviceClass : uint8_t { kNetwork, kBlock };  // drivers::Nic*, drivers::BlockDevice*
 
 // How the kernel reaches a device (and where its interrupt comes from).
 enum class Transport : uint8_t {

@@ -32,6 +32,16 @@ enum class Error : uint8_t {
   kClosed,           // the peer closed or reset the connection
   kWouldBlock,       // nothing to do now; try again later
   kNotSupported,     // not in this mode or context (a non-blocking listen outside a service)
+  kIoError,          // the device reported an error for a transfer (a bad sector, a failed request)
+  kReadOnly,         // a write to a read-only device or volume
+  kNotFound,         // no file or directory of that name
+  kExists,           // a file or directory of that name exists already
+  kNoSpace,          // the volume is full
+  kCorrupt,          // the volume's structures are inconsistent (a cluster chain out of range)
+  kNameTooLong,      // a path component or a path over its limit
+  kNotDirectory,     // a path goes through something that is not a directory
+  kIsDirectory,      // a file operation on a directory
+  kLast = kIsDirectory,
 };
 
 // A short lowercase text for console lines ("no memory", "timed out", ...).
@@ -61,6 +71,24 @@ constexpr const char* error_text(Error e) {
       return "would block";
     case Error::kNotSupported:
       return "not supported";
+    case Error::kIoError:
+      return "i/o error";
+    case Error::kReadOnly:
+      return "read-only";
+    case Error::kNotFound:
+      return "not found";
+    case Error::kExists:
+      return "exists";
+    case Error::kNoSpace:
+      return "no space";
+    case Error::kCorrupt:
+      return "corrupt";
+    case Error::kNameTooLong:
+      return "name too long";
+    case Error::kNotDirectory:
+      return "not a directory";
+    case Error::kIsDirectory:
+      return "is a directory";
   }
   return "unknown error";
 }

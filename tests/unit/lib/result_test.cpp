@@ -63,7 +63,7 @@ TEST(Result, DestroysAndCopiesItsValue) {
 }
 
 TEST(Result, EveryErrorHasAText) {
-  for (int e = 0; e <= int(klib::Error::kNotSupported); ++e) {
+  for (int e = 0; e <= int(klib::Error::kLast); ++e) {
     const char* t = klib::error_text(klib::Error(e));
     EXPECT_NE(std::strcmp(t, "unknown error"), 0) << e;
   }
