@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Disks and files end to end: images made on the host (tools/diskimage.py), a Toro program
+reading and writing them in a VM (tools/toro run --disk), and the host's tools judging the
+image afterwards (fsck.fat -n / e2fsck -fn, the files' bytes).
+
+Usage: fstest.py TORO BUILD_DIR ELF MODE FS IFACE [MACHINE]
+  MODE   toro   TestFilesystem (Toro 2019): FAT on virtioblk minor 0, the PASSED set 0..13
+         vvfat  the same on QEMU's fat:rw:DIR, as Toro ran it
+         head   TestFilesystemHead (Toro HEAD): `-append FS,DEVICE,MINOR`, PASSED 0..14, and /test
+                on the host afterwards holds the 34 bytes it wrote
+         write  FileIo write: twelve files written, each closed; QEMU is killed (SIGKILL) at
+                `FileIo: all closed`; then the volume must be clean and every file byte-exact
+         read   FileIo read: a 3 MiB random file put on the volume by the host; the guest's SHA-1
+                of it (read forward, and back to front through seeks) must be the host's
+         bochs  TestFilesystemHead on Bochs' ATA disk (ELF: the program's Bochs disk)
+  FS     fat12, fat16, fat32, ext2 (ext2-1k, ext2-2k, ext2-4k: the block size; ext2-r0: revision 0)
+  IFACE  virtio (legacy PCI), virtio-modern, ide (primary slave: ATA0, minors 6..9)
+"""
+import hashlib
+import os
+import random
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+sys.path.insert(0, os.path.join(harness.ROOT, "tools"))
+import diskimage  # noqa: E402
+
+TEST_TEXT = b"abcdefeedfegghkkgiugjfhuiifjijefij"
+FILEIO_SIZES = [0, 1, 511, 512, 513, 4096, 4097, 65536, 100000, 333333, 1048576 + 7, 2048]
+PASSED_2019 = ["TestOpen-%d" % i for i in range(7)] + ["TestStat-%d" % i for i in range(7, 12)] + \
+              ["TestRead-12", "TestRead-13"]
+PASSED_HEAD = ["TestOpen-%d" % i for i in range(7)] + ["TestStat-%d" % i for i in range(7, 12)] + \
+              ["TestRead-12", "TestCreate-13", "TestWrite-14"]
+
+
+def fileio_pattern(file, size):
+    """What FileIo writes into /out/fFILE.bin (its Pattern())."""
+    return bytes((file * 131 + o * 7 + (o >> 9)) & 0xFF for o in range(size))
+
+
+def make_image(path, fs, folder):
+    kw = {"fs": "ext2" if fs.startswith("ext2") else "fat"}
+    if fs.startswith("fat"):
+        kw["fat"] = int(fs[3:])
+        if kw["fat"] == 12:
+            kw["size_mb"] = 8
+    if fs in ("ext2-1k", "ext2-2k", "ext2-4k"):
+        kw["block_size"] = int(fs[5]) * 1024
+    if fs == "ext2-r0":
+        kw["revision"] = 0
+    diskimage.make(path, folder=folder, **kw)
+
+
+def device_and_minor(iface):
+    # An image is one MBR partition: virtio-blk's minor 0 is slot 0; ATA's primary slave (tools/toro
+    # --disk-if ide) is minor 5 whole and 6 for its first partition.
+    return ("ATA0", 6) if iface == "ide" else ("virtioblk", 0)
+
+
+def passed_lines(text):
+    return [m.group(1) for m in re.finditer(r"^(Test\w+-\d+): PASSED\r?$", text, re.M)]
+
+
+def run_to_end(toro, build_dir, app, elf, options, timeout=240):
+    vm = harness.Vm.toro(toro, build_dir, app, elf, options + ["--timeout", str(timeout)])
+    try:
+        code = vm.wait(timeout + 30)
+    finally:
+        vm.stop()
+    return code, vm.text()
+
+
+def main():
+    toro, build_dir, elf, mode, fs, iface = sys.argv[1:7]
+    machine = sys.argv[7] if len(sys.argv) > 7 else "pc"
+    checks = {}
+    tmp = tempfile.mkdtemp(prefix="toro-fstest-", dir=build_dir)
+    img = os.path.join(tmp, "disk.img")
+    disk_if = ["--disk-if", iface]
+    common = ["--machine", machine, "--nic", "none"]
+    device, minor = device_and_minor(iface)
+
+    if mode in ("toro", "vvfat"):
+        files = diskimage.toro_testfiles(os.path.join(tmp, "testfiles"))
+        disk = "fat:rw:" + files if mode == "vvfat" else img
+        if mode == "toro":
+            make_image(img, fs, files)
+        code, text = run_to_end(toro, build_dir, "TestFilesystem", elf, common + ["--disk", disk] + disk_if)
+        print(text[-4000:])
+        checks["exit code 0"] = code == 0
+        checks["the PASSED set TestOpen-0 .. TestRead-13, in order"] = passed_lines(text) == PASSED_2019
+        checks["no FAILED line"] = "FAILED" not in text
+        checks["mount line"] = "SysMount: Filesystem mounted on CPU#0" in text
+        if mode == "toro":
+            clean, out = diskimage.fsck(img)
+            checks["the volume is clean afterwards"] = clean
+            if not clean:
+                print(out)
+
+    elif mode in ("head", "bochs"):
+        files = diskimage.toro_testfiles(os.path.join(tmp, "testfiles"))
+        make_image(img, fs, files)
+        fsname = "ext2" if fs.startswith("ext2") else "fat"
+        append = f"{fsname},{device},{minor}"
+        if mode == "bochs":
+            vm_cmd = harness.toro_command(toro, build_dir, "bochs", "TestFilesystemHead", elf,
+                                          ["--disk", img, "--timeout", "600", "--append", append])
+            r = harness.run(vm_cmd, timeout=660)
+            code, text = r.code, r.out
+        else:
+            code, text = run_to_end(toro, build_dir, "TestFilesystemHead", elf,
+                                    common + ["--disk", img, "--append", append] + disk_if)
+        print(text[-4000:])
+        checks["exit code 0"] = code == 0
+        checks["the PASSED set TestOpen-0 .. TestWrite-14, in order"] = passed_lines(text) == PASSED_HEAD
+        checks["no FAILED line"] = "FAILED" not in text
+        clean, out = diskimage.fsck(img)
+        checks["the volume is clean afterwards (fsck)"] = clean
+        if not clean:
+            print(out)
+        checks["/test on the host holds what the guest wrote"] = diskimage.read_file(img, "/test") == TEST_TEXT
+        checks["/1Mfile untouched"] = diskimage.read_file(img, "/1Mfile") == bytes(1048576)
+
+    elif mode == "write":
+        make_image(img, fs, None)
+        fsname = "ext2" if fs.startswith("ext2") else "fat"
+        vm = harness.Vm.toro(toro, build_dir, "FileIo", elf,
+                             common + ["--disk", img, "--append", f"{fsname},{device},{minor},write", "--timeout",
+                                       "300"] + disk_if)
+        try:
+            reached = vm.wait_for("FileIo: all closed", 300)
+        finally:
+            vm.kill()  # SIGKILL: nothing after the last close may help the disk
+        text = vm.text()
+        print(text[-3000:])
+        checks["the guest closed every file"] = reached
+        checks["no FAILED line"] = "FAILED" not in text
+        clean, out = diskimage.fsck(img)
+        checks["the volume is clean after SIGKILL (fsck)"] = clean
+        if not clean:
+            print(out)
+        bad = []
+        for i, size in enumerate(FILEIO_SIZES):
+            got = diskimage.read_file(img, f"/out/f{i}.bin")
+            if got != fileio_pattern(i, size):
+                bad.append(f"f{i}.bin: {None if got is None else len(got)} bytes, want {size}")
+        for b in bad:
+            print("  " + b)
+        checks["every closed file byte-exact on the host"] = reached and not bad
+
+    elif mode == "read":
+        folder = os.path.join(tmp, "in-files")
+        os.makedirs(os.path.join(folder, "in"))
+        data = random.Random(1234).randbytes(3 * 1048576 + 1234)
+        with open(os.path.join(folder, "in", "data.bin"), "wb") as f:
+            f.write(data)
+        make_image(img, fs, folder)
+        fsname = "ext2" if fs.startswith("ext2") else "fat"
+        code, text = run_to_end(toro, build_dir, "FileIo", elf,
+                                common + ["--disk", img, "--append", f"{fsname},{device},{minor},read"] + disk_if)
+        print(text[-3000:])
+        want = hashlib.sha1(data).hexdigest()
+        checks["exit code 0"] = code == 0
+        checks["the guest read the host's bytes (SHA-1)"] = \
+            f"FileIo: read /in/data.bin size {len(data)} sha1 {want}" in text
+        checks["reads through seeks match"] = f"FileIo: seek reads match, sha1 {want}" in text
+    else:
+        print(f"unknown mode {mode}")
+        return 2
+
+    if all(checks.values()):
+        harness.run(["rm", "-rf", tmp])
+    return harness.report(checks)
+
+
+if __name__ == "__main__":
+    harness.exit_on_signals()
+    sys.exit(main())
