@@ -28,7 +28,7 @@ white space is not significant):
 
 A REGEX is the rest of the line after the keyword and one space, as Python's `re` reads it with
 re.MULTILINE (so ^ and $ are a console line's ends); trailing white space is dropped.
-vmtest.py and gdbtest.py read their case from the file when the test runs (--case FILE NAME);
+vmtest.py, blocktest.py and gdbtest.py read their case from the file when the test runs (--case FILE NAME);
 the other drivers take only their arguments.
 
   cases.py meson ROOT DIR...   the cases of DIR/tests.expect, for tests/vm/meson.build: one line
@@ -47,6 +47,7 @@ COMMON = os.path.join(HERE, "common.expect")
 FILE_NAME = "tests.expect"
 
 CASE_DRIVERS = {"vmtest.py": {"run", "exit", "expect", "expect-any", "reject"},
+                "blocktest.py": {"run", "exit", "expect", "expect-any", "reject"},
                 "gdbtest.py": {"stop-at", "expect-any"}}
 CHECKS = {"run", "exit", "expect", "expect-any", "reject", "stop-at"}
 SETTINGS = {"suite", "timeout", "parallel", "image", "driver"}
