@@ -9,7 +9,6 @@ sector must be as it was; with --disk-readonly in the case's `run` line, nothing
 
 Usage: blocktest.py TORO BUILD_DIR ELF --case FILE NAME (the case's run/exit/expect/reject lines
 as vmtest.py reads them; the disk is added with --disk)."""
-import argparse
 import os
 import struct
 import sys
@@ -57,19 +56,13 @@ def check_disk(path, readonly):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("toro")
-    p.add_argument("build_dir")
-    p.add_argument("elf")
-    p.add_argument("--case", nargs=2, metavar=("FILE", "NAME"), required=True)
-    args = p.parse_args()
+    args, case = cases.driver_arguments("BlockDevice.elf")
     harness.exit_on_signals()
-    case = cases.find(*args.case)
     readonly = "--disk-readonly" in case.run
     with tempfile.TemporaryDirectory(prefix="toro-blocktest-") as tmp:
         disk = os.path.join(tmp, "disk.img")
         make_disk(disk)
-        cmd = harness.toro_command(args.toro, args.build_dir, "run", "BlockDevice", os.path.abspath(args.elf),
+        cmd = harness.toro_command(args.toro, args.build_dir, "run", "BlockDevice", os.path.abspath(args.image),
                                    case.run + ["--disk", disk])
         r = harness.run(cmd)
         out = r.out.replace("\r\n", "\n")

@@ -226,6 +226,19 @@ def find(path, name):
     raise FormatError(f"{path}: no test '{name}'")
 
 
+def driver_arguments(image_help="the program's image"):
+    """What a case's driver script is called with (TORO BUILD_DIR IMAGE --case FILE NAME): the
+    parsed arguments (toro, build_dir, image) and the case."""
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("toro")
+    p.add_argument("build_dir")
+    p.add_argument("image", help=image_help)
+    p.add_argument("--case", nargs=2, metavar=("FILE", "NAME"), required=True)
+    args = p.parse_args()
+    return args, find(*args.case)
+
+
 def meson_lines(root, dirs):
     """The lines tests/vm/meson.build reads (see the module's doc)."""
     listed = {os.path.normpath(d) for d in dirs}
