@@ -190,8 +190,8 @@ size_t short_display(const uint8_t* e, char* out) {
   while (base > 0 && e[base - 1] == ' ') --base;
   while (ext > 0 && e[8 + ext - 1] == ' ') --ext;
   auto put = [&](uint8_t c, bool lower) {
-    if (c >= 0x80) {
-      c = '?';  // an OEM code page character
+    if (c >= 0x80 || c < 0x20) {
+      c = '?';  // an OEM code page character, or a control character from a damaged entry
     } else if (lower && c >= 'A' && c <= 'Z') {
       c = uint8_t(c + 32);
     }
