@@ -272,6 +272,19 @@ void alias_basis(const uint16_t* q, size_t n, uint8_t* base, size_t* base_n, uin
   }
 }
 
+// The short alias BASE~N.EXT: as much of the basis as fits before the tail.
+void make_alias(const uint8_t* base, size_t base_n, const uint8_t* ext, uint32_t tail, uint8_t* sn) {
+  char digits[8];
+  size_t dn = 0;
+  for (uint32_t t = tail; t != 0; t /= 10) digits[dn++] = char('0' + t % 10);
+  const size_t keep = base_n < 7 - dn ? base_n : 7 - dn;
+  memset(sn, ' ', 11);
+  memcpy(sn, base, keep);
+  sn[keep] = '~';
+  for (size_t i = 0; i < dn; ++i) sn[keep + 1 + i] = uint8_t(digits[dn - 1 - i]);
+  memcpy(sn + 8, ext, 3);
+}
+
 // The long name gathered from LFN entries as they go by, checked against the short entry that
 // ends them (order numbers descending from the 0x40 one, one checksum).
 struct LongName {
@@ -379,7 +392,7 @@ class Volume final : public FileSystem {
   template <class F>
   Result<uint32_t> scan_named(uint32_t first, uint32_t start, F&& visit);
   Result<uint64_t> find(uint32_t first, const char* name, size_t length);
-  Result<bool> short_exists(uint32_t first, const uint8_t* sn);
+  Result<uint32_t> free_tail(uint32_t first, const uint8_t* base, size_t base_n, const uint8_t* ext);
   Result<uint32_t> free_slots(uint32_t first, uint32_t count);
   Result<uint64_t> put_entry(uint32_t first, uint32_t index, const uint8_t* entry);
   Result<uint64_t> parent_of(Inode& dir);
@@ -1097,16 +1110,36 @@ Result<bool> Volume::read_dir(Inode& dir, uint64_t* cookie, DirEntry* entry) {
   return found;
 }
 
-Result<bool> Volume::short_exists(uint32_t first, const uint8_t* sn) {
-  bool found = false;
+// The smallest ~N tail that no short name of the directory has with this basis, in one scan
+// (a directory holds at most 65536 entries, so one of 1 .. 65537 is free).
+Result<uint32_t> Volume::free_tail(uint32_t first, const uint8_t* base, size_t base_n, const uint8_t* ext) {
+  constexpr uint32_t kTails = kMaxDirEntries + 2;
+  uint8_t* used = static_cast<uint8_t*>(memory_.allocate(kTails / 8 + 1, 16));
+  if (used == nullptr) return Error::kNoMemory;
+  memset(used, 0, kTails / 8 + 1);
   Result<uint32_t> r = scan(first, 0, [&](uint32_t, uint8_t* e, Buffer*) {
     if (e[0] == 0) return Step::kStop;
-    if (e[0] == kDeleted || is_lfn(e) || memcmp(e, sn, 11) != 0) return Step::kNext;
-    found = true;
-    return Step::kStop;
+    if (e[0] == kDeleted || is_lfn(e) || memcmp(e + 8, ext, 3) != 0) return Step::kNext;
+    size_t p = 0;
+    while (p < 8 && e[p] != '~') ++p;
+    if (p == 0 || p >= 7 || e[p + 1] == '0') return Step::kNext;
+    size_t end = p + 1;
+    uint32_t tail = 0;
+    while (end < 8 && e[end] >= '0' && e[end] <= '9' && tail < kTails) tail = tail * 10 + (e[end++] - '0');
+    for (size_t i = end; i < 8; ++i) {
+      if (e[i] != ' ') return Step::kNext;
+    }
+    const size_t digits = end - p - 1;
+    const size_t keep = base_n < 7 - digits ? base_n : 7 - digits;
+    if (digits == 0 || tail >= kTails || keep != p || memcmp(e, base, p) != 0) return Step::kNext;
+    used[tail / 8] = uint8_t(used[tail / 8] | 1 << (tail % 8));
+    return Step::kNext;
   });
+  uint32_t tail = 1;
+  while (tail < kTails && ((used[tail / 8] >> (tail % 8)) & 1) != 0) ++tail;
+  memory_.release(used);
   if (!r) return r.error();
-  return found;
+  return tail;
 }
 
 // The index of `count` consecutive free entries, growing the directory by zeroed clusters when
@@ -1213,22 +1246,9 @@ Result<uint64_t> Volume::create(Inode& dir, const char* name, size_t length, uin
     uint8_t base[8], ext[3];
     size_t base_n;
     alias_basis(q, qn, base, &base_n, ext);
-    bool unique = false;
-    for (uint32_t tail = 1; tail <= 999999 && !unique; ++tail) {
-      char digits[8];
-      size_t dn = 0;
-      for (uint32_t t = tail; t != 0; t /= 10) digits[dn++] = char('0' + t % 10);
-      const size_t keep = base_n < 7 - dn ? base_n : 7 - dn;
-      memset(sn, ' ', 11);
-      memcpy(sn, base, keep);
-      sn[keep] = '~';
-      for (size_t i = 0; i < dn; ++i) sn[keep + 1 + i] = uint8_t(digits[dn - 1 - i]);
-      memcpy(sn + 8, ext, 3);
-      Result<bool> taken = short_exists(first, sn);
-      if (!taken) return taken.error();
-      unique = !taken.value();
-    }
-    if (!unique) return Error::kExists;
+    Result<uint32_t> tail = free_tail(first, base, base_n, ext);
+    if (!tail) return tail.error();
+    make_alias(base, base_n, ext, tail.value(), sn);
   }
   const uint32_t lfn_count = need_long ? uint32_t((qn + 12) / 13) : 0;
   Result<uint32_t> slot = free_slots(first, lfn_count + 1);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -317,6 +318,16 @@ TEST_P(Fat, WritesThatFsckAndMtoolsAccept) {
     ASSERT_TRUE(fs_->write_inode(in));
     EXPECT_EQ(resolve(f.dir + "/" + f.name).value(), ino.value());
   }
+  // A lower-case 8.3 name has no long entries, only NT's case flags: it reads back as written.
+  {
+    std::vector<std::string> names;
+    uint64_t cookie = 0;
+    fs::DirEntry e;
+    while (fs_->read_dir(root, &cookie, &e).value()) names.emplace_back(e.name);
+    EXPECT_NE(std::find(names.begin(), names.end(), "hello.txt"), names.end());
+    EXPECT_NE(std::find(names.begin(), names.end(), "EMPTY"), names.end());
+    EXPECT_NE(std::find(names.begin(), names.end(), "Sub Directory"), names.end());
+  }
   // Many entries in a sub-directory: it grows by clusters (a fixed root would be full).
   for (int i = 0; i < 150; ++i) {
     const std::string name = "entry number " + std::to_string(i);
@@ -404,6 +415,24 @@ TEST_P(Fat, FullVolumeGivesShortWriteAndFsckStillPasses) {
   ASSERT_TRUE(fs_->write_inode(in));
   save_and_fsck();
   EXPECT_EQ(host_get("filler"), std::vector<uint8_t>(chunk.begin(), chunk.begin() + 1000));
+}
+
+TEST_P(Fat, ReadOnlyDeviceRefusesChanges) {
+  make_image();
+  host_put(pattern(100, 1), "FILE");
+  disk_ = MemDisk::from_file(img_);
+  disk_.readonly = true;
+  auto v = fs::fat::kType.mount(disk_, kMallocMemory, {});
+  ASSERT_TRUE(v);
+  fs_ = v.value();
+  Inode root = inode(fs_->root_ino());
+  Inode file = inode(resolve("file").value());
+  EXPECT_EQ(read_all(file), pattern(100, 1));
+  EXPECT_EQ(fs_->create(root, "x", 1, fs::kInodeReg).error(), Error::kReadOnly);
+  EXPECT_EQ(fs_->write(file, 0, "x", 1).error(), Error::kReadOnly);
+  EXPECT_EQ(fs_->truncate(file, 0).error(), Error::kReadOnly);
+  EXPECT_TRUE(fs_->sync());
+  EXPECT_EQ(disk_.writes, 0u);
 }
 
 // ---- Corrupt volumes. The image is changed by hand where the driver must not trust it.
