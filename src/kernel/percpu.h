@@ -2,8 +2,7 @@
 // (IA32_GS_BASE points at the core's record), so "which core am I" is one load and needs no
 // LAPIC access. Modules above the kernel keep their per-core state in memory of that core and
 // hang it here by pointer (sched's scheduler, net's interface, fs's block files and volume): no
-// module keeps a parallel
-// array indexed by core.
+// module keeps a parallel array indexed by core.
 //
 //   uint32_t core = kernel::current_core();
 //   kernel::this_cpu()->trap_depth ...
