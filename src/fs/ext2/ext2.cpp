@@ -126,6 +126,7 @@ class Volume final : public FileSystem {
   void count_blocks(int32_t delta);
 
   klib::Status check_dir(Inode& dir);
+  klib::Result<Buffer*> dir_block(Inode& dir, uint64_t lbn);
   bool parse(const uint8_t* block, uint32_t offset, Entry* e) const;
   klib::Status add_entry(Inode& dir, const char* name, size_t length, uint32_t ino, uint8_t type);
   void put_entry(uint8_t* at, uint32_t ino, uint32_t rec_len, const char* name, size_t length, uint8_t type) const;
@@ -790,6 +791,14 @@ bool Volume::parse(const uint8_t* block, uint32_t offset, Entry* e) const {
   return true;
 }
 
+// Block `lbn` of directory `dir`, referenced (directories have no holes).
+klib::Result<Buffer*> Volume::dir_block(Inode& dir, uint64_t lbn) {
+  klib::Result<uint32_t> m = map(dir, lbn, false, nullptr);
+  if (!m) return m.error();
+  if (m.value() == 0) return klib::Error::kCorrupt;
+  return get(m.value());
+}
+
 klib::Status Volume::check_dir(Inode& dir) {
   if (dir.mode != kInodeDir) return klib::Error::kNotDirectory;
   if (dir.size % block_size_ != 0 || dir.size / block_size_ > blocks_count_) return klib::Error::kCorrupt;
@@ -802,10 +811,7 @@ klib::Result<uint64_t> Volume::lookup(Inode& dir, const char* name, size_t lengt
   if (length == 0 || length > kMaxName) return length == 0 ? klib::Error::kNotFound : klib::Error::kNameTooLong;
   const uint64_t blocks = dir.size / block_size_;
   for (uint64_t lbn = 0; lbn < blocks; ++lbn) {
-    klib::Result<uint32_t> m = map(dir, lbn, false, nullptr);
-    if (!m) return m.error();
-    if (m.value() == 0) return klib::Error::kCorrupt;  // directories have no holes
-    klib::Result<Buffer*> b = get(m.value());
+    klib::Result<Buffer*> b = dir_block(dir, lbn);
     if (!b) return b.error();
     const uint8_t* data = b.value()->data;
     uint64_t found = 0;
@@ -835,10 +841,7 @@ klib::Result<bool> Volume::read_dir(Inode& dir, uint64_t* cookie, DirEntry* entr
   // The cookie is the byte offset of the next entry to look at.
   while (*cookie < dir.size) {
     const uint64_t lbn = *cookie / block_size_;
-    klib::Result<uint32_t> m = map(dir, lbn, false, nullptr);
-    if (!m) return m.error();
-    if (m.value() == 0) return klib::Error::kCorrupt;
-    klib::Result<Buffer*> b = get(m.value());
+    klib::Result<Buffer*> b = dir_block(dir, lbn);
     if (!b) return b.error();
     const uint8_t* data = b.value()->data;
     uint32_t off = uint32_t(*cookie % block_size_);
@@ -905,10 +908,7 @@ klib::Status Volume::add_entry(Inode& dir, const char* name, size_t length, uint
   if (ld32(raw + kIFlags) & kFlagIndex) st32(raw + kIFlags, ld32(raw + kIFlags) & ~kFlagIndex);
   const uint64_t blocks = dir.size / block_size_;
   for (uint64_t lbn = 0; lbn < blocks; ++lbn) {
-    klib::Result<uint32_t> m = map(dir, lbn, false, nullptr);
-    if (!m) return m.error();
-    if (m.value() == 0) return klib::Error::kCorrupt;
-    klib::Result<Buffer*> b = get(m.value());
+    klib::Result<Buffer*> b = dir_block(dir, lbn);
     if (!b) return b.error();
     uint8_t* data = b.value()->data;
     for (uint32_t off = 0; off < block_size_;) {
@@ -1032,8 +1032,9 @@ klib::Result<uint64_t> Volume::create(Inode& dir, const char* name, size_t lengt
   if (!c) return c.error();
   if (mode != kInodeReg && mode != kInodeDir) return klib::Error::kInvalidArgument;
   if (length > kMaxName) return klib::Error::kNameTooLong;
-  if (length == 0 || memchr(name, '/', length) != nullptr || memchr(name, '\0', length) != nullptr) {
-    return klib::Error::kInvalidArgument;
+  if (length == 0) return klib::Error::kInvalidArgument;
+  for (size_t i = 0; i < length; ++i) {
+    if (name[i] == '/' || name[i] == '\0') return klib::Error::kInvalidArgument;
   }
   if ((length == 1 && name[0] == '.') || (length == 2 && name[0] == '.' && name[1] == '.')) {
     return klib::Error::kExists;

@@ -298,6 +298,10 @@ TEST_P(Ext2Read, WritesCreatesAndTruncatesPassE2fsck) {
   ASSERT_TRUE(m.open("/dir", d));
   EXPECT_EQ(d.links, 3u);
   EXPECT_EQ(m.list("/dir"), std::vector<std::string>{"inner/"});
+  // Directories spread over the groups.
+  for (int i = 0; i < 12; ++i) m.create("/", "top" + std::to_string(i), fs::kInodeDir);
+  m.create("/top11", "in11", fs::kInodeReg);
+  m.write_at("/top11/in11", 5, pattern(bs * 14, 12));
   // Many names: the directory grows by blocks.
   for (int i = 0; i < 120; ++i) {
     m.create("/dir", "a-rather-long-file-name-to-fill-blocks-" + std::to_string(i), fs::kInodeReg);
@@ -339,7 +343,8 @@ TEST_P(Ext2Read, WritesCreatesAndTruncatesPassE2fsck) {
   ASSERT_TRUE(m.v->write_inode(g));
   // A sparse file: one byte far out (triple indirect at 1 KiB blocks).
   m.create("/", "sparse", fs::kInodeReg);
-  const uint64_t far = bs == 1024 ? (uint64_t(12 + 256 + 65536) << 10) + 5 : 300000000;
+  // (At 2 and 4 KiB the triple indirect tree starts past 0.5 and 4 GiB: there, a double one.)
+  const uint64_t far = bs == 1024 ? (uint64_t(12 + 256 + 65536) << 10) + 5 : uint64_t(12 + bs / 4 + 3) * bs + 5;
   m.write_at("/sparse", far, {0x5A});
   Inode sp{};
   ASSERT_TRUE(m.open("/sparse", sp));
@@ -356,6 +361,10 @@ TEST_P(Ext2Read, WritesCreatesAndTruncatesPassE2fsck) {
   EXPECT_EQ(debugfs_cat(img, "/new.bin"), cut);
   EXPECT_EQ(debugfs_cat(img, "/old"), old);
   EXPECT_EQ(debugfs_cat(img, "/dir/inner/note.txt"), pattern(777, 3));
+  std::vector<uint8_t> in11(5, 0);
+  const std::vector<uint8_t> body = pattern(bs * 14, 12);
+  in11.insert(in11.end(), body.begin(), body.end());
+  EXPECT_EQ(debugfs_cat(img, "/top11/in11"), in11);
   EXPECT_TRUE(debugfs_cat(img, "/gone").empty());
   std::vector<uint8_t> sparse = debugfs_cat(img, "/sparse");
   ASSERT_EQ(sparse.size(), far + 1);
@@ -423,6 +432,40 @@ TEST(Ext2, FullVolumeGivesShortWriteAndStaysConsistent) {
   expect_fsck_clean(img);
   data.resize(written);
   EXPECT_EQ(debugfs_cat(img, "/fill"), data);
+}
+
+// A directory with an htree index (e2fsck -D makes one): read as the plain list it also is,
+// and a new name turns it into a plain directory that e2fsck accepts.
+TEST(Ext2, IndexedDirectoryIsReadAndWrittenAsALinearOne) {
+  if (!have_tools()) GTEST_SKIP() << "e2fsprogs not installed";
+  Scratch s;
+  const std::string tree = s / "tree";
+  mkdir(tree.c_str(), 0755);
+  mkdir((tree + "/many").c_str(), 0755);
+  for (int i = 0; i < 300; ++i) {
+    write_file(tree + "/many/file-with-a-long-name-number-" + std::to_string(i), pattern(size_t(i), uint32_t(i)));
+  }
+  const std::string img = s / "img";
+  ASSERT_TRUE(make_image(s, img, "-b 1024", 8, tree));
+  std::string out;
+  run(std::string(kE2fsck) + " -fyD '" + img + "'", &out);
+  out.clear();
+  run(std::string(kDebugfs) + " -R 'stat /many' '" + img + "'", &out);
+  ASSERT_NE(out.find("Flags: 0x1000"), std::string::npos) << out;  // indexed
+
+  Mounted m;
+  ASSERT_TRUE(m.mount(img));
+  EXPECT_EQ(m.list("/many").size(), 300u);
+  EXPECT_EQ(m.read_all("/many/file-with-a-long-name-number-123"), pattern(123, 123));
+  for (int i = 0; i < 40; ++i) m.create("/many", "added-" + std::to_string(i), fs::kInodeReg);
+  m.create("/many", "subdir", fs::kInodeDir);
+  m.write_at("/many/added-7", 0, pattern(4000, 7));
+  EXPECT_EQ(m.list("/many").size(), 341u);
+  m.unmount();
+  ASSERT_TRUE(m.disk.save(img));
+  expect_fsck_clean(img);
+  EXPECT_EQ(debugfs_cat(img, "/many/added-7"), pattern(4000, 7));
+  EXPECT_EQ(debugfs_cat(img, "/many/file-with-a-long-name-number-299"), pattern(299, 299));
 }
 
 // Damaged volumes: every call fails cleanly.
