@@ -434,6 +434,40 @@ TEST(Ext2, FullVolumeGivesShortWriteAndStaysConsistent) {
   EXPECT_EQ(debugfs_cat(img, "/fill"), data);
 }
 
+// A file past 2 GiB (sparse: three blocks) on a volume without LARGE_FILE: the driver turns
+// the feature on, as Linux does, and i_size_high holds the top of the size.
+TEST(Ext2, LargeFileSetsTheFeature) {
+  if (!have_tools()) GTEST_SKIP() << "e2fsprogs not installed";
+  Scratch s;
+  const std::string img = s / "img";
+  ASSERT_TRUE(make_image(s, img, "-b 1024 -O ^large_file", 8, ""));
+  std::string out;
+  run("/usr/sbin/dumpe2fs -h '" + img + "'", &out);
+  ASSERT_EQ(out.find("large_file"), std::string::npos) << out;
+  Mounted m;
+  ASSERT_TRUE(m.mount(img));
+  m.create("/", "huge", fs::kInodeReg);
+  const uint64_t at = (uint64_t(3) << 30) + 7;
+  m.write_at("/huge", at, {1, 2, 3});
+  Inode h{};
+  ASSERT_TRUE(m.open("/huge", h));
+  EXPECT_EQ(h.size, at + 3);
+  uint8_t b[5] = {9, 9, 9, 9, 9};
+  ASSERT_TRUE(m.v->read(h, at - 2, b, 5));
+  EXPECT_EQ(b[0], 0);
+  EXPECT_EQ(b[2], 1);
+  EXPECT_EQ(b[4], 3);
+  m.unmount();
+  ASSERT_TRUE(m.disk.save(img));
+  expect_fsck_clean(img);
+  out.clear();
+  run("/usr/sbin/dumpe2fs -h '" + img + "'", &out);
+  EXPECT_NE(out.find("large_file"), std::string::npos) << out;
+  out.clear();
+  run(std::string(kDebugfs) + " -R 'stat /huge' '" + img + "'", &out);
+  EXPECT_NE(out.find("Size: " + std::to_string(at + 3)), std::string::npos) << out;
+}
+
 // A directory with an htree index (e2fsck -D makes one): read as the plain list it also is,
 // and a new name turns it into a plain directory that e2fsck accepts.
 TEST(Ext2, IndexedDirectoryIsReadAndWrittenAsALinearOne) {
