@@ -302,13 +302,13 @@ TEST_P(Ext2Read, WritesCreatesAndTruncatesPassE2fsck) {
   for (int i = 0; i < 12; ++i) m.create("/", "top" + std::to_string(i), fs::kInodeDir);
   m.create("/top11", "in11", fs::kInodeReg);
   m.write_at("/top11/in11", 5, pattern(bs * 14, 12));
-  // Many names: the directory grows by blocks.
-  for (int i = 0; i < 120; ++i) {
+  // Many names: the directory grows by blocks (past its 12 direct ones at 1 KiB).
+  for (int i = 0; i < 260; ++i) {
     m.create("/dir", "a-rather-long-file-name-to-fill-blocks-" + std::to_string(i), fs::kInodeReg);
   }
   ASSERT_TRUE(m.open("/dir", d));
-  EXPECT_GT(d.size, uint64_t(bs));
-  EXPECT_EQ(m.list("/dir").size(), 121u);
+  EXPECT_GT(d.size, uint64_t(bs == 1024 ? 12 * bs : bs));
+  EXPECT_EQ(m.list("/dir").size(), 261u);
   // Existing names.
   Inode root{};
   ASSERT_TRUE(m.open("/", root));
@@ -374,7 +374,7 @@ TEST_P(Ext2Read, WritesCreatesAndTruncatesPassE2fsck) {
   Mounted again;
   ASSERT_TRUE(again.mount(img));
   EXPECT_EQ(again.read_all("/dir/inner/note.txt"), pattern(777, 3));
-  EXPECT_EQ(again.list("/dir").size(), 121u);
+  EXPECT_EQ(again.list("/dir").size(), 261u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Ext2, Ext2Read,
@@ -669,14 +669,27 @@ TEST_F(Ext2Corrupt, UnsupportedFeaturesAreRefusedOrReadOnly) {
 // Random damage to the metadata: whatever happens, no crash, no hang (ASan watches).
 TEST_F(Ext2Corrupt, RandomMetadataDamageIsSurvived) {
   MemDisk clean = MemDisk::from_file(img);
+  // Where the damage goes: the superblock, the descriptors, the inode table around the root and
+  // the first files, the root directory's block.
+  std::string out;
+  run(std::string(kDebugfs) + " -R 'imap <2>' '" + img + "'", &out);
+  const size_t at_block = out.find("located at block ");
+  ASSERT_NE(at_block, std::string::npos) << out;
+  const size_t table = size_t(strtoull(out.c_str() + at_block + 17, nullptr, 10)) * 1024;
+  const size_t regions[][2] = {{1024, 1024}, {2048, 1024}, {table, 4096}, {root_block_offset(), 1024}};
   uint32_t x = 12345;
-  for (int round = 0; round < 60; ++round) {
+  for (int round = 0; round < 200; ++round) {
     MemDisk d = clean;
-    for (int k = 0; k < 20; ++k) {
+    const size_t* region = regions[round % 4];
+    for (int k = 0; k < 1 + round % 7; ++k) {
       x = x * 1103515245u + 12345u;
-      const size_t at = 1024 + (x >> 8) % (64 * 1024);  // superblock, descriptors, bitmaps, inodes, dirs
+      const size_t at = region[0] + (x >> 8) % region[1];
       x = x * 1103515245u + 12345u;
-      d.bytes[at] ^= uint8_t(1u << (x >> 13) % 8);
+      if (x & 0x100000) {
+        d.bytes[at] ^= uint8_t(1u << (x >> 13) % 8);
+      } else {
+        d.bytes[at] = uint8_t(x >> 24);
+      }
     }
     fs::MountOptions o;
     o.now = fixed_clock;
