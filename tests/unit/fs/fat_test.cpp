@@ -571,6 +571,10 @@ TEST_P(FatCorrupt, SizeBeyondTheChainStopsAtItsEnd) {
   EXPECT_EQ(r.value(), 10240u);  // what the chain holds, never past it
   EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + 10240), pattern(10240, 3));
   EXPECT_EQ(fs_->read(in, 10240 + 4096 * 4, buf.data(), 10).error(), Error::kCorrupt);
+  // Appending at that size would need more than the volume: refused before anything is taken.
+  const uint64_t free_before = fs_->free_bytes();
+  EXPECT_EQ(fs_->write(in, in.size, buf.data(), 10).error(), Error::kNoSpace);
+  EXPECT_EQ(fs_->free_bytes(), free_before);
 }
 
 TEST_P(FatCorrupt, ZeroLengthFileWithAClusterAndClusterlessFileWithASize) {
