@@ -417,6 +417,42 @@ TEST_P(Fat, FullVolumeGivesShortWriteAndFsckStillPasses) {
   EXPECT_EQ(host_get("filler"), std::vector<uint8_t>(chunk.begin(), chunk.begin() + 1000));
 }
 
+// Two files written a cluster at a time in turn have interleaved chains: reads in odd pieces,
+// forwards and backwards (the remembered position must not mislead), still give their bytes.
+TEST_P(Fat, FragmentedChainsReadBackInAnyOrder) {
+  make_image();
+  mount();
+  Inode root = inode(fs_->root_ino());
+  const uint32_t cb = cluster_bytes();
+  const std::vector<uint8_t> a = pattern(size_t(cb) * 40 + 123, 1), b = pattern(size_t(cb) * 40 + 77, 2);
+  Inode fa = inode(fs_->create(root, "a.bin", 5, fs::kInodeReg).value());
+  Inode fb = inode(fs_->create(root, "b.bin", 5, fs::kInodeReg).value());
+  for (size_t off = 0; off < a.size() || off < b.size(); off += cb) {
+    for (auto [in, data] : {std::pair{&fa, &a}, std::pair{&fb, &b}}) {
+      if (off >= data->size()) continue;
+      ASSERT_TRUE(fs_->write(*in, off, data->data() + off, std::min<size_t>(cb, data->size() - off)));
+    }
+  }
+  EXPECT_EQ(read_all(fa, 777), a);
+  EXPECT_EQ(read_all(fb, cb + 1), b);
+  std::vector<uint8_t> piece(3000);
+  uint32_t x = 7;
+  for (int i = 0; i < 200; ++i) {
+    x = x * 1103515245u + 12345u;
+    const size_t off = (x >> 8) % a.size();
+    auto r = fs_->read(fa, off, piece.data(), piece.size());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r.value(), std::min(piece.size(), a.size() - off));
+    ASSERT_TRUE(std::equal(piece.begin(), piece.begin() + r.value(), a.begin() + off)) << off;
+  }
+  ASSERT_TRUE(fs_->truncate(fa, cb * 3 + 5));  // cut inside the interleaved part
+  ASSERT_TRUE(fs_->write_inode(fa));
+  ASSERT_TRUE(fs_->write_inode(fb));
+  save_and_fsck();
+  EXPECT_EQ(host_get("a.bin"), std::vector<uint8_t>(a.begin(), a.begin() + cb * 3 + 5));
+  EXPECT_EQ(host_get("b.bin"), b);
+}
+
 TEST_P(Fat, ReadOnlyDeviceRefusesChanges) {
   make_image();
   host_put(pattern(100, 1), "FILE");
