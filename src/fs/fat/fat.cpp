@@ -839,7 +839,7 @@ Result<size_t> Volume::write(Inode& file, uint64_t offset, const void* buffer, s
   if (!w) return w;
   if (w.value() == 0) return Error::kCorrupt;
   if (offset + w.value() > file.size) file.size = offset + w.value();
-  file.mtime = now();
+  file.mtime = file.atime = now();  // FAT keeps an access date; a write is an access
   file.as<Node>().attr |= kAttrArchive;
   file.dirty = true;
   return w;
@@ -869,7 +869,7 @@ Status Volume::truncate(Inode& file, uint64_t size) {
     if (n.pos_index >= keep) n.pos_cluster = n.pos_index = 0;
   }
   file.size = size;
-  file.mtime = now();
+  file.mtime = file.atime = now();  // FAT keeps an access date; a write is an access
   n.attr |= kAttrArchive;
   file.dirty = true;
   return s;

@@ -316,6 +316,11 @@ TEST_P(Fat, WritesThatFsckAndMtoolsAccept) {
     EXPECT_EQ(in.size, f.size);
     EXPECT_EQ(in.mtime, kNow);
     ASSERT_TRUE(fs_->write_inode(in));
+    Inode back = inode(ino.value());
+    EXPECT_EQ(back.size, f.size);
+    EXPECT_EQ(back.mtime, kNow - kNow % 2);      // 2-second steps
+    EXPECT_EQ(back.atime, kNow - kNow % 86400);  // a date only
+    EXPECT_EQ(back.ctime, kNow - kNow % 2);
     EXPECT_EQ(resolve(f.dir + "/" + f.name).value(), ino.value());
   }
   // A lower-case 8.3 name has no long entries, only NT's case flags: it reads back as written.
