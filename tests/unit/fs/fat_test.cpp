@@ -458,6 +458,28 @@ TEST_P(Fat, FragmentedChainsReadBackInAnyOrder) {
   EXPECT_EQ(host_get("b.bin"), b);
 }
 
+// FAT12/16's root is a fixed area (512 entries from mkfs.fat): full is kNoSpace with clusters
+// to spare. FAT32's root is a chain: it grows.
+TEST_P(Fat, FixedRootFillsUpAndFat32RootGrows) {
+  make_image();
+  mount();
+  Inode root = inode(fs_->root_ino());
+  int made = 0;
+  for (; made < 600; ++made) {
+    const std::string name = "F" + std::to_string(made);
+    auto r = fs_->create(root, name.data(), name.size(), fs::kInodeReg);
+    if (!r) {
+      EXPECT_EQ(r.error(), Error::kNoSpace);
+      break;
+    }
+  }
+  EXPECT_EQ(made, GetParam() == 32 ? 600 : 512);
+  EXPECT_GT(fs_->free_bytes(), 0u);
+  EXPECT_TRUE(resolve("f511"));
+  save_and_fsck();
+  EXPECT_EQ(host_get("F511").size(), 0u);
+}
+
 TEST_P(Fat, ReadOnlyDeviceRefusesChanges) {
   make_image();
   host_put(pattern(100, 1), "FILE");
