@@ -155,6 +155,20 @@ class Fat : public ::testing::TestWithParam<int> {
     return free_bytes;
   }
 
+  // Creates empty files F0, F1, ... in `dir` until `limit` or kNoSpace; how many.
+  int create_files(Inode& dir, int limit) {
+    int made = 0;
+    for (; made < limit; ++made) {
+      const std::string name = "F" + std::to_string(made);
+      auto r = fs_->create(dir, name.data(), name.size(), fs::kInodeReg);
+      if (!r) {
+        EXPECT_EQ(r.error(), Error::kNoSpace);
+        break;
+      }
+    }
+    return made;
+  }
+
   Inode inode(uint64_t ino) {
     Inode in{};
     in.ino = ino;
@@ -406,16 +420,7 @@ TEST_P(Fat, FullVolumeGivesShortWriteAndFsckStillPasses) {
   ASSERT_TRUE(fs_->write_inode(in));
   EXPECT_EQ(fs_->create(root, "dir", 3, fs::kInodeDir).error(), Error::kNoSpace);
   // The fixed root of FAT12/16 fills up; FAT32's root would need a cluster: none left either.
-  int made = 0;
-  for (; made < 1000; ++made) {
-    const std::string name = "F" + std::to_string(made);
-    auto r = fs_->create(root, name.data(), name.size(), fs::kInodeReg);
-    if (!r) {
-      EXPECT_EQ(r.error(), Error::kNoSpace);
-      break;
-    }
-  }
-  EXPECT_LT(made, 1000);
+  EXPECT_LT(create_files(root, 1000), 1000);
   ASSERT_TRUE(fs_->truncate(in, 1000));
   ASSERT_TRUE(fs_->write_inode(in));
   save_and_fsck();
@@ -464,16 +469,7 @@ TEST_P(Fat, FixedRootFillsUpAndFat32RootGrows) {
   make_image();
   mount();
   Inode root = inode(fs_->root_ino());
-  int made = 0;
-  for (; made < 600; ++made) {
-    const std::string name = "F" + std::to_string(made);
-    auto r = fs_->create(root, name.data(), name.size(), fs::kInodeReg);
-    if (!r) {
-      EXPECT_EQ(r.error(), Error::kNoSpace);
-      break;
-    }
-  }
-  EXPECT_EQ(made, GetParam() == 32 ? 600 : 512);
+  EXPECT_EQ(create_files(root, 600), GetParam() == 32 ? 600 : 512);
   EXPECT_GT(fs_->free_bytes(), 0u);
   EXPECT_TRUE(resolve("f511"));
   save_and_fsck();
