@@ -372,6 +372,12 @@ class Volume final : public FileSystem {
   Status free_chain(uint32_t cluster);
   uint32_t count_free();
   bool valid_cluster(uint32_t c) const { return c >= 2 && c - 2 < clusters_; }
+  // A sector a directory entry can be in: the fixed root or a data cluster (an inode number
+  // from elsewhere names nothing, and nothing else is written for it).
+  bool entry_sector(uint64_t sector) const {
+    return (sector >= root_start_ && sector - root_start_ < root_sectors_) ||
+           (sector >= data_start_ && sector - data_start_ < (uint64_t(clusters_) << spc_shift_));
+  }
   // The largest size a file can have here: the format's 4 GiB - 1, or the whole volume.
   uint64_t max_size() const {
     const uint64_t volume = uint64_t(clusters_) << cluster_shift_;
@@ -908,9 +914,7 @@ Status Volume::read_inode(Inode& inode) {
   }
   const uint64_t sector = inode.ino / kEntriesPerSector;
   const uint32_t slot = uint32_t(inode.ino % kEntriesPerSector);
-  const bool in_root = root_sectors_ != 0 && sector >= root_start_ && sector - root_start_ < root_sectors_;
-  const bool in_data = sector >= data_start_ && sector - data_start_ < (uint64_t(clusters_) << spc_shift_);
-  if (!in_root && !in_data) return Error::kNotFound;
+  if (!entry_sector(sector)) return Error::kNotFound;
   Result<Buffer*> b = cache_.get(sector);
   if (!b) return b.error();
   uint8_t e[32];
@@ -931,6 +935,7 @@ Status Volume::write_inode(Inode& inode) {
   }
   if (read_only_) return Error::kReadOnly;
   const Node& n = inode.as<Node>();
+  if (!entry_sector(inode.ino / kEntriesPerSector)) return Error::kNotFound;
   Result<Buffer*> b = cache_.get(inode.ino / kEntriesPerSector);
   if (!b) return b.error();
   uint8_t* e = b.value()->data + (inode.ino % kEntriesPerSector) * 32;

@@ -607,6 +607,13 @@ TEST_P(FatCorrupt, ClusterOutOfRangeInChainAndEntry) {
   ASSERT_TRUE(r);
   EXPECT_LT(r.value(), buf.size());
   EXPECT_EQ(fs_->read(in, r.value(), buf.data(), buf.size()).error(), Error::kCorrupt);
+  Inode made_up{};  // numbers that no entry can have: the boot sector, a FAT, past the end
+  for (uint64_t ino : {uint64_t(2), uint64_t(g.fat_start) * 16 + 3, uint64_t(disk_.sectors()) * 16 + 5}) {
+    made_up.ino = ino;
+    EXPECT_EQ(fs_->read_inode(made_up).error(), Error::kNotFound) << ino;
+    made_up.mode = fs::kInodeReg;
+    EXPECT_EQ(fs_->write_inode(made_up).error(), Error::kNotFound) << ino;
+  }
   fs_->unmount();
   fs_ = nullptr;
   for (uint32_t bad : {1u, g.clusters + 2, 0x0FFFFFF0u}) {
