@@ -682,6 +682,12 @@ klib::Result<size_t> Volume::write(Inode& file, uint64_t offset, const void* buf
   }
   flush();
   if (done > 0 && offset + done > file.size) set_size(file, offset + done);
+  if (error != klib::Error::kNone) {
+    // Blocks the failed part took past the end (an indirect block whose data block did not
+    // fit, a run that was not written) go back: e2fsck wants none after i_size.
+    klib::Status f = free_from(file, (file.size + block_size_ - 1) / block_size_);
+    (void)f;
+  }
   klib::Status t = touch(file, done > 0);
   if (done == 0 && error != klib::Error::kNone) return error;
   if (!t && done == 0) return t.error();

@@ -441,6 +441,37 @@ TEST(Ext2, FullVolumeGivesShortWriteAndStaysConsistent) {
   EXPECT_EQ(debugfs_cat(img, "/fill"), data);
 }
 
+// A write that fails on the device half-way: a short write, and no block left past the end.
+TEST(Ext2, FailedWriteLeavesNoBlockPastTheEnd) {
+  if (!have_tools()) GTEST_SKIP() << "e2fsprogs not installed";
+  Scratch s;
+  const std::string img = s / "img";
+  ASSERT_TRUE(make_image(s, img, "-b 1024", 8, ""));
+  Mounted m;
+  ASSERT_TRUE(m.mount(img));
+  m.create("/", "f", fs::kInodeReg);
+  const std::vector<uint8_t> data = pattern(100 * 1024, 13);
+  m.write_at("/f", 0, data);
+  ASSERT_TRUE(m.v->sync());
+  ASSERT_TRUE(m.disk.save(img));
+  const uint64_t block50 = debugfs_number(img, "bmap /f 50");
+  ASSERT_NE(block50, 0u);
+  Inode f{};
+  ASSERT_TRUE(m.open("/f", f));
+  ASSERT_TRUE(m.v->truncate(f, 0));
+  m.disk.fail_sector = block50 * 2;  // the freed blocks are taken again, in the same order
+  auto r = m.v->write(f, 0, data.data(), data.size());
+  m.disk.fail_sector = ~uint64_t(0);
+  ASSERT_TRUE(r);
+  EXPECT_LT(r.value(), data.size());
+  EXPECT_EQ(f.size, r.value());
+  ASSERT_TRUE(m.v->write_inode(f));
+  m.unmount();
+  ASSERT_TRUE(m.disk.save(img));
+  expect_fsck_clean(img);
+  EXPECT_EQ(debugfs_cat(img, "/f"), std::vector<uint8_t>(data.begin(), data.begin() + long(r.value())));
+}
+
 // A file past 2 GiB (sparse: three blocks) on a volume without LARGE_FILE: the driver turns
 // the feature on, as Linux does, and i_size_high holds the top of the size.
 TEST(Ext2, LargeFileSetsTheFeature) {
