@@ -588,6 +588,22 @@ TEST_F(Ext2Corrupt, BadInodeNumberInADirectoryEntry) {
   EXPECT_EQ(m.v->read_inode(bad).error(), klib::Error::kNotFound);
 }
 
+TEST_F(Ext2Corrupt, NamesWithANulOrASlashAreNotListed) {
+  MemDisk d = MemDisk::from_file(img);
+  uint8_t* blk = d.bytes.data() + root_block_offset();
+  uint8_t* name = static_cast<uint8_t*>(memmem(blk, 1024, "a.txt", 5));
+  ASSERT_NE(name, nullptr);
+  name[1] = '\0';
+  uint8_t* sub = static_cast<uint8_t*>(memmem(blk, 1024, "sub", 3));
+  ASSERT_NE(sub, nullptr);
+  sub[1] = '/';
+  ASSERT_TRUE(d.save(img));
+  Mounted m;
+  ASSERT_TRUE(m.mount(img));
+  std::vector<std::string> names = m.list("/");
+  EXPECT_EQ(names, (std::vector<std::string>{"lost+found/", "big"}));
+}
+
 TEST_F(Ext2Corrupt, ZeroRecordLengthIsNotALoop) {
   MemDisk d = MemDisk::from_file(img);
   uint8_t* blk = d.bytes.data() + root_block_offset();
