@@ -76,7 +76,8 @@ class AtaDrive final : public BlockDevice {
   klib::Status submit(BlockRequest& r) override;
   size_t complete(DoneFn done, void* ctx) override;
   uint32_t max_sectors() const override { return id_.lba48 ? ata::kMaxSectors48 : ata::kMaxSectors28; }
-  Counters counters() const override;       // interrupts: the channel's
+  Counters counters() const override;  // interrupts: the channel's
+  uint32_t drive_places() const override { return 2; }
   BlockDevice* drive(uint32_t i) override;  // the channel's drive i
 
   const ata::Identity& identity() const { return id_; }

@@ -111,6 +111,7 @@ TEST_F(Ata, IdentifiesMasterAndSlave) {
   EXPECT_FALSE(channel.drive(0)->read_only());
   // Through the BlockDevice interface: the channel's drives, whichever one is asked.
   BlockDevice* master = channel.drive(0);
+  EXPECT_EQ(master->drive_places(), 2u);
   EXPECT_EQ(master->drive(0), master);
   EXPECT_EQ(master->drive(1), channel.drive(1));
   EXPECT_EQ(channel.drive(1)->drive(0), master);
