@@ -7,8 +7,9 @@ The disk: 16 MiB, an MBR with two partitions (0x83 at LBA 2048, 16384 sectors; 0
 wrote (300 from LBA 2148, and LBA 32767) must hold the pattern's complement, and every other
 sector must be as it was; with --disk-readonly in the case's `run` line, nothing may change.
 
-Usage: blocktest.py TORO BUILD_DIR ELF --case FILE NAME (the case's run/exit/expect/reject lines
-as vmtest.py reads them; the disk is added with --disk)."""
+Usage: blocktest.py TORO BUILD_DIR IMAGE --case FILE NAME (the case's run/exit/expect/reject lines
+as vmtest.py reads them; the disk is added with --disk, to tools/toro run, or to tools/toro bochs
+when the case says `image bochs`)."""
 import os
 import struct
 import sys
@@ -62,8 +63,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="toro-blocktest-") as tmp:
         disk = os.path.join(tmp, "disk.img")
         make_disk(disk)
-        cmd = harness.toro_command(args.toro, args.build_dir, "run", "BlockDevice", os.path.abspath(args.image),
-                                   case.run + ["--disk", disk])
+        if case.image == "bochs":  # the disk on ATA0's slave (tools/toro bochs --disk)
+            cmd = harness.toro_command(args.toro, args.build_dir, "bochs", "BlockDevice",
+                                       options=case.run + ["--disk", disk])
+        else:
+            cmd = harness.toro_command(args.toro, args.build_dir, "run", "BlockDevice", os.path.abspath(args.image),
+                                       case.run + ["--disk", disk])
         r = harness.run(cmd)
         out = r.out.replace("\r\n", "\n")
         print(out)
