@@ -1,8 +1,8 @@
 // Per-CPU data: the one record per core that holds what is per core, reached through GS
 // (IA32_GS_BASE points at the core's record), so "which core am I" is one load and needs no
 // LAPIC access. Modules above the kernel keep their per-core state in memory of that core and
-// hang it here by pointer (sched's scheduler, net's interface, fs's storage): no module keeps a parallel
-// array indexed by core.
+// hang it here by pointer (sched's scheduler, net's interface, fs's storage): no module keeps a
+// parallel array indexed by core.
 //
 //   uint32_t core = kernel::current_core();
 //   kernel::this_cpu()->trap_depth ...
