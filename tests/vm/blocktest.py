@@ -7,6 +7,7 @@ The disk: 16 MiB, an MBR with two partitions (0x83 at LBA 2048, 16384 sectors; 0
 wrote (300 from LBA 2148, and LBA 32767) must hold the pattern's complement, and every other
 sector must be as it was; with --disk-readonly in the case's `run` line, nothing may change. An
 IDE disk is made sparse to 2^28 + 2048 sectors: 4 sectors from LBA 2^28 - 2 are written too.
+`{spare}` in the case's run line stands for an empty 1 MiB image (a disk ahead of the test's).
 
 Usage: blocktest.py TORO BUILD_DIR IMAGE --case FILE NAME (the case's run/exit/expect/reject lines
 as vmtest.py reads them; the disk is added with --disk, to tools/toro run, or to tools/toro bochs
@@ -79,6 +80,11 @@ def main():
         make_disk(disk)
         if case.image == "bochs" or "ide" in case.run:
             os.truncate(disk, BIG_SECTORS * 512)
+        # {spare} in the run line: an empty 1 MiB image (a disk before the test's on the bus).
+        spare = os.path.join(tmp, "spare.img")
+        with open(spare, "wb") as f:
+            f.truncate(1 << 20)
+        case.run = [spare if option == "{spare}" else option for option in case.run]
         if case.image == "bochs":  # the disk on ATA0's slave (tools/toro bochs --disk)
             cmd = harness.toro_command(args.toro, args.build_dir, "bochs", "BlockDevice",
                                        options=case.run + ["--disk", disk])

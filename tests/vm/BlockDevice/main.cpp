@@ -187,7 +187,10 @@ int main() {
   if (const char* v = kernel::kernel_params().value("blockcore")) core = uint32_t(*v - '0');
   if (const char* v = kernel::kernel_params().value("blockminor")) g_minor = number(v);
   const char* asked = kernel::kernel_params().value("blockdev");
-  if (asked != nullptr) g_name = g_prefix = asked;
+  if (asked != nullptr) {
+    g_name = g_prefix = asked;
+    if (asked[0] == 'A') g_other = "virtio";
+  }
   klib::Status s = fs::dedicate_block_driver(asked != nullptr ? asked : g_name, core);
   if (asked == nullptr && s.error() == klib::Error::kNoDevice) {  // no virtio-blk: an IDE disk
     g_name = "ATA0";
