@@ -15,7 +15,10 @@
 // (one interrupt per sector), finishes the command and starts the next. Nothing waits for the
 // interrupt: polling complete() drives a request just as well, and a drive that stays busy or
 // never offers its data fails the request with kTimeout once the driver's clock says so (then
-// the channel is reset); an error status fails it with kIoError.
+// the channel is reset); an error status fails it with kIoError. submit() and complete() of
+// one channel must not run at the same time: the kernel calls both on the dedicated core with
+// interrupts off (src/fs/kernel.cpp). submit() itself hands a write its first sector (no
+// interrupt announces that DRQ); whatever happens, complete() hands every request back.
 //
 //   drivers::AtaChannel channel;
 //   klib::Status s = channel.init(io, clock);        // IDENTIFY, polled; kNoDevice: no ATA disk
