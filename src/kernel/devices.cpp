@@ -25,7 +25,11 @@ uint32_t g_isa_override_count = 0;
 // Claims come from the cores that dedicate devices: one claims a device, one an input.
 arch::SpinLock g_lock;
 constexpr uint32_t kMaxInputs = 64;
+// Per I/O APIC input: taken by the first device routed there, the vector and the core (APIC ID)
+// it was routed to. A device of the same core shares it (its handler added to the vector).
 bool g_input_taken[kMaxInputs] = {};
+uint8_t g_input_vector[kMaxInputs] = {};
+uint32_t g_input_apic[kMaxInputs] = {};
 
 [[gnu::always_inline]] inline void scan_pci() {
   printk("Detecting Pci devices ...\n");
@@ -160,19 +164,25 @@ klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, 
   if (!route) return route.error();
   const drivers::IrqRoute r = route.value();
   if (r.gsi >= kMaxInputs) return klib::Error::kLimit;
-  for (size_t i = 0; i < g_devices.size(); ++i) {
-    if (&g_devices[i] == &d) continue;
-    const klib::Result<drivers::IrqRoute> other = drivers::route_interrupt(platform, g_devices[i]);
-    if (other && other.value().gsi == r.gsi) return klib::Error::kBusy;
-  }
+  const uint32_t apic = this_cpu()->apic_id;
+  uint8_t vector;
   {
     arch::IrqSaveGuard guard(g_lock);
-    if (g_input_taken[r.gsi]) return klib::Error::kBusy;
+    if (g_input_taken[r.gsi]) {
+      // A line already routed: shared when it goes to this core (both handlers run on each
+      // interrupt, each driver acknowledging its own device). Another core's line cannot
+      // serve this device (its handler would run on the wrong core): kBusy, and it is polled.
+      if (!r.level || g_input_apic[r.gsi] != apic) return klib::Error::kBusy;
+      if (!share_irq(g_input_vector[r.gsi], handler, ctx)) return klib::Error::kLimit;
+      return r.gsi;
+    }
+    vector = register_irq(handler, ctx);
+    if (vector == 0) return klib::Error::kLimit;
     g_input_taken[r.gsi] = true;
+    g_input_vector[r.gsi] = vector;
+    g_input_apic[r.gsi] = apic;
   }
-  const uint8_t vector = register_irq(handler, ctx);
-  if (vector == 0) return klib::Error::kLimit;
-  if (!arch::ioapic_route(r.ioapic, r.pin, vector, this_cpu()->apic_id, r.level, r.active_low)) {
+  if (!arch::ioapic_route(r.ioapic, r.pin, vector, apic, r.level, r.active_low)) {
     return klib::Error::kDeviceFailed;
   }
   return r.gsi;

@@ -32,8 +32,10 @@ void release_device(drivers::Device& d);
 klib::Result<void*> start_device(drivers::Device& d);
 // Routes `d`'s interrupt (PCI and virtio: level-triggered, active high; ISA: as the MADT's
 // interrupt source overrides say, else edge-triggered, active high) to the calling core, where `handler`
-// runs with `ctx`; the GSI, or kNoDevice (the chipset's routing is not known), kBusy (another
-// device shares the input: no handler lists yet, so it is polled), kLimit (no vector left).
+// runs with `ctx`; the GSI, or kNoDevice (the chipset's routing is not known), kBusy (the input
+// is routed to another core already, or is edge-triggered: the device is polled), kLimit (no
+// vector or shared-handler slot left). A level-triggered input routed to this core already is
+// shared: both devices' handlers run for each interrupt.
 klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, void* ctx);
 
 }  // namespace kernel
