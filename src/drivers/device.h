@@ -42,8 +42,9 @@ struct StartContext;
 // What a driver takes and what Toro calls it. A virtio driver (virtio_type != 0) is offered
 // that virtio device type on every transport; a PCI driver names a vendor and a device, either
 // of which may be kAny (then the class and subclass decide, kAnyClass matching every class); a
-// legacy ISA driver (isa_port != 0) names its fixed ports and IRQ, and the boot registers it
-// when its `present` probe answers (never offered a PCI function).
+// legacy ISA driver (isa_port != 0) names its fixed ports and IRQ, and is registered when its
+// probe (TORO_DRIVER_PRESENT) answers, at the first DedicateBlockDriver (never offered a PCI
+// function).
 struct Driver {
   static constexpr uint16_t kAny = 0xFFFF;
   static constexpr uint8_t kAnyClass = 0xFF;
@@ -56,11 +57,10 @@ struct Driver {
   // Optional: false if this function lacks what the driver needs (an unassigned BAR).
   bool (*usable)(const PciDevice& d) = nullptr;
   // Legacy ISA: the first I/O port of the device's register window and its ISA IRQ (routed
-  // through the MADT's interrupt source overrides), and the probe run against that window at
-  // boot (nullptr: always there). The probe must fail quickly on a floating bus (reads 0xFF).
+  // through the MADT's interrupt source overrides). Its probe is not here but in the table of
+  // ISA probes (driver_table.cpp), so that only an app that probes for disks links it.
   uint16_t isa_port = 0;
   uint8_t isa_irq = 0;
-  bool (*present)(Io& io, Clock clock) = nullptr;
 };
 
 // A device found at boot and bound to its driver.
@@ -73,10 +73,10 @@ struct Device {
   const char* name() const { return driver->name; }
 };
 
-// A legacy ISA driver's device is there: `io` is the window at d.isa_port.
-inline bool isa_present(const Driver& d, Io& io, Clock clock) {
-  return d.isa_port != 0 && (d.present == nullptr || d.present(io, clock));
-}
+// A legacy ISA driver's device is there: `io` is the window at d.isa_port. Runs the driver's
+// TORO_DRIVER_PRESENT probe (true without one). The probe must fail quickly on a floating bus
+// (reads 0xFF).
+bool isa_present(const Driver& d, Io& io, Clock clock);
 
 // Toro's name rules: DedicateNetwork takes the card "named exactly" (toro-spec §1.10),
 // DedicateBlockDriver and DedicateNetworkSocket the first whose name starts with the one asked
@@ -175,6 +175,10 @@ extern const Driver* const registered_drivers[];
 // Starts `d` through its driver's start function. Kept apart from the descriptors so that an
 // app which never dedicates a device links no driver's start code (--gc-sections).
 klib::Result<void*> start_device(Device& d, const StartContext& c);
+// The same for one class only (what the kernel's callers use, so that an app links the start
+// code of the classes it dedicates and no other): kNoDevice for a device of another class.
+klib::Result<void*> start_network_device(Device& d, const StartContext& c);
+klib::Result<void*> start_block_device(Device& d, const StartContext& c);
 
 }  // namespace drivers
 
@@ -186,6 +190,10 @@ klib::Result<void*> start_device(Device& d, const StartContext& c);
 #define TORO_DRIVER(id)                       \
   extern const ::drivers::Driver driver_##id; \
   constinit const ::drivers::Driver driver_##id
+// An ISA driver's probe (its id also in src/drivers/meson.build's drivers_isa):
+//   TORO_DRIVER_PRESENT(id, function);       drivers::driver_<id>_present, bool (Io&, Clock)
+#define TORO_DRIVER_PRESENT(id, function) \
+  bool driver_##id##_present(::drivers::Io& io, ::drivers::Clock clock) { return function(io, clock); }
 #define TORO_DRIVER_START(id, function)                                                               \
   ::klib::Result<void*> driver_##id##_start(::drivers::Device& d, const ::drivers::StartContext& c) { \
     return ::drivers::erase(function(d, c));                                                          \

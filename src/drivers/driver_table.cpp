@@ -5,9 +5,10 @@
 // a member object only when something refers to one of its symbols; a driver that merely put a
 // descriptor into a linker section would silently vanish from every app. This file refers to
 // each driver's descriptor and start function by name, so every listed driver is linked. The
-// two arrays sit in sections of their own (-fdata-sections): registered_drivers is reached from the boot
-// enumeration, kStarts only from start_device(), so --gc-sections drops every driver's start
-// code (and its rings, virtqueues and transports) from an app that never dedicates a device.
+// arrays sit in sections of their own (-fdata-sections): registered_drivers is reached from the
+// boot enumeration, the start tables only from start_network_device / start_block_device, so
+// --gc-sections drops a class's start code (its rings, virtqueues and transports) from an app
+// that never dedicates a device of that class.
 #include <drivers/device.h>
 #include <drivers/driver_list.h>
 
@@ -24,16 +25,52 @@ constinit const Driver* const registered_drivers[] = {TORO_DRIVERS(TORO_DRIVER_E
 #undef TORO_DRIVER_ENTRY
 
 namespace {
-#define TORO_START_ENTRY(id) &driver_##id##_start,
-constexpr StartFn kStarts[] = {TORO_DRIVERS(TORO_START_ENTRY)};
+// One start table per device class, so that an app links only the start code of the classes it
+// dedicates: a network app no disk driver's, a file app no card's.
+struct StartEntry {
+  const Driver* driver;
+  StartFn start;
+};
+#define TORO_START_ENTRY(id) {&driver_##id, &driver_##id##_start},
+constexpr StartEntry kNetworkStarts[] = {TORO_NETWORK_DRIVERS(TORO_START_ENTRY){nullptr, nullptr}};
+constexpr StartEntry kBlockStarts[] = {TORO_BLOCK_DRIVERS(TORO_START_ENTRY){nullptr, nullptr}};
 #undef TORO_START_ENTRY
-}  // namespace
 
-klib::Result<void*> start_device(Device& d, const StartContext& c) {
-  for (size_t i = 0; registered_drivers[i] != nullptr; ++i) {
-    if (registered_drivers[i] == d.driver) return kStarts[i](d, c);
+klib::Result<void*> start_from(const StartEntry* table, Device& d, const StartContext& c) {
+  for (; table->driver != nullptr; ++table) {
+    if (table->driver == d.driver) return table->start(d, c);
   }
   return klib::Error::kNoDevice;
+}
+}  // namespace
+
+klib::Result<void*> start_network_device(Device& d, const StartContext& c) { return start_from(kNetworkStarts, d, c); }
+klib::Result<void*> start_block_device(Device& d, const StartContext& c) { return start_from(kBlockStarts, d, c); }
+
+#define TORO_DECLARE_PRESENT(id) bool driver_##id##_present(Io& io, Clock clock);
+TORO_ISA_DRIVERS(TORO_DECLARE_PRESENT)
+#undef TORO_DECLARE_PRESENT
+
+namespace {
+struct IsaProbe {
+  const Driver* driver;
+  bool (*present)(Io& io, Clock clock);
+};
+#define TORO_PRESENT_ENTRY(id) {&driver_##id, &driver_##id##_present},
+constexpr IsaProbe kIsaProbes[] = {TORO_ISA_DRIVERS(TORO_PRESENT_ENTRY){nullptr, nullptr}};
+#undef TORO_PRESENT_ENTRY
+}  // namespace
+
+bool isa_present(const Driver& d, Io& io, Clock clock) {
+  if (d.isa_port == 0) return false;
+  for (const IsaProbe* p = kIsaProbes; p->driver != nullptr; ++p) {
+    if (p->driver == &d) return p->present(io, clock);
+  }
+  return true;
+}
+
+klib::Result<void*> start_device(Device& d, const StartContext& c) {
+  return d.driver->device_class == DeviceClass::kBlock ? start_block_device(d, c) : start_network_device(d, c);
 }
 
 }  // namespace drivers

@@ -209,8 +209,9 @@ klib::Status dedicate_here(const char* name) {
   const char* label = device.driver->label;
   Storage* storage = storage_here();
   void* memory = kernel::allocate(sizeof(Disk), 64);
-  const klib::Result<void*> started =
-      storage == nullptr || memory == nullptr ? klib::Error::kNoMemory : kernel::start_device(device);
+  const klib::Result<void*> started = storage == nullptr || memory == nullptr
+                                          ? klib::Error::kNoMemory
+                                          : kernel::start_device(device, drivers::start_block_device);
   if (!started) {
     kernel::printk("DedicateBlockDriver: %p did not come up (%p)\n", label, klib::error_text(started.error()));
     if (memory != nullptr) kernel::release(memory);
@@ -273,6 +274,7 @@ intptr_t remote_dedicate(void* arg) {
 }  // namespace
 
 klib::Status dedicate_block_driver(const char* name, uint32_t core) {
+  kernel::bind_isa_devices();  // the ATA channels are probed when disks are first asked for
   if (core == kernel::current_core()) return dedicate_here(name);
   if (!sched::core_running(core)) return klib::Error::kInvalidArgument;
   // start_device takes the calling core's memory and attach_interrupt routes to the calling

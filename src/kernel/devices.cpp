@@ -11,6 +11,8 @@
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
 
+#include <atomic>
+
 namespace kernel {
 namespace {
 
@@ -96,18 +98,28 @@ uint64_t microseconds() {
   return arch::rdtsc() / (per_us != 0 ? per_us : 1000);
 }
 
-// Legacy ISA devices (the ATA channels): each driver's probe against its fixed ports. On a
+}  // namespace
+
+// Legacy ISA devices (the ATA channels): each driver's probe against its fixed ports, once, when
+// the first block device is asked for (so that an app without disks links no probe). On a
 // machine without them (q35, microvm) the probe reads a floating bus and gives up at once.
-[[gnu::always_inline]] inline void bind_isa() {
+void bind_isa_devices() {
+  static constinit std::atomic<bool> probed{false};
+  if (probed.exchange(true, std::memory_order_acq_rel)) return;
   for (const drivers::Driver* const* d = drivers::registered_drivers; *d != nullptr; ++d) {
     const drivers::Driver& driver = **d;
     if (driver.isa_port == 0) continue;
     drivers::PortIo io(driver.isa_port);
     if (!drivers::isa_present(driver, io, microseconds)) continue;
-    (void)g_devices.add({&driver, drivers::Transport::kIsa, false, nullptr, 0});
+    {
+      arch::IrqSaveGuard guard(g_lock);
+      (void)g_devices.add({&driver, drivers::Transport::kIsa, false, nullptr, 0});
+    }
     printk("%p: found at port %h, irq %d\n", driver.label, driver.isa_port, driver.isa_irq);
   }
 }
+
+namespace {
 
 drivers::InterruptPlatform interrupt_platform() {
   return {&g_config, g_host_bridge, {g_ioapics, g_ioapic_count}, {g_isa_overrides, g_isa_override_count}};
@@ -137,7 +149,6 @@ void devices_init(const arch::CpuList& cpus) {
   scan_pci();
   bind_pci();
   bind_virtio_mmio();
-  bind_isa();
 }
 
 klib::Result<drivers::Device*> claim_device(drivers::DeviceClass c, const char* name, drivers::NameRule rule) {
@@ -150,12 +161,12 @@ void release_device(drivers::Device& d) {
   g_devices.release(d);
 }
 
-klib::Result<void*> start_device(drivers::Device& d) {
+klib::Result<void*> start_device(drivers::Device& d, drivers::StartFn start) {
   const uint32_t core = current_core();
   const drivers::StartContext context{
       {allocate_here, nullptr}, heap().stats(core, core).region_bytes, &g_config, io_window, microseconds,
   };
-  return drivers::start_device(d, context);
+  return start(d, context);
 }
 
 klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, void* ctx) {

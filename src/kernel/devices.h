@@ -6,7 +6,7 @@
 //   kernel::devices_init(cpus);                       // boot sequence, once
 //   klib::Result<drivers::Device*> d = kernel::claim_device(drivers::DeviceClass::kNetwork, "e1000",
 //                                                           drivers::NameRule::kExact);
-//   klib::Result<void*> nic = kernel::start_device(*d.value());             // the calling core's memory
+//   klib::Result<void*> nic = kernel::start_device(*d.value(), drivers::start_network_device);  // this core's memory
 //   klib::Result<uint32_t> gsi = kernel::attach_interrupt(*d.value(), on_irq, ctx);  // to the calling core
 #pragma once
 
@@ -22,6 +22,9 @@ namespace kernel {
 // legacy ISA drivers' fixed ports (the ATA channels), and registers what the drivers take,
 // with a "found" line each.
 void devices_init(const arch::CpuList& cpus);
+// Probes the legacy ISA devices (the ATA channels) and registers those that answer, with a
+// "found" line each; once (later calls return at once). DedicateBlockDriver calls it first.
+void bind_isa_devices();
 
 // The first free device of class `c` called `name` (the rule decides how), claimed for the
 // caller; kNoDevice (none of that name) or kBusy (all dedicated already).
@@ -29,7 +32,7 @@ klib::Result<drivers::Device*> claim_device(drivers::DeviceClass c, const char* 
 void release_device(drivers::Device& d);
 // Starts `d` with the calling core's memory: the device's interface for its class
 // (drivers::Nic* for kNetwork), or why not.
-klib::Result<void*> start_device(drivers::Device& d);
+klib::Result<void*> start_device(drivers::Device& d, drivers::StartFn start);
 // Routes `d`'s interrupt (PCI and virtio: level-triggered, active high; ISA: as the MADT's
 // interrupt source overrides say, else edge-triggered, active high) to the calling core, where `handler`
 // runs with `ctx`; the GSI, or kNoDevice (the chipset's routing is not known), kBusy (the input

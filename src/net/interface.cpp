@@ -213,7 +213,8 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   name = device.name();
   // Driver state, rings and buffers come from the owning core's memory.
   Slot* slot = new_slot(&device);
-  const klib::Result<void*> started = slot == nullptr ? klib::Error::kNoMemory : kernel::start_device(device);
+  const klib::Result<void*> started =
+      slot == nullptr ? klib::Error::kNoMemory : kernel::start_device(device, drivers::start_network_device);
   if (!started) {
     kernel::printk("DedicateNetwork: %p did not come up (%p)\n", name, klib::error_text(started.error()));
     if (slot != nullptr) {

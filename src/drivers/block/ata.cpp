@@ -359,19 +359,16 @@ klib::Result<BlockDevice*> start(Device& d, const StartContext& c) {
 
 // Toro's names; DedicateBlockDriver('ATA0', ...) finds them by "name starts with".
 constexpr Driver channel_driver(const char* name, uint16_t port, uint8_t irq) {
-  return {.name = name,
-          .label = name,
-          .device_class = DeviceClass::kBlock,
-          .isa_port = port,
-          .isa_irq = irq,
-          .present = present};
+  return {.name = name, .label = name, .device_class = DeviceClass::kBlock, .isa_port = port, .isa_irq = irq};
 }
 
 }  // namespace
 
 TORO_DRIVER(ata0) = channel_driver("ATA0", 0x1F0, 14);  // primary: 0x1F0-0x1F7, 0x3F6
 TORO_DRIVER_START(ata0, start)
+TORO_DRIVER_PRESENT(ata0, present)
 TORO_DRIVER(ata1) = channel_driver("ATA1", 0x170, 15);  // secondary: 0x170-0x177, 0x376
 TORO_DRIVER_START(ata1, start)
+TORO_DRIVER_PRESENT(ata1, present)
 
 }  // namespace drivers
