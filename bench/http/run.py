@@ -721,11 +721,18 @@ def serves_with(elf, mem, outdir, verbose):
 
 
 def smallest_mem(elf, outdir, verbose, lo=2, hi=128):
+    return bisect_mem(lambda m: serves_with(elf, m, outdir, verbose), lo, hi, also=(GOAL_MEM_MB,))
+
+
+def bisect_mem(serves, lo, hi, also=()):
+    """The smallest -m (MiB) in lo..hi for which serves(m) holds (taking it to hold for every
+    size above it), None if not even at hi, and {m: serves(m)} of every size tried; the sizes in
+    `also` are tried too after a bisection (bench/fs reuses this)."""
     tried = {}
 
     def ok(m):
         if m not in tried:
-            tried[m] = serves_with(elf, m, outdir, verbose)
+            tried[m] = serves(m)
             log(f"  -m {m}: {'serves' if tried[m] else 'does not serve'}")
         return tried[m]
     if not ok(hi):
@@ -738,7 +745,8 @@ def smallest_mem(elf, outdir, verbose, lo=2, hi=128):
             hi = mid
         else:
             lo = mid
-    ok(GOAL_MEM_MB)
+    for m in also:
+        ok(m)
     return hi, tried
 
 
