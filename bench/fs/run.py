@@ -216,31 +216,34 @@ def check_files(target, names):
 
 
 def measure_http(target, names, args):
-    """{file: {"ab": [...], "wrk": [...]}} for the running target."""
-    out = {}
+    """{file: {"ab": [...], "wrk": [...]}} for the running target: per file, ab up to 100
+    connections and wrk; then ab above 100 connections (c=1000: for failures and stalls), last, so
+    that a server that gives out there has its other numbers measured."""
+    out = {name: {"ab": [], "wrk": []} for name in names}
     port = target.ports[0]
-    for name in names:
+    steps = [(name, "ab", c) for name in names for c in args.ab_conc if c <= 100] + \
+        [(name, "wrk", c) for name in names for c in args.wrk_conc]
+    steps.sort(key=lambda s: names.index(s[0]))
+    steps += [(name, "ab", c) for name in names for c in args.ab_conc if c > 100]
+    for name, tool, c in steps:
         path, size = SERVED[name]
-        n = args.n_big if name == "big" else args.n
-        r = out.setdefault(name, {"ab": [], "wrk": []})
-        for c in args.ab_conc:
-            count = max(n, c)
+        if tool == "ab":
+            count = max(args.n_big if name == "big" else args.n, c)
             # A generous wall clock: 1 MiB answers through a TCG guest can be slow (ab -s still
             # says when one request stalls).
-            wall = max(60, args.ab_timeout * 3 + count * size / 2e6)
-            a = http.ab_one(port, count, c, args.ab_timeout, wall, path)
-            r["ab"].append(a)
+            a = http.ab_one(port, count, c, args.ab_timeout, max(60, args.ab_timeout * 3 + count * size / 2e6), path)
+            out[name]["ab"].append(a)
             http.log(f"  {path} ab -n {count} -c {c}: {a.get('rps', 0):.0f} req/s, failed {a['failed']}, "
                      f"non-2xx {a['non2xx']}, stalled {a['stalled']}" + (f" ({a['note']})" if "note" in a else ""))
-            if target.proc is not None and target.proc.poll() is not None:
-                http.log(f"  {target.name} exited (status {target.proc.returncode}); see {target.name}.log")
-                out["died"] = f"during {path} ab c={c}"
-                return out
-        for c in args.wrk_conc:
+        else:
             w = http.wrk_run(target.ports, c, args.wrk_duration, path)
-            r["wrk"].append(w)
+            out[name]["wrk"].append(w)
             http.log(f"  {path} wrk -c {c}: {w.get('rps', 0):.0f} req/s, p99 {w.get('p99_ms', 0):.1f} ms, "
                      f"max {w.get('max_ms', 0):.0f} ms, errors {w['errors']}, non-2xx {w['non2xx']}")
+        if target.proc is not None and target.proc.poll() is not None:
+            http.log(f"  {target.name} exited (status {target.proc.returncode}); see {target.name}.log")
+            out["died"] = f"during {path} {tool} c={c}"
+            break
     return out
 
 
