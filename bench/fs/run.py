@@ -144,7 +144,7 @@ def good_file(data, body):
     if data is None:
         return False
     head, _, rest = data.partition(b"\r\n\r\n")
-    return head.split(b" ")[1:2] == [b"200"] and rest == body
+    return head.split(b"\r\n")[0].split(b" ")[1:2] == [b"200"] and rest == body
 
 
 class ServesSite:
@@ -256,7 +256,7 @@ def run_http(target, names, args, res):
         return
     r["boot_s"] = target.boot_s
     try:
-        bad = check_files(target, [n for n in names if n != "small"])
+        bad = check_files(target, [n for n in names if n in FILES and n != "small"])
         if bad:
             r["not_measured"] = f"wrong answer for {', '.join(FILES[n][0] for n in bad)}"
             http.log(f"  {r['not_measured']}")
