@@ -18,7 +18,8 @@ command lines, backlog shim and load generators, imported from bench/http/run.py
 
 HTTP: ab -n N -c C (C = 1, 10, 100 and 1000; failed, non-2xx and stalled requests counted) and
 wrk at 1, 10, 100 connections, for /small.html and /big.html (every answer's body is checked once
-before the load). In the guest: bench/vm/DiskSpeed (the 64 MiB file in 1 MiB SysReadFile calls,
+before the load); before them, requests one at a time for /small.html and /missing.html (a lookup
+and a 404, no data read), which tells the disk's share of a request from the rest. In the guest: bench/vm/DiskSpeed (the 64 MiB file in 1 MiB SysReadFile calls,
 then 2000 random 4 KiB SysSeekFile + SysReadFile) against the Linux guest's `dd bs=1M` of the same
 file after `echo 3 > /proc/sys/vm/drop_caches` and bench/fs/fsbench.c's same random reads
 (buffered and O_DIRECT). Memory: the block cache's bound (src/fs/mount.cpp's rule on the core's
@@ -263,9 +264,24 @@ def run_http(target, names, args, res):
             r["not_measured"] = f"wrong answer for {', '.join(FILES[n][0] for n in bad)}"
             http.log(f"  {r['not_measured']}")
             return
+        if "small" in names:
+            r["sequential"] = {p: sequential_rate(target.ports[0], p, args.sequential) for p in DIAGNOSTIC_PATHS}
+            http.log("  one request at a time: " + ", ".join(f"{p} {v:.0f} req/s" for p, v in r["sequential"].items()))
         r.update(measure_http(target, names, args))
     finally:
         target.stop()
+
+
+# One request at a time from a plain socket: the small file, and a file that does not exist
+# (a directory lookup and a 404, no data read), to tell the disk's share of a request from the rest.
+DIAGNOSTIC_PATHS = (FILES["small"][0], "/missing.html")
+
+
+def sequential_rate(port, path, n):
+    t0 = time.monotonic()
+    for _ in range(n):
+        http.fetch(port, timeout=10, path=path)
+    return n / (time.monotonic() - t0)
 
 
 # --------------------------------------------------------------------------- in the guest
@@ -397,6 +413,8 @@ def report(res, meta, args):
                     row(f"{path} wrk c={c} p99 ms/err", ["-" if x is None else
                                                          f"{http.fmt(x.get('p99_ms'), '{:.1f}')}/{x['errors'] + x['non2xx']}"
                                                          for x in cs])
+    for p in DIAGNOSTIC_PATHS:
+        row(f"{p} one at a time req/s", [http.fmt(res[n].get("sequential", {}).get(p)) for n in names])
     row("first 200 s", [http.fmt(res[n].get("boot_s"), "{:.3f}") for n in names])
     lines.append("")
 
@@ -506,6 +524,7 @@ def main():
     p.add_argument("--ab-timeout", type=int, default=10, help="ab -s: a request unanswered this long is stalled")
     p.add_argument("--wrk-conc", default="1,10,100")
     p.add_argument("--wrk-duration", type=int, default=5)
+    p.add_argument("--sequential", type=int, default=200, help="requests one at a time per diagnostic path")
     p.add_argument("--mem", type=int, default=256, help="-m of the VMs")
     p.add_argument("--fat", type=int, choices=[16, 32], default=None, help="FAT width (default: by size, FAT16)")
     p.add_argument("--disk-timeout", type=int, default=600, help="seconds for each in-guest disk run")
@@ -515,7 +534,7 @@ def main():
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
     if args.quick:
-        for key, quick in (("n", 200), ("n_big", 50), ("ab_conc", "1,10,100"), ("wrk_duration", 1)):
+        for key, quick in (("n", 200), ("n_big", 50), ("ab_conc", "1,10,100"), ("wrk_duration", 1), ("sequential", 50)):
             if getattr(args, key) == p.get_default(key):
                 setattr(args, key, quick)
     args.ab_conc = [int(x) for x in str(args.ab_conc).split(",")]
