@@ -387,7 +387,7 @@ def cell(res, target, name, tool, c):
 def report(res, meta, args):
     names = [n for n in ["toro-fs", "nginx-host", "linux-fs", "toro-hello"] if n in res]
     lines = []
-    w0 = 30
+    w0 = 34
     head = "".ljust(w0) + "".join(n.rjust(13) for n in names)
     lines += [head, "-" * len(head)]
 
