@@ -456,6 +456,7 @@ class Target:
 
 class Toro(Target):
     exact = TORO_REPLY
+    machine = "pc"
 
     def __init__(self, outdir, verbose, elf, nic, mem):
         super().__init__(outdir, verbose)
@@ -465,7 +466,8 @@ class Toro(Target):
 
     def command(self, ports):
         card = "e1000" if self.nic == "e1000" else "virtionet"
-        return vm_base(self.elf, 1, self.mem, append=f"10.0.2.15,{card}") + nic_args(self.nic, ports, 8080)
+        return vm_base(self.elf, 1, self.mem, machine=self.machine, append=f"10.0.2.15,{card}") \
+            + nic_args(self.nic, ports, 8080)
 
 
 class ToroTwoCores(Target):
@@ -511,6 +513,7 @@ class NginxHost(Target):
 
 class LinuxGuest(Target):
     append = "console=ttyS0 quiet panic=-1 rdinit=/init"
+    machine = "pc"
 
     def __init__(self, outdir, verbose, kernel, initrd, nic, mem):
         super().__init__(outdir, verbose)
@@ -519,7 +522,7 @@ class LinuxGuest(Target):
         self.nports = 1
 
     def command(self, ports):
-        return vm_base(self.kernel, 1, self.mem) + ["-initrd", self.initrd, "-append", self.append] \
+        return vm_base(self.kernel, 1, self.mem, machine=self.machine) + ["-initrd", self.initrd, "-append", self.append] \
             + nic_args(self.nic, ports, 8080)
 
 
