@@ -6,7 +6,8 @@ guest serving the same files, in one run.
 
 The site: a folder generated here (small.html 4 KiB, big.html 1 MiB, disk.bin 64 MiB, fixed
 pseudo-random contents) made into one partitioned FAT image by tools/diskimage.py. Every VM:
-QEMU TCG, `-M pc -bios qboot.rom` as tools/toro builds it, 1 vCPU, the image as a virtio-blk disk
+QEMU TCG, `-M q35 -bios qboot.rom` as tools/toro builds it (--machine pc: there the disk shares the
+card's interrupt line and Toro polls it), 1 vCPU, the image as a virtio-blk disk
 (snapshot=on: nothing is written to it), user networking with a forwarded port (bench/http's
 command lines, backlog shim and load generators, imported from bench/http/run.py).
 
@@ -165,8 +166,8 @@ class StaticWebServer(ServesSite, http.Toro):
         self.name = "toro-fs"
 
     def command(self, ports):
-        return http.vm_base(self.elf, 1, self.mem, append=TORO_APPEND) + http.nic_args("virtio", ports, 80) \
-            + disk_args(self.image)
+        return http.vm_base(self.elf, 1, self.mem, machine=self.machine, append=TORO_APPEND) \
+            + http.nic_args("virtio", ports, 80) + disk_args(self.image)
 
 
 class NginxFiles(ServesSite, http.NginxHost):
@@ -324,7 +325,8 @@ def boot_and_read(cmd, done, outdir, name, timeout):
 
 
 def disk_toro(elf, image, args, outdir, want):
-    cmd = http.vm_base(elf, 1, args.mem, append=FILES["disk"][0]) + disk_args(image)
+    cmd = http.vm_base(elf, 1, args.mem, machine=args.machine, append=FILES["disk"][0]) + ["-nic", "none"] \
+        + disk_args(image)
     text = boot_and_read(cmd, "DiskSpeed: heap in use", outdir, "diskspeed-toro", args.disk_timeout)
     m = {k: p.search(text) for k, p in DISKSPEED.items()}
     if not all(m.values()):
@@ -342,8 +344,9 @@ def disk_toro(elf, image, args, outdir, want):
 
 
 def disk_linux(target, args, outdir, want):
-    cmd = http.vm_base(target.kernel, 1, args.mem) + ["-initrd", target.initrd, "-append",
-                                                      target.append + " benchfs=disk"] + disk_args(target.image)
+    cmd = http.vm_base(target.kernel, 1, args.mem, machine=args.machine) + ["-nic", "none", "-initrd", target.initrd,
+                                                                            "-append", target.append + " benchfs=disk"] \
+        + disk_args(target.image)
     text = boot_and_read(cmd, "bench: disk done", outdir, "diskspeed-linux", args.disk_timeout)
     m = {k: p.search(text) for k, p in LINUX_DISK.items()}
     r = {}
@@ -526,6 +529,9 @@ def main():
     p.add_argument("--wrk-duration", type=int, default=5)
     p.add_argument("--sequential", type=int, default=200, help="requests one at a time per diagnostic path")
     p.add_argument("--mem", type=int, default=256, help="-m of the VMs")
+    p.add_argument("--machine", choices=["q35", "pc"], default="q35",
+                   help="QEMU machine of every VM (q35: on pc the disk and the card share an interrupt line, "
+                        "and Toro polls the disk then)")
     p.add_argument("--fat", type=int, choices=[16, 32], default=None, help="FAT width (default: by size, FAT16)")
     p.add_argument("--disk-timeout", type=int, default=600, help="seconds for each in-guest disk run")
     p.add_argument("--backlog-shim", choices=["auto", "on", "off"], default="auto")
@@ -555,6 +561,7 @@ def main():
 
     args.build_dir = os.path.abspath(args.build_dir)
     http.ARGS_BUILD_DIR[0] = args.build_dir
+    http.Toro.machine = http.LinuxGuest.machine = args.machine  # every VM (bench_http is this script's copy)
     base = os.path.join(args.build_dir, "bench-fs")
     outdir = os.path.abspath(args.out or os.path.join(base, "results"))
     cache = os.path.abspath(args.cache or os.path.join(args.build_dir, "bench-http", "cache"))
@@ -571,7 +578,7 @@ def main():
 
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     meta = {"started": started, "command": " ".join(sys.argv), "load_before": os.getloadavg(),
-            "args": {k: getattr(args, k) for k in ("n", "n_big", "ab_conc", "big_ab_conc", "wrk_conc", "wrk_duration", "ab_timeout",
+            "args": {k: getattr(args, k) for k in ("machine", "n", "n_big", "ab_conc", "big_ab_conc", "wrk_conc", "wrk_duration", "ab_timeout",
                                                    "mem")},
             "tree": subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
                                    text=True).stdout.strip()}
@@ -639,8 +646,8 @@ def main():
               f"average {meta['load_before'][0]:.2f} at the start and {meta['load_after'][0]:.2f} at the end, "
               f"{meta['other_qemus_at_start']} other QEMU(s) at the start; QEMU backlog shim: "
               f"{meta.get('backlog_shim', 'none')}\nimage: FAT{meta.get('image', {}).get('fat', '?')}, "
-              f"{meta.get('image', {}).get('bytes', 0) // 2**20} MiB, virtio-blk (snapshot=on); VMs -m {args.mem}, "
-              f"1 vCPU, TCG\nab -r -s {args.ab_timeout} -n {args.n} (small, '/') / -n {args.n_big} (big), at least c; "
+              f"{meta.get('image', {}).get('bytes', 0) // 2**20} MiB, virtio-blk (snapshot=on); VMs -M {args.machine} "
+              f"-m {args.mem}, 1 vCPU, TCG\nab -r -s {args.ab_timeout} -n {args.n} (small, '/') / -n {args.n_big} (big), at least c; "
               f"wrk -t 1 -d {args.wrk_duration}s --latency -H 'Connection: close' --timeout 5s\n"
               f"fail/stall = failed + non-2xx / requests not completed because ab stopped after one went "
               f"unanswered {args.ab_timeout} s; toro-hello is HelloWorldMicroservice's '/' (in the small-file rows)")
