@@ -292,7 +292,8 @@ DISKSPEED = {
                        r"mount, (\d+) after"),
     "seq": re.compile(r"DiskSpeed: sequential (\d+) bytes in (\d+) reads of \d+: (\d+) us, [\d.]+ MB/s, "
                       r"checksum (0x[0-9A-Fa-f]+)"),
-    "rnd": re.compile(r"DiskSpeed: random (\d+) reads of \d+: (\d+) us, \d+ reads/s, checksum (0x[0-9A-Fa-f]+)"),
+    "rnd": re.compile(r"DiskSpeed: random (\d+) reads of \d+: (\d+) us, \d+ reads/s, checksum (0x[0-9A-Fa-f]+) "
+                      r"\((\d+) us of it in SysSeekFile\)"),
     "heap": re.compile(r"DiskSpeed: heap in use (\d+) after the sequential read, (\d+) after the random reads"),
 }
 LINUX_DISK = {
@@ -334,7 +335,7 @@ def disk_toro(elf, image, args, outdir, want):
         return {"not_measured": f"DiskSpeed did not finish (diskspeed-toro.log): {tail[-200:]}"}
     seq_us, rnd_us = int(m["seq"][3]), int(m["rnd"][2])
     r = {"seq_bytes": int(m["seq"][1]), "seq_us": seq_us, "seq_mbps": int(m["seq"][1]) / seq_us,
-         "rnd_us": rnd_us, "rnd_per_s": RANDOM_READS * 1e6 / rnd_us,
+         "rnd_us": rnd_us, "rnd_per_s": RANDOM_READS * 1e6 / rnd_us, "rnd_seek_us": int(m["rnd"][4]),
          "seq_ok": int(m["seq"][4], 16) == want[0], "rnd_ok": int(m["rnd"][3], 16) == want[1],
          "core_bytes": int(m["file"][2]), "heap_before_mount": int(m["file"][3]),
          "heap_after_mount": int(m["file"][4]), "heap_after_seq": int(m["heap"][1]),
@@ -431,6 +432,8 @@ def report(res, meta, args):
         lines.append(f"  {'random 4 KiB reads/s (Linux: buffered)':40}{http.fmt(d.get('rnd_per_s')):>14}"
                      f"{http.fmt(dl.get('random_per_s')):>14}")
         lines.append(f"  {'random 4 KiB reads/s (Linux: O_DIRECT)':40}{'':>14}{http.fmt(dl.get('random-direct_per_s')):>14}")
+        if d.get("rnd_us"):
+            lines.append(f"  {'  (toro: % of the time in SysSeekFile)':40}{d['rnd_seek_us'] / d['rnd_us'] * 100:>13.0f}%")
         checks = [f"{who} {k[:-3]} {'ok' if v else 'WRONG'}" for who, r in (("toro", d), ("linux", dl))
                   for k, v in r.items() if k.endswith("_ok")]
         if checks:
