@@ -1,8 +1,8 @@
 // Per-CPU data: the one record per core that holds what is per core, reached through GS
 // (IA32_GS_BASE points at the core's record), so "which core am I" is one load and needs no
 // LAPIC access. Modules above the kernel keep their per-core state in memory of that core and
-// hang it here by pointer (sched's scheduler, net's interface, fs's volume): no module keeps a parallel
-// array indexed by core.
+// hang it here by pointer (sched's scheduler, net's interface, fs's block files and volume): no
+// module keeps a parallel array indexed by core.
 //
 //   uint32_t core = kernel::current_core();
 //   kernel::this_cpu()->trap_depth ...
@@ -31,6 +31,7 @@ namespace net {
 struct Interface;
 }
 namespace fs {
+struct Storage;
 class Vfs;
 }
 
@@ -45,6 +46,7 @@ struct alignas(64) PerCpu {
   uint64_t current_thread = 0;        // GS:16  the running thread's id, for reports
   sched::CoreSched* sched = nullptr;  // this core's scheduler (sched/scheduler.cpp), in its memory
   net::Interface* net = nullptr;      // the card dedicated to this core (net/interface.cpp), or nullptr
+  fs::Storage* storage = nullptr;     // this core's block files (fs/kernel.cpp), or nullptr
   fs::Vfs* vfs = nullptr;             // this core's files and mounted volume (fs/mount.cpp), or nullptr
   int trap_depth = 0;                 // CPU exceptions being handled right now (kernel/trap.cpp)
   bool reporting = false;             // a fault report in progress (kernel/trap.cpp)
@@ -53,6 +55,7 @@ struct alignas(64) PerCpu {
   std::atomic<bool> ap_alive{false};
 };
 static_assert(offsetof(PerCpu, ap_tables) == 64 && sizeof(PerCpu) == 128, "two cache lines per core");
+static_assert(offsetof(PerCpu, reporting) < 64, "what a core writes for itself stays in its first cache line");
 
 extern PerCpu g_percpu[arch::kMaxCpus];
 

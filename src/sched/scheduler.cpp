@@ -313,6 +313,32 @@ void sleep_ms(uint64_t ms) {
   } while (self->state.load(std::memory_order_acquire) != ThreadState::kReady);
 }
 
+bool sleep_unless(const std::atomic<bool>& done, uint64_t ms) {
+  Thread* self = current();
+  if (done.load(std::memory_order_acquire)) return true;
+  if (ms == 0 || self->is_idle) {
+    yield();
+    return done.load(std::memory_order_acquire);
+  }
+  self->wake_tsc = arch::rdtsc() + arch::ms_to_cycles(ms, g_timing.tsc_hz);
+  ThreadState expected = ThreadState::kReady;
+  self->state.compare_exchange_strong(expected, ThreadState::kSleeping, std::memory_order_seq_cst);
+  // The waker stores `done` and then resume()s (Sleeping -> Ready). Both sides are seq_cst: the
+  // store to `state` above and the load of `done` below, the waker's store to `done` and its
+  // read of `state`. So either the waker's store comes first and the load sees it, or its resume
+  // comes after our store and finds the thread Sleeping, makes it Ready, and schedule() below
+  // returns at once. An interrupt on this core is the same argument in program order.
+  if (done.load(std::memory_order_seq_cst)) {
+    expected = ThreadState::kSleeping;
+    self->state.compare_exchange_strong(expected, ThreadState::kReady, std::memory_order_acq_rel);
+    return true;
+  }
+  do {
+    schedule();
+  } while (self->state.load(std::memory_order_acquire) != ThreadState::kReady);
+  return done.load(std::memory_order_acquire);
+}
+
 bool is_thread(const Thread* t) {
   return t != nullptr && kernel::heap().owner_of(t) != mm::kNoCore && t->magic == kThreadMagic &&
          t->state.load(std::memory_order_acquire) != ThreadState::kDead;
@@ -352,7 +378,7 @@ bool suspend(Thread* t) {
 
 bool resume(Thread* t) {
   if (!is_thread(t) || t->is_idle) return false;
-  ThreadState s = t->state.load(std::memory_order_relaxed);
+  ThreadState s = t->state.load(std::memory_order_seq_cst);  // after the waker's store: sleep_unless
   while (
       s != ThreadState::kDead && s != ThreadState::kReady &&
       !t->state.compare_exchange_weak(s, ThreadState::kReady, std::memory_order_release, std::memory_order_relaxed)) {

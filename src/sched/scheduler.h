@@ -10,6 +10,7 @@
 
 #include <sched/thread.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -45,6 +46,11 @@ Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* a
 Thread* current();
 void yield();
 void sleep_ms(uint64_t ms);
+// Sleeps until `done` is true, at most `ms`, without losing a wake-up: the thread is marked
+// sleeping before `done` is looked at, so whoever sets `done` (seq_cst) and then resume()s the
+// thread -- an interrupt handler, another core -- either is seen by that look or ends the sleep.
+// Returns `done` at the end (false: the time ran out, or another resume came first).
+bool sleep_unless(const std::atomic<bool>& done, uint64_t ms);
 // nullptr or current(): suspends the caller until resumed. Another thread: it stops at its next
 // yield. Returns false for something that is not a live thread.
 bool suspend(Thread* t);

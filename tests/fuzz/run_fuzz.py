@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Build the network stack's libFuzzer target with clang (Debian's libclang-rt-14-dev) and run
-it for a bounded time from seed frames. Fails on any crash or sanitizer report.
+"""Build a libFuzzer target with clang (Debian's libclang-rt-14-dev) and run it for a bounded
+time from its seeds. Fails on any crash or sanitizer report.
 
-Usage: run_fuzz.py SRC_DIR SECONDS SOURCE...  (the portable sources to fuzz, from meson)"""
+Usage: run_fuzz.py SRC_DIR SECONDS [--target net|fs] SOURCE...  (the portable sources to fuzz,
+from meson). net (the default): the network stack (stack_fuzz.cpp) from seed frames. fs: the
+filesystem drivers (fs_fuzz.cpp) from images that mkfs.fat and mtools make here, packed as
+fs_fuzz.cpp reads them; skipped (exit 77) without those tools."""
 import os
 import shutil
 import subprocess
@@ -26,23 +29,92 @@ SEEDS = {
 }
 
 
+# Seed images: (fs_fuzz.cpp's kTypes index, size in KiB, the commands that make it; {img} is
+# its path). Each is then populated by FS_POPULATE. A new driver adds its kTypes line there and
+# its images here.
+FS_IMAGES = [
+    (0, 1024, ["/usr/sbin/mkfs.fat -F 12 -C {img} {kib}"]),
+    (0, 16384, ["/usr/sbin/mkfs.fat -F 16 -C {img} {kib}"]),
+    (0, 34000, ["/usr/sbin/mkfs.fat -F 32 -s 1 -C {img} {kib}"]),
+]
+FS_POPULATE = [
+    "/usr/bin/mmd -i {img} ::/Documents ::/Documents/Deeper",
+    "/usr/bin/mcopy -i {img} {small} '::/A long file name.txt'",
+    "/usr/bin/mcopy -i {img} {small} ::/Documents/Deeper/SHORT.TXT",
+    "/usr/bin/mcopy -i {img} {medium} '::/Documents/Medium sized file.bin'",
+    "/usr/bin/mcopy -i {img} {empty} ::/EMPTY",
+]
+
+
+def pack_image(type_index, params, path):
+    """A sparse image as fs_fuzz.cpp reads it: type, parameters, size, (sector, data) records."""
+    with open(path, "rb") as f:
+        image = f.read()
+    sectors = len(image) // 512
+    out = bytearray([type_index, params]) + sectors.to_bytes(4, "little")
+    for s in range(sectors):
+        block = image[s * 512:(s + 1) * 512]
+        if any(block):
+            out += s.to_bytes(4, "little") + block
+    return bytes(out)
+
+
+def fs_seeds(tmp):
+    tools = ["/usr/sbin/mkfs.fat", "/usr/bin/mcopy", "/usr/bin/mmd"]
+    if not all(os.access(t, os.X_OK) for t in tools):
+        return None
+    small, medium, empty = (os.path.join(tmp, n) for n in ("small", "medium", "empty"))
+    with open(small, "wb") as f:
+        f.write(b"hello, fuzzer\n" * 5)
+    with open(medium, "wb") as f:
+        f.write(bytes((i * 7) & 0xFF for i in range(5000)))
+    open(empty, "wb").close()
+    seeds = {}
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for i, (type_index, kib, commands) in enumerate(FS_IMAGES):
+        img = os.path.join(tmp, f"seed{i}.img")
+        for c in commands + FS_POPULATE:
+            subprocess.run(c.format(img=img, kib=kib, small=small, medium=medium, empty=empty), shell=True,
+                           check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for params in (0x00, 0x5A, 0xC7):
+            seeds[f"image{i}-{params:02x}"] = pack_image(type_index, params, img)
+        os.unlink(img)
+    return seeds
+
+
+TARGETS = {
+    # name: (source file, seeds (a dict, or a function of a temporary directory), -max_len)
+    "net": ("stack_fuzz.cpp", SEEDS, 1518),
+    "fs": ("fs_fuzz.cpp", fs_seeds, 65536),
+}
+
+
 def main():
     src, seconds, sources = sys.argv[1], sys.argv[2], sys.argv[3:]
+    target = "net"
+    if sources[:1] == ["--target"]:
+        target, sources = sources[1], sources[2:]
+    source, seeds, max_len = TARGETS[target]
     clang = shutil.which("clang++") or shutil.which("clang++-14")
     if clang is None:
         print("FAIL: clang++ not installed (tools/setup installs clang and libclang-rt-14-dev)")
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "stack_fuzz")
+        if callable(seeds):
+            seeds = seeds(tmp)
+            if seeds is None:
+                print("SKIP: the tools that make the seeds are not installed")
+                return 77
+        exe = os.path.join(tmp, target + "_fuzz")
         subprocess.run([clang, "-std=c++20", "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                         "-fno-sanitize-recover=undefined", "-I", os.path.join(src, "src"),
-                        os.path.join(src, "tests", "fuzz", "stack_fuzz.cpp")] + sources + ["-o", exe], check=True)
+                        os.path.join(src, "tests", "fuzz", source)] + sources + ["-o", exe], check=True)
         corpus = os.path.join(tmp, "corpus")
         os.makedirs(corpus)
-        for name, data in SEEDS.items():
+        for name, data in seeds.items():
             with open(os.path.join(corpus, name), "wb") as f:
                 f.write(data)
-        r = subprocess.run([exe, corpus, f"-max_total_time={seconds}", "-max_len=1518", "-print_final_stats=1"],
+        r = subprocess.run([exe, corpus, f"-max_total_time={seconds}", f"-max_len={max_len}", "-print_final_stats=1"],
                            capture_output=True, text=True)
         print(r.stderr[-3000:])
         print("PASS" if r.returncode == 0 else "FAILED")

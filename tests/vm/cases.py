@@ -28,7 +28,7 @@ white space is not significant):
 
 A REGEX is the rest of the line after the keyword and one space, as Python's `re` reads it with
 re.MULTILINE (so ^ and $ are a console line's ends); trailing white space is dropped.
-vmtest.py and gdbtest.py read their case from the file when the test runs (--case FILE NAME);
+vmtest.py, blocktest.py and gdbtest.py read their case from the file when the test runs (--case FILE NAME);
 the other drivers take only their arguments.
 
   cases.py meson ROOT DIR...   the cases of DIR/tests.expect, for tests/vm/meson.build: one line
@@ -47,6 +47,7 @@ COMMON = os.path.join(HERE, "common.expect")
 FILE_NAME = "tests.expect"
 
 CASE_DRIVERS = {"vmtest.py": {"run", "exit", "expect", "expect-any", "reject"},
+                "blocktest.py": {"run", "exit", "expect", "expect-any", "reject"},
                 "gdbtest.py": {"stop-at", "expect-any"}}
 CHECKS = {"run", "exit", "expect", "expect-any", "reject", "stop-at"}
 SETTINGS = {"suite", "timeout", "parallel", "image", "driver"}
@@ -223,6 +224,19 @@ def find(path, name):
         if case.name == name:
             return case
     raise FormatError(f"{path}: no test '{name}'")
+
+
+def driver_arguments(image_help="the program's image"):
+    """What a case's driver script is called with (TORO BUILD_DIR IMAGE --case FILE NAME): the
+    parsed arguments (toro, build_dir, image) and the case."""
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("toro")
+    p.add_argument("build_dir")
+    p.add_argument("image", help=image_help)
+    p.add_argument("--case", nargs=2, metavar=("FILE", "NAME"), required=True)
+    args = p.parse_args()
+    return args, find(*args.case)
 
 
 def meson_lines(root, dirs):

@@ -4,7 +4,6 @@ symbol (`stop-at`), print a backtrace, and require the case's `expect-any` regul
 in gdb's output (the program's tests.expect; the format: tests/vm/cases.py).
 
 Usage: gdbtest.py TORO BUILD_DIR ELF --case FILE NAME"""
-import argparse
 import os
 import sys
 
@@ -14,15 +13,9 @@ import harness  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("toro")
-    p.add_argument("build_dir")
-    p.add_argument("elf")
-    p.add_argument("--case", nargs=2, metavar=("FILE", "NAME"), required=True)
-    args = p.parse_args()
-    case = cases.find(*args.case)
-    app = os.path.basename(os.path.dirname(os.path.abspath(args.elf)))
-    r = harness.run(harness.toro_command(args.toro, args.build_dir, "debug", app, args.elf,
+    args, case = cases.driver_arguments("NAME.elf")
+    app = os.path.basename(os.path.dirname(os.path.abspath(args.image)))
+    r = harness.run(harness.toro_command(args.toro, args.build_dir, "debug", app, args.image,
                                          ["--batch", "--stop-at", case.stop_at, "--gdb-ex", "bt", "--timeout", "60"]))
     print(r.out)
     failures = case.check(r.out)

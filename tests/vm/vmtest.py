@@ -7,7 +7,6 @@ IMAGE is NAME.elf (QEMU, tools/toro run) or NAME.bochs.img (the case says `image
 tools/toro bochs). Every `expect` must match, in the given order, in the serial output; every
 `expect-any` somewhere; no `reject` may match. A VM that crashes, hangs (timeout) or exits with
 another code fails the test."""
-import argparse
 import os
 import sys
 
@@ -17,13 +16,7 @@ import harness  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("toro")
-    p.add_argument("build_dir")
-    p.add_argument("image", help="NAME.elf (QEMU) or NAME.bochs.img (Bochs)")
-    p.add_argument("--case", nargs=2, metavar=("FILE", "NAME"), required=True)
-    args = p.parse_args()
-    case = cases.find(*args.case)
+    args, case = cases.driver_arguments("NAME.elf (QEMU) or NAME.bochs.img (Bochs)")
     image = os.path.abspath(args.image)
     name = os.path.basename(os.path.dirname(image))
     if case.image == "bochs":

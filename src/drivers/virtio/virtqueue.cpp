@@ -32,6 +32,28 @@ uint16_t Virtqueue::add(uint64_t address, uint32_t length, bool device_writes) {
   return id;
 }
 
+uint16_t Virtqueue::add_chain(const Buffer* buffers, uint16_t n) {
+  if (n == 0 || free_count_ < n) return kNoDesc;
+  const uint16_t head = free_head_;
+  uint16_t id = head;
+  for (uint16_t i = 0; i < n; ++i) {
+    Desc& d = desc_[id];
+    const uint16_t following = d.next;  // the free list's next: the chain's next if there is one
+    d.address = buffers[i].address;
+    d.length = buffers[i].length;
+    d.flags = uint16_t((buffers[i].device_writes ? kWrite : 0) | (i + 1 < n ? kNext : 0));
+    if (i + 1 == n) {
+      free_head_ = following;
+      d.next = kNoDesc;
+    }
+    id = following;
+  }
+  free_count_ = uint16_t(free_count_ - n);
+  avail_[2 + (avail_shadow_ % size_)] = head;
+  ++avail_shadow_;
+  return head;
+}
+
 void Virtqueue::publish() {
   // Descriptors and ring entries before the index (§2.7.13: "the driver MUST perform a
   // suitable memory barrier before the idx update").
@@ -52,9 +74,16 @@ bool Virtqueue::pop_used(uint16_t* id, uint32_t* length) {
   memcpy(&used_len, e + 4, 4);
   ++last_used_;
   if (used_id >= size_) return false;  // a confused device: ignore the entry
-  desc_[used_id].next = free_head_;
+  // The chain goes back whole onto the free list (its links already run from head to tail).
+  uint16_t tail = uint16_t(used_id);
+  uint16_t n = 1;
+  while ((desc_[tail].flags & kNext) && desc_[tail].next < size_ && n < size_) {
+    tail = desc_[tail].next;
+    ++n;
+  }
+  desc_[tail].next = free_head_;
   free_head_ = uint16_t(used_id);
-  ++free_count_;
+  free_count_ = uint16_t(free_count_ + n);
   *id = uint16_t(used_id);
   *length = used_len;
   return true;

@@ -24,7 +24,7 @@ class Virtqueue {
     uint16_t flags;  // 1 NEXT, 2 WRITE (device writes the buffer)
     uint16_t next;
   };
-  static constexpr uint16_t kWrite = 2;
+  static constexpr uint16_t kNext = 1, kWrite = 2;
   static constexpr uint16_t kNoDesc = 0xFFFF;
 
   static size_t bytes(uint16_t size) {
@@ -36,10 +36,22 @@ class Virtqueue {
   void init(void* memory, uint16_t size);
   uint16_t size() const { return size_; }
   uint16_t free_descriptors() const { return free_count_; }
+  // The id the next add() or add_chain() returns (kNoDesc when none is free): a driver that
+  // keeps per-request state indexed by the head can place it before the chain is made.
+  uint16_t next_free() const { return free_count_ == 0 ? kNoDesc : free_head_; }
 
   // One buffer in one descriptor; returns its id, or kNoDesc if every descriptor is in use.
   // Visible to the device only after publish().
   uint16_t add(uint64_t address, uint32_t length, bool device_writes);
+  // A chain of `n` descriptors (one request: virtio-blk's header, data, status), linked by NEXT
+  // and made available as one entry; the head's id, or kNoDesc (nothing taken) if fewer than n
+  // descriptors are free. pop_used() returns the head and frees the whole chain.
+  struct Buffer {
+    uint64_t address;
+    uint32_t length;
+    bool device_writes;
+  };
+  uint16_t add_chain(const Buffer* buffers, uint16_t n);
   // Makes the buffers added since the last publish visible (the ring index is written after
   // the entries: release ordering).
   void publish();
@@ -47,8 +59,8 @@ class Virtqueue {
   // (§2.7.10) while it is processing the queue anyway (QEMU: while it has buffers to fill, or
   // its transmit handler runs), and a notification then is an I/O exit for nothing.
   bool device_wants_notify() const { return (reinterpret_cast<const volatile uint16_t*>(used_)[0] & 1) == 0; }
-  // The next buffer the device is done with: its id and the bytes it wrote; the descriptor is
-  // free again. False when the device has not returned anything new.
+  // The next buffer the device is done with: its id and the bytes it wrote; the descriptor (or
+  // the chain it heads) is free again. False when the device has not returned anything new.
   bool pop_used(uint16_t* id, uint32_t* length);
 
   Desc* descriptors() { return desc_; }

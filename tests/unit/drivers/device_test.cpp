@@ -67,16 +67,28 @@ TEST(DeviceMatch, TheBuildsDriversTakeTheirPciFunctions) {
   EXPECT_EQ(drivers::match_pci(pci(0x1AF4, 0x1041), drivers::registered_drivers, &t), virtionet);
   EXPECT_EQ(t, Transport::kVirtioModernPci);
 
-  // Other virtio types, and devices nobody drives, stay unbound.
+  // virtio-blk: transitional 1AF4:1001 (type 2 in the subsystem ID) and modern 1AF4:1042.
+  const Driver* virtioblk = find_driver("virtioblk");
+  ASSERT_NE(virtioblk, nullptr);
+  EXPECT_STREQ(virtioblk->label, "VirtIOBlk");
+  EXPECT_EQ(virtioblk->device_class, DeviceClass::kBlock);
   PciDevice block = pci(0x1AF4, 0x1001, 2);
   block.bar[0] = {0xC080, 0x40, true, false, false};
-  EXPECT_EQ(drivers::match_pci(block, drivers::registered_drivers, &t), nullptr);
-  EXPECT_EQ(drivers::match_pci(pci(0x1AF4, 0x1042), drivers::registered_drivers, &t), nullptr);
+  EXPECT_EQ(drivers::match_pci(block, drivers::registered_drivers, &t), virtioblk);
+  EXPECT_EQ(t, Transport::kVirtioLegacyPci);
+  EXPECT_EQ(drivers::match_pci(pci(0x1AF4, 0x1042), drivers::registered_drivers, &t), virtioblk);
+  EXPECT_EQ(t, Transport::kVirtioModernPci);
+  EXPECT_EQ(drivers::match_virtio(2, drivers::registered_drivers), virtioblk);
+
+  // Other virtio types, and devices nobody drives, stay unbound.
+  PciDevice console = pci(0x1AF4, 0x1003, 3);
+  console.bar[0] = {0xC0C0, 0x40, true, false, false};
+  EXPECT_EQ(drivers::match_pci(console, drivers::registered_drivers, &t), nullptr);
   EXPECT_EQ(drivers::match_pci(pci(0x8086, 0x1237), drivers::registered_drivers, &t), nullptr);
   EXPECT_EQ(drivers::match_pci(pci(0x1AF4, 0x1110), drivers::registered_drivers, &t), nullptr);  // ivshmem: not virtio
 
   EXPECT_EQ(drivers::match_virtio(1, drivers::registered_drivers), virtionet);
-  EXPECT_EQ(drivers::match_virtio(2, drivers::registered_drivers), nullptr);
+  EXPECT_EQ(drivers::match_virtio(3, drivers::registered_drivers), nullptr);
   EXPECT_EQ(drivers::match_virtio(0, drivers::registered_drivers), nullptr);
 }
 

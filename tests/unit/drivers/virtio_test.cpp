@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "sim_virtio.h"
+
 namespace {
 
 // The device side of a legacy split virtqueue, for tests: takes what the driver made
@@ -31,18 +33,7 @@ struct SimDevice {
   }
 };
 
-struct Memory {
-  std::vector<void*> blocks;
-  ~Memory() {
-    for (void* p : blocks) free(p);
-  }
-  void* get(size_t size, size_t align) {
-    void* p = aligned_alloc(align, (size + align - 1) / align * align);
-    blocks.push_back(p);
-    return p;
-  }
-  static void* alloc(size_t size, size_t align, void* self) { return static_cast<Memory*>(self)->get(size, align); }
-};
+using drivers::test::Memory;
 
 TEST(Virtqueue, LegacyLayoutAndIndexWrapAround) {
   Memory m;
