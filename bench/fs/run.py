@@ -58,8 +58,6 @@ def _import(name, path):
 # bench/http/run.py (processes, ab/wrk, the targets, the Linux guest), under a name of its own.
 http = _import("bench_http", os.path.join(ROOT, "bench", "http", "run.py"))
 
-harness = http.harness
-
 # The site: name -> (path, size). small and big are served, disk is DiskSpeed's file.
 FILES = {"small": ("/small.html", 4096), "big": ("/big.html", 1 << 20), "disk": ("/disk.bin", 64 << 20)}
 # What is requested: the site's files, and HelloWorldMicroservice's "/".
@@ -313,16 +311,27 @@ def cache_bound(core_bytes):
 
 
 def boot_and_read(cmd, done, outdir, name, timeout):
-    """Boots cmd (no network), waits for `done` in its console; the console text."""
-    vm = harness.Vm(cmd)
-    try:
-        vm.wait_for(done, timeout)
-    finally:
-        vm.kill()
-    text = vm.text()
-    with open(os.path.join(outdir, f"{name}.log"), "w") as f:
-        f.write(text)
-    return text
+    """Boots cmd (bench/http's spawn: its own process group, killed on exit and on a signal) until
+    `done` is in its console or it ends; the console text, also in OUT/name.log."""
+    path = os.path.join(outdir, f"{name}.log")
+    if verbose_commands[0]:
+        http.log("$ " + " ".join(cmd))
+    with open(path, "wb") as log:
+        proc = http.spawn(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and proc.poll() is None:
+                with open(path, "rb") as f:
+                    if done.encode() in f.read():
+                        break
+                time.sleep(0.2)
+        finally:
+            http.kill(proc)
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+verbose_commands = [False]
 
 
 def disk_toro(elf, image, args, outdir, want):
@@ -565,6 +574,7 @@ def main():
     args.build_dir = os.path.abspath(args.build_dir)
     http.ARGS_BUILD_DIR[0] = args.build_dir
     http.Toro.machine = http.LinuxGuest.machine = args.machine  # every VM (bench_http is this script's copy)
+    verbose_commands[0] = args.verbose
     base = os.path.join(args.build_dir, "bench-fs")
     outdir = os.path.abspath(args.out or os.path.join(base, "results"))
     cache = os.path.abspath(args.cache or os.path.join(args.build_dir, "bench-http", "cache"))
