@@ -32,7 +32,10 @@ void Say(const char* what, PSocket s) {
 
 // Toro's content types by suffix; nullptr for a suffix it does not serve.
 const char* ContentType(const char* path) {
-  const char* dot = strrchr(path, '.');
+  const char* dot = nullptr;
+  for (const char* p = path; *p != '\0'; ++p) {
+    if (*p == '.') dot = p;
+  }
   if (dot == nullptr) return nullptr;
   static const char* const kTypes[][2] = {{"html", "Text/html"}, {"json", "Text/json"},     {"htm", "Text/htm"},
                                           {"css", "Text/css"},   {"js", "Text/javascript"}, {"md", "Text/markdown"},

@@ -7,6 +7,7 @@
 #include <drivers/block/block.h>
 #include <drivers/block/mbr.h>
 #include <fs/kernel.h>
+#include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/devices.h>
 #include <kernel/memory.h>
@@ -47,8 +48,9 @@ void on_done(drivers::BlockRequest& r, void*) {
   auto* w = static_cast<Wait*>(r.waiter);
   if (r.error != klib::Error::kNone && w->error == klib::Error::kNone) w->error = r.error;
   if (--w->left != 0) return;
+  sched::Thread* waiter = w->thread;               // `w` is the waiter's: gone once it sees `done`
   w->done.store(true, std::memory_order_seq_cst);  // before the resume: sched::sleep_unless
-  sched::resume(w->thread);
+  sched::resume(waiter);
 }
 
 void poll(Disk& d) {
@@ -186,7 +188,11 @@ klib::Status dedicate_here(const char* name) {
   Disk* disk = new (memory) Disk{&device, static_cast<drivers::BlockDevice*>(started.value()), false, false};
   // Without a route of its own (an unknown chipset, an input shared with another device) the
   // waiting threads poll.
-  const klib::Result<uint32_t> input = kernel::attach_interrupt(device, on_interrupt, disk);
+  // blockirq=poll (kernel parameter): no interrupt, to test the polling path.
+  const char* setting = kernel::kernel_params().value("blockirq");
+  const bool no_irq = setting != nullptr && setting[0] == 'p';
+  const klib::Result<uint32_t> input =
+      no_irq ? klib::Error::kNotSupported : kernel::attach_interrupt(device, on_interrupt, disk);
   disk->interrupts = input.ok();
   // Whatever the device raised while its input was still masked and edge-triggered is
   // acknowledged here, so that its level line can rise again (see net/interface.cpp).
@@ -237,8 +243,9 @@ struct Remote {
 intptr_t remote_dedicate(void* arg) {
   auto* r = static_cast<Remote*>(arg);
   r->status = dedicate_here(r->name);
+  sched::Thread* waiter = r->waiter;               // `r` lives on the waiter's stack: gone once it sees `done`
   r->done.store(true, std::memory_order_seq_cst);  // before the resume: sched::sleep_unless
-  sched::resume(r->waiter);
+  sched::resume(waiter);
   return 0;
 }
 

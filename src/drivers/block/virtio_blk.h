@@ -44,6 +44,7 @@ class VirtioBlk final : public BlockDevice {
   klib::Status submit(BlockRequest& r) override;
   size_t complete(DoneFn done, void* ctx) override;
   uint32_t max_sectors() const override { return max_sectors_; }
+  // `interrupts` counts the complete() calls that finished something.
   Counters counters() const override { return counters_; }
   uint64_t features() const { return features_; }
   // Requests in the ring, and waiting for room in it (tests).

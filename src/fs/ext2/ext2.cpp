@@ -682,6 +682,12 @@ klib::Result<size_t> Volume::write(Inode& file, uint64_t offset, const void* buf
   }
   flush();
   if (done > 0 && offset + done > file.size) set_size(file, offset + done);
+  if (error != klib::Error::kNone) {
+    // Blocks the failed part took past the end (an indirect block whose data block did not
+    // fit, a run that was not written) go back: e2fsck wants none after i_size.
+    klib::Status f = free_from(file, (file.size + block_size_ - 1) / block_size_);
+    (void)f;
+  }
   klib::Status t = touch(file, done > 0);
   if (done == 0 && error != klib::Error::kNone) return error;
   if (!t && done == 0) return t.error();
@@ -855,7 +861,10 @@ klib::Result<bool> Volume::read_dir(Inode& dir, uint64_t* cookie, DirEntry* entr
       off += e.rec_len;
       const bool dots =
           (e.name_length == 1 && e.name[0] == '.') || (e.name_length == 2 && e.name[0] == '.' && e.name[1] == '.');
-      if (e.ino != 0 && e.name_length != 0 && !dots) {
+      // A name with a NUL or a '/' could never be looked up by path: not listed.
+      bool plain = true;
+      for (uint32_t i = 0; i < e.name_length && plain; ++i) plain = e.name[i] != '\0' && e.name[i] != '/';
+      if (e.ino != 0 && e.name_length != 0 && !dots && plain) {
         entry->ino = e.ino;
         entry->name_length = uint16_t(e.name_length);
         memcpy(entry->name, e.name, e.name_length);
@@ -1105,8 +1114,11 @@ klib::Result<uint64_t> Volume::create(Inode& dir, const char* name, size_t lengt
 
 klib::Status Volume::sync() {
   if (read_only_) return {};
-  st32(sb() + kSbWtime, now());
-  sb_dirty();
+  // The last write time, when there was a write and a clock to tell it.
+  if (options_.now != nullptr && cache_.stats().dirty != 0) {
+    st32(sb() + kSbWtime, now());
+    sb_dirty();
+  }
   return cache_.sync();
 }
 

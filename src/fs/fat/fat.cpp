@@ -372,6 +372,17 @@ class Volume final : public FileSystem {
   Status free_chain(uint32_t cluster);
   uint32_t count_free();
   bool valid_cluster(uint32_t c) const { return c >= 2 && c - 2 < clusters_; }
+  // A sector a directory entry can be in: the fixed root or a data cluster (an inode number
+  // from elsewhere names nothing, and nothing else is written for it).
+  bool entry_sector(uint64_t sector) const {
+    return (sector >= root_start_ && sector - root_start_ < root_sectors_) ||
+           (sector >= data_start_ && sector - data_start_ < (uint64_t(clusters_) << spc_shift_));
+  }
+  // The largest size a file can have here: the format's 4 GiB - 1, or the whole volume.
+  uint64_t max_size() const {
+    const uint64_t volume = uint64_t(clusters_) << cluster_shift_;
+    return volume < kMaxFileSize ? volume : kMaxFileSize;
+  }
   uint64_t cluster_sector(uint32_t c) const { return data_start_ + (uint64_t(c - 2) << spc_shift_); }
   Status zero_cluster_cached(uint32_t c);
 
@@ -388,9 +399,9 @@ class Volume final : public FileSystem {
   };
   Result<uint64_t> dir_sector(uint32_t first, uint32_t sector_index, Cursor& cur);
   template <class F>
-  Result<uint32_t> scan(uint32_t first, uint32_t start, F&& visit);
+  Result<uint32_t> scan(uint32_t first, uint32_t start, F&& visit, Cursor* cursor = nullptr);
   template <class F>
-  Result<uint32_t> scan_named(uint32_t first, uint32_t start, F&& visit);
+  Result<uint32_t> scan_named(uint32_t first, uint32_t start, F&& visit, Cursor* cursor = nullptr);
   Result<uint64_t> find(uint32_t first, const char* name, size_t length);
   Result<uint32_t> free_tail(uint32_t first, const uint8_t* base, size_t base_n, const uint8_t* ext);
   Result<uint32_t> free_slots(uint32_t first, uint32_t count);
@@ -819,8 +830,8 @@ Result<size_t> Volume::write(Inode& file, uint64_t offset, const void* buffer, s
   if (read_only_) return Error::kReadOnly;
   if (file.mode == kInodeDir) return Error::kIsDirectory;
   if (count == 0) return size_t(0);
-  if (offset >= kMaxFileSize) return Error::kNoSpace;
-  if (count > kMaxFileSize - offset) count = size_t(kMaxFileSize - offset);
+  if (offset >= max_size()) return Error::kNoSpace;
+  if (count > max_size() - offset) count = size_t(max_size() - offset);
   if (offset > file.size) {
     Status s = zero_fill(file, offset);
     if (!s) return s.error();
@@ -834,7 +845,7 @@ Result<size_t> Volume::write(Inode& file, uint64_t offset, const void* buffer, s
   if (!w) return w;
   if (w.value() == 0) return Error::kCorrupt;
   if (offset + w.value() > file.size) file.size = offset + w.value();
-  file.mtime = now();
+  file.mtime = file.atime = now();  // FAT keeps an access date; a write is an access
   file.as<Node>().attr |= kAttrArchive;
   file.dirty = true;
   return w;
@@ -843,7 +854,7 @@ Result<size_t> Volume::write(Inode& file, uint64_t offset, const void* buffer, s
 Status Volume::truncate(Inode& file, uint64_t size) {
   if (read_only_) return Error::kReadOnly;
   if (file.mode == kInodeDir) return Error::kIsDirectory;
-  if (size > kMaxFileSize) return Error::kNoSpace;
+  if (size > max_size()) return Error::kNoSpace;
   if (size > file.size) return zero_fill(file, size);
   Node& n = file.as<Node>();
   const uint64_t keep = (size + cluster_bytes_ - 1) >> cluster_shift_;
@@ -864,7 +875,7 @@ Status Volume::truncate(Inode& file, uint64_t size) {
     if (n.pos_index >= keep) n.pos_cluster = n.pos_index = 0;
   }
   file.size = size;
-  file.mtime = now();
+  file.mtime = file.atime = now();  // FAT keeps an access date; a write is an access
   n.attr |= kAttrArchive;
   file.dirty = true;
   return s;
@@ -903,9 +914,7 @@ Status Volume::read_inode(Inode& inode) {
   }
   const uint64_t sector = inode.ino / kEntriesPerSector;
   const uint32_t slot = uint32_t(inode.ino % kEntriesPerSector);
-  const bool in_root = root_sectors_ != 0 && sector >= root_start_ && sector - root_start_ < root_sectors_;
-  const bool in_data = sector >= data_start_ && sector - data_start_ < (uint64_t(clusters_) << spc_shift_);
-  if (!in_root && !in_data) return Error::kNotFound;
+  if (!entry_sector(sector)) return Error::kNotFound;
   Result<Buffer*> b = cache_.get(sector);
   if (!b) return b.error();
   uint8_t e[32];
@@ -926,6 +935,7 @@ Status Volume::write_inode(Inode& inode) {
   }
   if (read_only_) return Error::kReadOnly;
   const Node& n = inode.as<Node>();
+  if (!entry_sector(inode.ino / kEntriesPerSector)) return Error::kNotFound;
   Result<Buffer*> b = cache_.get(inode.ino / kEntriesPerSector);
   if (!b) return b.error();
   uint8_t* e = b.value()->data + (inode.ino % kEntriesPerSector) * 32;
@@ -972,8 +982,9 @@ Result<uint64_t> Volume::dir_sector(uint32_t first, uint32_t si, Cursor& cur) {
 // Calls visit(index, entry, buffer) for the directory's entries from `start` until it returns
 // kStop (that index) or the directory ends (kEndOfDir). Bounded by kMaxDirEntries.
 template <class F>
-Result<uint32_t> Volume::scan(uint32_t first, uint32_t start, F&& visit) {
-  Cursor cur;
+Result<uint32_t> Volume::scan(uint32_t first, uint32_t start, F&& visit, Cursor* cursor) {
+  Cursor own;
+  Cursor& cur = cursor != nullptr ? *cursor : own;
   for (uint32_t i = start; i < kMaxDirEntries;) {
     Result<uint64_t> sector = dir_sector(first, i / kEntriesPerSector, cur);
     if (!sector) return sector.error();
@@ -994,23 +1005,26 @@ Result<uint32_t> Volume::scan(uint32_t first, uint32_t start, F&& visit) {
 // scan() for the entries that name files ('.' and '..' left out), each with the long name
 // that precedes it (`n` UTF-16 units; 0: none or not its own); stops at the end marker.
 template <class F>
-Result<uint32_t> Volume::scan_named(uint32_t first, uint32_t start, F&& visit) {
+Result<uint32_t> Volume::scan_named(uint32_t first, uint32_t start, F&& visit, Cursor* cursor) {
   LongName* ln = memory_.make<LongName>();  // 520 bytes: not on a kernel thread's stack
   if (ln == nullptr) return Error::kNoMemory;
-  Result<uint32_t> r = scan(first, start, [&](uint32_t, uint8_t* e, Buffer* b) {
-    if (e[0] == 0) return Step::kStop;
-    if (e[0] == kDeleted) {
-      ln->reset();
-      return Step::kNext;
-    }
-    if (is_lfn(e)) {
-      ln->feed(e);
-      return Step::kNext;
-    }
-    const size_t n = ln->finish(e);
-    if (!is_file_entry(e) || is_dot_entry(e)) return Step::kNext;
-    return visit(e, b, *ln, n);
-  });
+  Result<uint32_t> r = scan(
+      first, start,
+      [&](uint32_t, uint8_t* e, Buffer* b) {
+        if (e[0] == 0) return Step::kStop;
+        if (e[0] == kDeleted) {
+          ln->reset();
+          return Step::kNext;
+        }
+        if (is_lfn(e)) {
+          ln->feed(e);
+          return Step::kNext;
+        }
+        const size_t n = ln->finish(e);
+        if (!is_file_entry(e) || is_dot_entry(e)) return Step::kNext;
+        return visit(e, b, *ln, n);
+      },
+      cursor);
   memory_.destroy(ln);
   return r;
 }
@@ -1094,19 +1108,26 @@ Result<bool> Volume::read_dir(Inode& dir, uint64_t* cookie, DirEntry* entry) {
   if (dir.mode != kInodeDir) return Error::kNotDirectory;
   if (*cookie >= kMaxDirEntries) return false;
   bool found = false;
-  const uint32_t first = dir.as<Node>().first;
-  Result<uint32_t> r = scan_named(first, uint32_t(*cookie), [&](uint8_t* e, Buffer* b, const LongName& ln, size_t n) {
-    size_t len = n != 0 ? utf16_to_utf8(ln.chars, n, entry->name) : 0;
-    if (len == 0) len = short_display(e, entry->name);  // no long name, or too long in UTF-8
-    entry->name_length = uint16_t(len);
-    entry->ino = entry_ino(b, e);
-    entry->mode = (e[11] & kAttrDir) ? kInodeDir : kInodeReg;
-    found = true;
-    return Step::kStop;
-  });
+  Node& node = dir.as<Node>();
+  // Where the last call stopped: so that listing a long directory does not walk its chain
+  // from the start for every entry.
+  Cursor cur{node.pos_index, node.pos_cluster};
+  Result<uint32_t> r = scan_named(
+      node.first, uint32_t(*cookie),
+      [&](uint8_t* e, Buffer* b, const LongName& ln, size_t n) {
+        size_t len = n != 0 ? utf16_to_utf8(ln.chars, n, entry->name) : 0;
+        if (len == 0) len = short_display(e, entry->name);  // no long name, or too long in UTF-8
+        entry->name_length = uint16_t(len);
+        entry->ino = entry_ino(b, e);
+        entry->mode = (e[11] & kAttrDir) ? kInodeDir : kInodeReg;
+        found = true;
+        return Step::kStop;
+      },
+      &cur);
   if (!r) return r.error();
-  *cookie = r.value() == kEndOfDir ? kMaxDirEntries : uint64_t(r.value()) + (found ? 1 : 0);
-  if (!found) *cookie = kMaxDirEntries;
+  node.pos_index = cur.index;
+  node.pos_cluster = cur.cluster;
+  *cookie = found ? uint64_t(r.value()) + 1 : kMaxDirEntries;
   return found;
 }
 

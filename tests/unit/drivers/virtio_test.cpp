@@ -80,6 +80,50 @@ TEST(Virtqueue, FullRingAndRecycling) {
   EXPECT_EQ(q.add(0, 0, false), id);  // the freed descriptor is reused
 }
 
+TEST(Virtqueue, ChainsAreLinkedPublishedByTheirHeadAndFreedWhole) {
+  Memory m;
+  drivers::Virtqueue q;
+  q.init(m.get(drivers::Virtqueue::bytes(8), 4096), 8);
+  SimDevice dev{&q};
+  using Buffer = drivers::Virtqueue::Buffer;
+  const Buffer three[] = {{0x1000, 16, false}, {0x2000, 512, true}, {0x3000, 1, true}};
+  for (int round = 0; round < 50; ++round) {  // free-list order changes as chains come back
+    const uint16_t expected_head = q.next_free();
+    const uint16_t a = q.add_chain(three, 3);
+    const uint16_t b = q.add_chain(three, 3);
+    ASSERT_EQ(a, expected_head);
+    ASSERT_NE(b, drivers::Virtqueue::kNoDesc);
+    EXPECT_EQ(q.add_chain(three, 3), drivers::Virtqueue::kNoDesc);  // 2 left: nothing taken
+    EXPECT_EQ(q.free_descriptors(), 2);
+    q.publish();
+    uint16_t head;
+    ASSERT_TRUE(dev.take(&head));
+    EXPECT_EQ(head, a);
+    // The chain as the device walks it: NEXT on all but the last, WRITE as asked.
+    const drivers::Virtqueue::Desc* d = q.descriptors();
+    uint16_t id = head;
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(d[id].address, three[i].address);
+      EXPECT_EQ(d[id].length, three[i].length);
+      EXPECT_EQ(bool(d[id].flags & drivers::Virtqueue::kWrite), three[i].device_writes);
+      EXPECT_EQ(bool(d[id].flags & drivers::Virtqueue::kNext), i < 2);
+      id = d[id].next;
+    }
+    ASSERT_TRUE(dev.take(&head));
+    EXPECT_EQ(head, b);
+    EXPECT_FALSE(dev.take(&head));
+    dev.give_back(b, 1);  // out of order
+    dev.give_back(a, 1);
+    uint32_t len;
+    ASSERT_TRUE(q.pop_used(&head, &len));
+    EXPECT_EQ(head, b);
+    EXPECT_EQ(q.free_descriptors(), 5);  // all three of b's
+    ASSERT_TRUE(q.pop_used(&head, &len));
+    EXPECT_EQ(head, a);
+    EXPECT_EQ(q.free_descriptors(), 8);
+  }
+}
+
 // A legacy virtio transport recording what the driver does.
 class MockTransport : public drivers::VirtioTransport {
  public:

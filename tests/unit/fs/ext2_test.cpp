@@ -94,10 +94,16 @@ bool make_image(const Scratch& s, const std::string& img, const std::string& arg
 struct Mounted {
   MemDisk disk{0};
   fs::FileSystem* v = nullptr;
+  size_t cache_bytes = 4 << 20;
   bool mount(const std::string& img) {
     disk = MemDisk::from_file(img);
+    return remount();
+  }
+  // Mounts what the disk holds now.
+  bool remount() {
     fs::MountOptions o;
     o.now = fixed_clock;
+    o.cache_bytes = cache_bytes;
     klib::Result<fs::FileSystem*> r = fs::ext2::kType.mount(disk, kMallocMemory, o);
     if (!r) {
       ADD_FAILURE() << "mount: " << klib::error_text(r.error());
@@ -187,6 +193,7 @@ void expect_fsck_clean(const std::string& img) {
   std::string out;
   int rc = run(std::string(kE2fsck) + " -fn '" + img + "'", &out);
   EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.find("Fix?"), std::string::npos) << out;  // free counts too
 }
 
 std::vector<uint8_t> debugfs_cat(const std::string& img, const std::string& path) {
@@ -441,6 +448,99 @@ TEST(Ext2, FullVolumeGivesShortWriteAndStaysConsistent) {
   EXPECT_EQ(debugfs_cat(img, "/fill"), data);
 }
 
+// Random operations against a model in memory, with a small cache (evictions, write-backs) and
+// remounts: every file reads back as the model says, e2fsck finds nothing, debugfs agrees.
+TEST(Ext2, RandomOperationsMatchAModelAndPassE2fsck) {
+  if (!have_tools()) GTEST_SKIP() << "e2fsprogs not installed";
+  for (const char* args : {"-b 1024", "-b 4096 -r 0"}) {
+    SCOPED_TRACE(args);
+    Scratch s;
+    const std::string img = s / "img";
+    ASSERT_TRUE(make_image(s, img, args, 24, ""));
+    Mounted m;
+    m.cache_bytes = 64 << 10;
+    ASSERT_TRUE(m.mount(img));
+    std::vector<std::string> dirs = {""};
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
+    uint32_t x = 2024;
+    auto rnd = [&x](uint32_t n) {
+      x = x * 1103515245u + 12345u;
+      return (x >> 8) % n;
+    };
+    for (int step = 0; step < 400; ++step) {
+      const uint32_t op = files.empty() ? 0 : rnd(12);
+      if (op <= 1) {
+        const std::string dir = dirs[rnd(uint32_t(dirs.size()))];
+        const std::string name = "file-" + std::to_string(step);
+        m.create(dir.empty() ? "/" : dir, name, fs::kInodeReg);
+        files.push_back({dir + "/" + name, {}});
+      } else if (op == 2 && dirs.size() < 20) {
+        const std::string dir = dirs[rnd(uint32_t(dirs.size()))];
+        const std::string name = "dir-" + std::to_string(step);
+        m.create(dir.empty() ? "/" : dir, name, fs::kInodeDir);
+        dirs.push_back(dir + "/" + name);
+      } else if (op <= 7) {
+        auto& f = files[rnd(uint32_t(files.size()))];
+        const uint64_t offset = rnd(8) == 0 ? rnd(400000) : rnd(uint32_t(f.second.size() + 5000));
+        const std::vector<uint8_t> data = pattern(rnd(30000) + 1, uint32_t(step));
+        m.write_at(f.first, offset, data);
+        if (f.second.size() < offset + data.size()) f.second.resize(offset + data.size(), 0);
+        std::copy(data.begin(), data.end(), f.second.begin() + long(offset));
+      } else if (op <= 9) {
+        auto& f = files[rnd(uint32_t(files.size()))];
+        const uint64_t size = rnd(uint32_t(f.second.size() * 3 / 2 + 2));
+        Inode in{};
+        ASSERT_TRUE(m.open(f.first, in));
+        ASSERT_TRUE(m.v->truncate(in, size));
+        ASSERT_TRUE(m.v->write_inode(in));
+        f.second.resize(size, 0);
+      } else if (op == 10) {
+        auto& f = files[rnd(uint32_t(files.size()))];
+        EXPECT_EQ(m.read_all(f.first), f.second) << f.first;
+      } else {
+        m.unmount();
+        ASSERT_TRUE(m.remount());
+      }
+    }
+    for (auto& f : files) EXPECT_EQ(m.read_all(f.first), f.second) << f.first;
+    m.unmount();
+    ASSERT_TRUE(m.disk.save(img));
+    expect_fsck_clean(img);
+    for (size_t i = 0; i < files.size(); i += 3) EXPECT_EQ(debugfs_cat(img, files[i].first), files[i].second);
+  }
+}
+
+// A write that fails on the device half-way: a short write, and no block left past the end.
+TEST(Ext2, FailedWriteLeavesNoBlockPastTheEnd) {
+  if (!have_tools()) GTEST_SKIP() << "e2fsprogs not installed";
+  Scratch s;
+  const std::string img = s / "img";
+  ASSERT_TRUE(make_image(s, img, "-b 1024", 8, ""));
+  Mounted m;
+  ASSERT_TRUE(m.mount(img));
+  m.create("/", "f", fs::kInodeReg);
+  const std::vector<uint8_t> data = pattern(100 * 1024, 13);
+  m.write_at("/f", 0, data);
+  ASSERT_TRUE(m.v->sync());
+  ASSERT_TRUE(m.disk.save(img));
+  const uint64_t block50 = debugfs_number(img, "bmap /f 50");
+  ASSERT_NE(block50, 0u);
+  Inode f{};
+  ASSERT_TRUE(m.open("/f", f));
+  ASSERT_TRUE(m.v->truncate(f, 0));
+  m.disk.fail_sector = block50 * 2;  // the freed blocks are taken again, in the same order
+  auto r = m.v->write(f, 0, data.data(), data.size());
+  m.disk.fail_sector = ~uint64_t(0);
+  ASSERT_TRUE(r);
+  EXPECT_LT(r.value(), data.size());
+  EXPECT_EQ(f.size, r.value());
+  ASSERT_TRUE(m.v->write_inode(f));
+  m.unmount();
+  ASSERT_TRUE(m.disk.save(img));
+  expect_fsck_clean(img);
+  EXPECT_EQ(debugfs_cat(img, "/f"), std::vector<uint8_t>(data.begin(), data.begin() + long(r.value())));
+}
+
 // A file past 2 GiB (sparse: three blocks) on a volume without LARGE_FILE: the driver turns
 // the feature on, as Linux does, and i_size_high holds the top of the size.
 TEST(Ext2, LargeFileSetsTheFeature) {
@@ -555,6 +655,22 @@ TEST_F(Ext2Corrupt, BadInodeNumberInADirectoryEntry) {
   EXPECT_EQ(m.v->read_inode(bad).error(), klib::Error::kNotFound);
   bad.ino = uint64_t(1) << 40;
   EXPECT_EQ(m.v->read_inode(bad).error(), klib::Error::kNotFound);
+}
+
+TEST_F(Ext2Corrupt, NamesWithANulOrASlashAreNotListed) {
+  MemDisk d = MemDisk::from_file(img);
+  uint8_t* blk = d.bytes.data() + root_block_offset();
+  uint8_t* name = static_cast<uint8_t*>(memmem(blk, 1024, "a.txt", 5));
+  ASSERT_NE(name, nullptr);
+  name[1] = '\0';
+  uint8_t* sub = static_cast<uint8_t*>(memmem(blk, 1024, "sub", 3));
+  ASSERT_NE(sub, nullptr);
+  sub[1] = '/';
+  ASSERT_TRUE(d.save(img));
+  Mounted m;
+  ASSERT_TRUE(m.mount(img));
+  std::vector<std::string> names = m.list("/");
+  EXPECT_EQ(names, (std::vector<std::string>{"lost+found/", "big"}));
 }
 
 TEST_F(Ext2Corrupt, ZeroRecordLengthIsNotALoop) {

@@ -155,6 +155,20 @@ class Fat : public ::testing::TestWithParam<int> {
     return free_bytes;
   }
 
+  // Creates empty files F0, F1, ... in `dir` until `limit` or kNoSpace; how many.
+  int create_files(Inode& dir, int limit) {
+    int made = 0;
+    for (; made < limit; ++made) {
+      const std::string name = "F" + std::to_string(made);
+      auto r = fs_->create(dir, name.data(), name.size(), fs::kInodeReg);
+      if (!r) {
+        EXPECT_EQ(r.error(), Error::kNoSpace);
+        break;
+      }
+    }
+    return made;
+  }
+
   Inode inode(uint64_t ino) {
     Inode in{};
     in.ino = ino;
@@ -316,6 +330,11 @@ TEST_P(Fat, WritesThatFsckAndMtoolsAccept) {
     EXPECT_EQ(in.size, f.size);
     EXPECT_EQ(in.mtime, kNow);
     ASSERT_TRUE(fs_->write_inode(in));
+    Inode back = inode(ino.value());
+    EXPECT_EQ(back.size, f.size);
+    EXPECT_EQ(back.mtime, kNow - kNow % 2);      // 2-second steps
+    EXPECT_EQ(back.atime, kNow - kNow % 86400);  // a date only
+    EXPECT_EQ(back.ctime, kNow - kNow % 2);
     EXPECT_EQ(resolve(f.dir + "/" + f.name).value(), ino.value());
   }
   // A lower-case 8.3 name has no long entries, only NT's case flags: it reads back as written.
@@ -401,20 +420,60 @@ TEST_P(Fat, FullVolumeGivesShortWriteAndFsckStillPasses) {
   ASSERT_TRUE(fs_->write_inode(in));
   EXPECT_EQ(fs_->create(root, "dir", 3, fs::kInodeDir).error(), Error::kNoSpace);
   // The fixed root of FAT12/16 fills up; FAT32's root would need a cluster: none left either.
-  int made = 0;
-  for (; made < 1000; ++made) {
-    const std::string name = "F" + std::to_string(made);
-    auto r = fs_->create(root, name.data(), name.size(), fs::kInodeReg);
-    if (!r) {
-      EXPECT_EQ(r.error(), Error::kNoSpace);
-      break;
-    }
-  }
-  EXPECT_LT(made, 1000);
+  EXPECT_LT(create_files(root, 1000), 1000);
   ASSERT_TRUE(fs_->truncate(in, 1000));
   ASSERT_TRUE(fs_->write_inode(in));
   save_and_fsck();
   EXPECT_EQ(host_get("filler"), std::vector<uint8_t>(chunk.begin(), chunk.begin() + 1000));
+}
+
+// Two files written a cluster at a time in turn have interleaved chains: reads in odd pieces,
+// forwards and backwards (the remembered position must not mislead), still give their bytes.
+TEST_P(Fat, FragmentedChainsReadBackInAnyOrder) {
+  make_image();
+  mount();
+  Inode root = inode(fs_->root_ino());
+  const uint32_t cb = cluster_bytes();
+  const std::vector<uint8_t> a = pattern(size_t(cb) * 40 + 123, 1), b = pattern(size_t(cb) * 40 + 77, 2);
+  Inode fa = inode(fs_->create(root, "a.bin", 5, fs::kInodeReg).value());
+  Inode fb = inode(fs_->create(root, "b.bin", 5, fs::kInodeReg).value());
+  for (size_t off = 0; off < a.size() || off < b.size(); off += cb) {
+    for (auto [in, data] : {std::pair{&fa, &a}, std::pair{&fb, &b}}) {
+      if (off >= data->size()) continue;
+      ASSERT_TRUE(fs_->write(*in, off, data->data() + off, std::min<size_t>(cb, data->size() - off)));
+    }
+  }
+  EXPECT_EQ(read_all(fa, 777), a);
+  EXPECT_EQ(read_all(fb, cb + 1), b);
+  std::vector<uint8_t> piece(3000);
+  uint32_t x = 7;
+  for (int i = 0; i < 200; ++i) {
+    x = x * 1103515245u + 12345u;
+    const size_t off = (x >> 8) % a.size();
+    auto r = fs_->read(fa, off, piece.data(), piece.size());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r.value(), std::min(piece.size(), a.size() - off));
+    ASSERT_TRUE(std::equal(piece.begin(), piece.begin() + r.value(), a.begin() + off)) << off;
+  }
+  ASSERT_TRUE(fs_->truncate(fa, cb * 3 + 5));  // cut inside the interleaved part
+  ASSERT_TRUE(fs_->write_inode(fa));
+  ASSERT_TRUE(fs_->write_inode(fb));
+  save_and_fsck();
+  EXPECT_EQ(host_get("a.bin"), std::vector<uint8_t>(a.begin(), a.begin() + cb * 3 + 5));
+  EXPECT_EQ(host_get("b.bin"), b);
+}
+
+// FAT12/16's root is a fixed area (512 entries from mkfs.fat): full is kNoSpace with clusters
+// to spare. FAT32's root is a chain: it grows.
+TEST_P(Fat, FixedRootFillsUpAndFat32RootGrows) {
+  make_image();
+  mount();
+  Inode root = inode(fs_->root_ino());
+  EXPECT_EQ(create_files(root, 600), GetParam() == 32 ? 600 : 512);
+  EXPECT_GT(fs_->free_bytes(), 0u);
+  EXPECT_TRUE(resolve("f511"));
+  save_and_fsck();
+  EXPECT_EQ(host_get("F511").size(), 0u);
 }
 
 TEST_P(Fat, ReadOnlyDeviceRefusesChanges) {
@@ -548,6 +607,13 @@ TEST_P(FatCorrupt, ClusterOutOfRangeInChainAndEntry) {
   ASSERT_TRUE(r);
   EXPECT_LT(r.value(), buf.size());
   EXPECT_EQ(fs_->read(in, r.value(), buf.data(), buf.size()).error(), Error::kCorrupt);
+  Inode made_up{};  // numbers that no entry can have: the boot sector, a FAT, past the end
+  for (uint64_t ino : {uint64_t(2), uint64_t(g.fat_start) * 16 + 3, uint64_t(disk_.sectors()) * 16 + 5}) {
+    made_up.ino = ino;
+    EXPECT_EQ(fs_->read_inode(made_up).error(), Error::kNotFound) << ino;
+    made_up.mode = fs::kInodeReg;
+    EXPECT_EQ(fs_->write_inode(made_up).error(), Error::kNotFound) << ino;
+  }
   fs_->unmount();
   fs_ = nullptr;
   for (uint32_t bad : {1u, g.clusters + 2, 0x0FFFFFF0u}) {
@@ -571,6 +637,10 @@ TEST_P(FatCorrupt, SizeBeyondTheChainStopsAtItsEnd) {
   EXPECT_EQ(r.value(), 10240u);  // what the chain holds, never past it
   EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + 10240), pattern(10240, 3));
   EXPECT_EQ(fs_->read(in, 10240 + 4096 * 4, buf.data(), 10).error(), Error::kCorrupt);
+  // Appending at that size would need more than the volume: refused before anything is taken.
+  const uint64_t free_before = fs_->free_bytes();
+  EXPECT_EQ(fs_->write(in, in.size, buf.data(), 10).error(), Error::kNoSpace);
+  EXPECT_EQ(fs_->free_bytes(), free_before);
 }
 
 TEST_P(FatCorrupt, ZeroLengthFileWithAClusterAndClusterlessFileWithASize) {
