@@ -25,7 +25,7 @@ const Driver* match_pci(const PciDevice& d, const Driver* const* drivers, Transp
   *transport = Transport::kPci;
   for (; *drivers != nullptr; ++drivers) {
     const Driver* drv = *drivers;
-    if (drv->virtio_type != 0 || (drv->vendor != Driver::kAny && drv->vendor != d.vendor) ||
+    if (drv->virtio_type != 0 || drv->isa_port != 0 || (drv->vendor != Driver::kAny && drv->vendor != d.vendor) ||
         (drv->device != Driver::kAny && drv->device != d.device) ||
         (drv->class_code != Driver::kAnyClass && drv->class_code != d.class_code) ||
         (drv->subclass != Driver::kAnyClass && drv->subclass != d.subclass)) {

@@ -33,6 +33,7 @@ enum class Transport : uint8_t {
   kVirtioLegacyPci,  // transitional virtio 1AF4:1000-103F: the legacy interface in I/O BAR 0
   kVirtioModernPci,  // virtio 1.x 1AF4:1040-107F: structures found through vendor capabilities
   kVirtioMmio,       // legacy virtio-mmio (QEMU microvm)
+  kIsa,              // legacy ISA-compatible ports and IRQ fixed by the driver (ATA channels)
 };
 
 struct Device;
@@ -40,7 +41,9 @@ struct StartContext;
 
 // What a driver takes and what Toro calls it. A virtio driver (virtio_type != 0) is offered
 // that virtio device type on every transport; a PCI driver names a vendor and a device, either
-// of which may be kAny (then the class and subclass decide, kAnyClass matching every class).
+// of which may be kAny (then the class and subclass decide, kAnyClass matching every class); a
+// legacy ISA driver (isa_port != 0) names its fixed ports and IRQ, and the boot registers it
+// when its `present` probe answers (never offered a PCI function).
 struct Driver {
   static constexpr uint16_t kAny = 0xFFFF;
   static constexpr uint8_t kAnyClass = 0xFF;
@@ -52,6 +55,12 @@ struct Driver {
   uint8_t class_code = kAnyClass, subclass = kAnyClass;
   // Optional: false if this function lacks what the driver needs (an unassigned BAR).
   bool (*usable)(const PciDevice& d) = nullptr;
+  // Legacy ISA: the first I/O port of the device's register window and its ISA IRQ (routed
+  // through the MADT's interrupt source overrides), and the probe run against that window at
+  // boot (nullptr: always there). The probe must fail quickly on a floating bus (reads 0xFF).
+  uint16_t isa_port = 0;
+  uint8_t isa_irq = 0;
+  bool (*present)(Io& io, Clock clock) = nullptr;
 };
 
 // A device found at boot and bound to its driver.
@@ -63,6 +72,11 @@ struct Device {
   uint64_t mmio_base;    // virtio-mmio
   const char* name() const { return driver->name; }
 };
+
+// A legacy ISA driver's device is there: `io` is the window at d.isa_port.
+inline bool isa_present(const Driver& d, Io& io, Clock clock) {
+  return d.isa_port != 0 && (d.present == nullptr || d.present(io, clock));
+}
 
 // Toro's name rules: DedicateNetwork takes the card "named exactly" (toro-spec §1.10),
 // DedicateBlockDriver and DedicateNetworkSocket the first whose name starts with the one asked
@@ -135,6 +149,8 @@ struct StartContext {
   ConfigSpace* pci_config;
   // A register window at `base`: I/O ports if `port`, else memory; nullptr without memory.
   Io* (*io)(const StartContext& c, uint64_t base, bool port);
+  // Microseconds, monotonic: what drivers bound their waits on a device with (nullptr: none).
+  Clock clock = nullptr;
   // A T in the core's memory, or nullptr: big objects on cache lines of their own.
   template <class T, class... Args>
   T* make(Args&&... args) const {

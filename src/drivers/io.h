@@ -6,9 +6,14 @@
 //   uint32_t status = io.read32(0x08);
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace drivers {
+
+// A monotonic clock in microseconds (the TSC on the VM, a fake in the host tests): what a
+// driver measures its timeouts with, so a device that never answers cannot hang it.
+using Clock = uint64_t (*)();
 
 class Io {
  public:
@@ -18,6 +23,14 @@ class Io {
   virtual void write8(uint32_t offset, uint8_t value) = 0;
   virtual void write16(uint32_t offset, uint16_t value) = 0;
   virtual void write32(uint32_t offset, uint32_t value) = 0;
+  // `count` 16-bit accesses to the same register (a data port: ATA PIO moves a sector as 256
+  // words). Port I/O does it in one string instruction.
+  virtual void read16_repeat(uint32_t offset, uint16_t* data, size_t count) {
+    for (size_t i = 0; i < count; ++i) data[i] = read16(offset);
+  }
+  virtual void write16_repeat(uint32_t offset, const uint16_t* data, size_t count) {
+    for (size_t i = 0; i < count; ++i) write16(offset, data[i]);
+  }
 
  protected:
   ~Io() = default;

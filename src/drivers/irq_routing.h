@@ -6,10 +6,13 @@
 //  - q35 (ICH9) in APIC mode: bus-0 slot s, pin p (INTA = 1) goes through link E-H to input
 //    20 + (s + p - 1) % 4 (QEMU's q35 _PRT for slots 0-24).
 //  - microvm: virtio-mmio transport i on GSI 24 + i, the second I/O APIC's inputs.
+//  - a legacy ISA device (an ATA channel, IRQ 14/15): the MADT's interrupt source override for
+//    its IRQ if there is one (GSI, polarity, trigger), else the input of the same number,
+//    edge-triggered, active high (ACPI 6.5 §5.2.12.5). Any chipset.
 //
 //   drivers::InterruptPlatform p{&config, host_bridge, ioapics};
 //   klib::Result<drivers::IrqRoute> r = drivers::route_interrupt(p, device);
-//   if (r) arch::ioapic_route(r.value().ioapic, r.value().pin, vector, apic_id, true, false);
+//   if (r) arch::ioapic_route(r.value().ioapic, r.value().pin, vector, apic_id, r.value().level, r.value().active_low);
 #pragma once
 
 #include <arch/x86_64/cpus.h>
@@ -26,17 +29,21 @@ struct InterruptPlatform {
   const PciDevice* host_bridge;  // function 0:0.0 (i440FX 8086:1237, q35 8086:29C0), nullptr if none
   // The MADT's I/O APICs; a machine whose MADT lists none passes the usual one (0xFEC00000, GSI 0).
   std::span<const arch::CpuList::IoApic> ioapics;
+  // The MADT's interrupt source overrides of ISA IRQs (none: every ISA IRQ on its own input).
+  std::span<const arch::CpuList::IsaOverride> isa_overrides = {};
 };
 
 struct IrqRoute {
-  uint32_t gsi;     // global system interrupt (ACPI): the I/O APIC input across all I/O APICs
-  uint64_t ioapic;  // the I/O APIC serving it
-  uint32_t pin;     // and its input there
+  uint32_t gsi;       // global system interrupt (ACPI): the I/O APIC input across all I/O APICs
+  uint64_t ioapic;    // the I/O APIC serving it
+  uint32_t pin;       // and its input there
+  bool level = true;  // PCI and virtio: level-triggered, active high; ISA: edge unless overridden
+  bool active_low = false;
 };
 
 // kNoDevice if the chipset's routing of `d` is not known (no pin, not on bus 0, an unknown
-// host bridge, an MMIO window outside microvm's slots, microvm without its second I/O APIC) or
-// no I/O APIC serves the input.
+// host bridge, an MMIO window outside microvm's slots, microvm without its second I/O APIC, an
+// ISA device without an IRQ) or no I/O APIC serves the input.
 klib::Result<IrqRoute> route_interrupt(const InterruptPlatform& p, const Device& d);
 
 }  // namespace drivers

@@ -28,6 +28,8 @@ constexpr uint64_t kInterruptWaitMs = 100;
 constexpr uint32_t kBatch = 8;
 
 // A dedicated device, in its core's memory; never freed (the interrupt handler keeps it).
+// `dev` serves the interrupt; a controller with several drives (an ATA channel) has its block
+// files submit to their own drive (BlockDevice::drive).
 struct Disk {
   drivers::Device* device;
   drivers::BlockDevice* dev;
@@ -60,15 +62,15 @@ void poll(Disk& d) {
 
 void on_interrupt(void* ctx) { static_cast<Disk*>(ctx)->dev->complete(on_done, nullptr); }
 
-// Submits `n` requests and waits until all are finished; the first error, if any.
-klib::Status run(Disk& d, drivers::BlockRequest* requests, uint32_t n) {
+// Submits `n` requests to `drive` (of `d`) and waits until all are finished; the first error.
+klib::Status run(Disk& d, drivers::BlockDevice& drive, drivers::BlockRequest* requests, uint32_t n) {
   Wait w;
   w.thread = sched::current();
   {
     arch::InterruptGuard no_interrupts;
     for (uint32_t i = 0; i < n; ++i) {
       requests[i].waiter = &w;
-      const klib::Status s = d.dev->submit(requests[i]);
+      const klib::Status s = drive.submit(requests[i]);
       if (!s) {
         if (w.error == klib::Error::kNone) w.error = s.error();
         continue;
@@ -95,13 +97,13 @@ klib::Status run(Disk& d, drivers::BlockRequest* requests, uint32_t n) {
   return w.error;
 }
 
-// One minor: the sectors [first, first + count) of a dedicated device.
+// One minor: the sectors [first, first + count) of a drive of a dedicated device.
 class BlockFile final : public BlockIo {
  public:
-  BlockFile(Disk& disk, uint32_t minor, uint64_t first, uint64_t count)
-      : disk_(disk), minor_(minor), first_(first), count_(count) {}
+  BlockFile(Disk& disk, drivers::BlockDevice& drive, uint32_t minor, uint64_t first, uint64_t count)
+      : disk_(disk), drive_(drive), minor_(minor), first_(first), count_(count) {}
   uint64_t sectors() const override { return count_; }
-  bool read_only() const override { return disk_.dev->read_only(); }
+  bool read_only() const override { return drive_.read_only(); }
   klib::Status read(uint64_t sector, uint32_t count, void* buffer) override {
     return transfer(drivers::BlockOp::kRead, sector, count, buffer);
   }
@@ -111,7 +113,7 @@ class BlockFile final : public BlockIo {
   klib::Status flush() override {
     drivers::BlockRequest r{};
     r.op = drivers::BlockOp::kFlush;
-    return run(disk_, &r, 1);
+    return run(disk_, drive_, &r, 1);
   }
   const char* name() const { return disk_.device->name(); }
   uint32_t minor() const { return minor_; }
@@ -122,8 +124,8 @@ class BlockFile final : public BlockIo {
   klib::Status transfer(drivers::BlockOp op, uint64_t sector, uint32_t count, void* buffer) {
     if (sector > count_ || count_ - sector < count) return klib::Error::kInvalidArgument;
     if (op == drivers::BlockOp::kWrite && read_only()) return klib::Error::kReadOnly;
-    const uint32_t most = disk_.dev->max_sectors();
-    const uint32_t bytes = disk_.dev->sector_size();
+    const uint32_t most = drive_.max_sectors();
+    const uint32_t bytes = drive_.sector_size();
     auto* at = static_cast<uint8_t*>(buffer);
     uint64_t lba = first_ + sector;
     while (count != 0) {
@@ -140,11 +142,12 @@ class BlockFile final : public BlockIo {
         at += uint64_t(k) * bytes;
         count -= k;
       }
-      if (const klib::Status s = run(disk_, batch, n); !s) return s;
+      if (const klib::Status s = run(disk_, drive_, batch, n); !s) return s;
     }
     return {};
   }
   Disk& disk_;
+  drivers::BlockDevice& drive_;
   uint32_t minor_;
   uint64_t first_, count_;
 };
@@ -165,6 +168,35 @@ Storage* storage_here() {
     if (memory != nullptr) cpu->storage = new (memory) Storage();
   }
   return cpu->storage;
+}
+
+// Reads `drive`'s partition table and appends its minors at `tail`, one console line each.
+klib::Status register_minors(Disk& disk, drivers::BlockDevice& drive, drivers::mbr::MinorScheme scheme, uint32_t unit,
+                             BlockFile** tail) {
+  const char* label = disk.device->driver->label;
+  const uint64_t sectors = drive.sectors();
+  BlockFile whole(disk, drive, 0, 0, sectors);
+  auto* sector0 = static_cast<uint8_t*>(kernel::allocate(512, 512));
+  if (sector0 == nullptr) return klib::Error::kNoMemory;
+  const klib::Status read = sectors == 0 ? klib::Status(klib::Error::kIoError) : whole.read(0, 1, sector0);
+  if (!read) {
+    kernel::printk("%p: cannot read sector 0 (%p)\n", label, klib::error_text(read.error()));
+    kernel::release(sector0);
+    return read;
+  }
+  const drivers::mbr::Table table = drivers::mbr::parse(sector0, sectors);
+  kernel::release(sector0);
+  drivers::mbr::Volume volumes[drivers::mbr::kMaxVolumes];
+  const uint32_t n = drivers::mbr::volumes(table, scheme, unit, sectors, volumes);
+  for (uint32_t i = 0; i < n; ++i) {
+    const drivers::mbr::Volume& v = volumes[i];
+    void* file = kernel::allocate(sizeof(BlockFile), 64);
+    if (file == nullptr) return klib::Error::kNoMemory;
+    *tail = new (file) BlockFile(disk, drive, v.minor, v.first_lba, v.sectors);
+    tail = &(*tail)->next;
+    kernel::printk("%p: Minor: %d, Size: %d Mb, Type: %d\n", label, v.minor, v.sectors / 2048, v.type);
+  }
+  return {};
 }
 
 // Everything of DedicateBlockDriver on the core that will own the device.
@@ -205,29 +237,18 @@ klib::Status dedicate_here(const char* name) {
     kernel::printk("%p: found, no interrupt (%p): polling, size: %d MB, read-only: %d, dedicated to Core#%d\n", label,
                    klib::error_text(input.error()), sectors / 2048, disk->dev->read_only() ? 1 : 0, core);
   }
-  // Sector 0, through the device, for the partition table.
-  BlockFile whole(*disk, 0, 0, sectors);
-  auto* sector0 = static_cast<uint8_t*>(kernel::allocate(512, 512));
-  if (sector0 == nullptr) return klib::Error::kNoMemory;
-  const klib::Status read = sectors == 0 ? klib::Status(klib::Error::kIoError) : whole.read(0, 1, sector0);
-  if (!read) {
-    kernel::printk("%p: cannot read sector 0 (%p)\n", label, klib::error_text(read.error()));
-    kernel::release(sector0);
-    return read;
-  }
-  const drivers::mbr::Table table = drivers::mbr::parse(sector0, sectors);
-  kernel::release(sector0);
-  drivers::mbr::Volume volumes[drivers::mbr::kMaxVolumes];
-  const uint32_t n = drivers::mbr::volumes(table, drivers::mbr::MinorScheme::kPerSlot, 0, sectors, volumes);
+  // Each drive's sector 0, through the device, for its partition table. A device with several
+  // drive places (an ATA channel) numbers its minors per drive: Toro's 5 * drive + ...
+  const uint32_t places = disk->dev->drive_places();
+  const drivers::mbr::MinorScheme scheme =
+      places > 1 ? drivers::mbr::MinorScheme::kAta : drivers::mbr::MinorScheme::kPerSlot;
   BlockFile** tail = &storage->files;
   while (*tail != nullptr) tail = &(*tail)->next;
-  for (uint32_t i = 0; i < n; ++i) {
-    const drivers::mbr::Volume& v = volumes[i];
-    void* file = kernel::allocate(sizeof(BlockFile), 64);
-    if (file == nullptr) return klib::Error::kNoMemory;
-    *tail = new (file) BlockFile(*disk, v.minor, v.first_lba, v.sectors);
-    tail = &(*tail)->next;
-    kernel::printk("%p: Minor: %d, Size: %d Mb, Type: %d\n", label, v.minor, v.sectors / 2048, v.type);
+  for (uint32_t unit = 0; unit < places; ++unit) {
+    drivers::BlockDevice* drive = disk->dev->drive(unit);
+    if (drive == nullptr) continue;
+    if (const klib::Status s = register_minors(*disk, *drive, scheme, unit, tail); !s) return s;
+    while (*tail != nullptr) tail = &(*tail)->next;
   }
   return {};
 }

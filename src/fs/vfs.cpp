@@ -65,6 +65,10 @@ klib::Status Vfs::unmount(bool force) {
     put_inode(s.inode);
   }
   open_count_ = 0;
+  memory_.release(slots_);  // handles die with the mount
+  slots_ = nullptr;
+  ++epoch_;
+  slot_capacity_ = 0;
   for (Inode*& head : inode_hash_) {
     while (head != nullptr) {
       Inode* i = head;
@@ -232,6 +236,8 @@ klib::Result<Handle> Vfs::open_inode(Inode* inode, uint32_t flags) {
     auto* slots = static_cast<Slot*>(memory_.allocate(capacity * sizeof(Slot), 16));
     if (slots == nullptr) return klib::Error::kNoMemory;
     memset(slots, 0, capacity * sizeof(Slot));
+    // New slots start at this mount's epoch, so a handle of an earlier mount is not valid here.
+    for (size_t i = slot_capacity_; i < capacity; ++i) slots[i].generation = epoch_ << 20;
     if (slots_ != nullptr) {
       memcpy(slots, slots_, slot_capacity_ * sizeof(Slot));
       memory_.release(slots_);

@@ -117,6 +117,7 @@ class Vfs {
   Slot* slots_ = nullptr;
   size_t slot_capacity_ = 0;
   size_t open_count_ = 0;
+  uint32_t epoch_ = 0;  // mounts so far: the high bits of new slots' generations
 };
 
 // The length of a NUL-terminated path read at most `limit` bytes far (limit when no NUL came).

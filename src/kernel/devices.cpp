@@ -1,5 +1,6 @@
 #include <arch/x86_64/apic.h>
 #include <arch/x86_64/spinlock.h>
+#include <arch/x86_64/tsc.h>
 #include <drivers/irq_routing.h>
 #include <drivers/pci/port_config.h>
 #include <drivers/port_io.h>
@@ -19,10 +20,16 @@ drivers::DeviceRegistry g_devices;
 const drivers::PciDevice* g_host_bridge = nullptr;  // 0:0.0: which chipset routes interrupts
 arch::CpuList::IoApic g_ioapics[4] = {};
 uint32_t g_ioapic_count = 0;
+arch::CpuList::IsaOverride g_isa_overrides[16] = {};
+uint32_t g_isa_override_count = 0;
 // Claims come from the cores that dedicate devices: one claims a device, one an input.
 arch::SpinLock g_lock;
 constexpr uint32_t kMaxInputs = 64;
+// Per I/O APIC input: taken by the first device routed there, the vector and the core (APIC ID)
+// it was routed to. A device of the same core shares it (its handler added to the vector).
 bool g_input_taken[kMaxInputs] = {};
+uint8_t g_input_vector[kMaxInputs] = {};
+uint32_t g_input_apic[kMaxInputs] = {};
 
 [[gnu::always_inline]] inline void scan_pci() {
   printk("Detecting Pci devices ...\n");
@@ -83,7 +90,28 @@ bool g_input_taken[kMaxInputs] = {};
   }
 }
 
-drivers::InterruptPlatform interrupt_platform() { return {&g_config, g_host_bridge, {g_ioapics, g_ioapic_count}}; }
+// Microseconds since boot by the TSC (calibrated before devices_init): drivers' timeouts.
+uint64_t microseconds() {
+  const uint64_t per_us = arch::tsc_hz() / 1000000;
+  return arch::rdtsc() / (per_us != 0 ? per_us : 1000);
+}
+
+// Legacy ISA devices (the ATA channels): each driver's probe against its fixed ports. On a
+// machine without them (q35, microvm) the probe reads a floating bus and gives up at once.
+[[gnu::always_inline]] inline void bind_isa() {
+  for (const drivers::Driver* const* d = drivers::registered_drivers; *d != nullptr; ++d) {
+    const drivers::Driver& driver = **d;
+    if (driver.isa_port == 0) continue;
+    drivers::PortIo io(driver.isa_port);
+    if (!drivers::isa_present(driver, io, microseconds)) continue;
+    (void)g_devices.add({&driver, drivers::Transport::kIsa, false, nullptr, 0});
+    printk("%p: found at port %h, irq %d\n", driver.label, driver.isa_port, driver.isa_irq);
+  }
+}
+
+drivers::InterruptPlatform interrupt_platform() {
+  return {&g_config, g_host_bridge, {g_ioapics, g_ioapic_count}, {g_isa_overrides, g_isa_override_count}};
+}
 
 void* allocate_here(size_t size, size_t align, void*) { return allocate(size, align); }
 
@@ -98,6 +126,8 @@ void devices_init(const arch::CpuList& cpus) {
   g_ioapic_count = cpus.ioapic_count;
   for (uint32_t i = 0; i < cpus.ioapic_count; ++i) g_ioapics[i] = cpus.ioapics[i];
   if (g_ioapic_count == 0) g_ioapics[g_ioapic_count++] = {0xFEC00000, 0};  // the MADT lists none: the usual one
+  g_isa_override_count = cpus.isa_override_count;
+  for (uint32_t i = 0; i < cpus.isa_override_count; ++i) g_isa_overrides[i] = cpus.isa_overrides[i];
   // Device interrupts come with the drivers: until a core routes one, every input stays masked.
   for (uint32_t i = 0; i < g_ioapic_count; ++i) {
     if (const uint32_t pins = arch::ioapic_mask_all(g_ioapics[i].base)) {
@@ -107,6 +137,7 @@ void devices_init(const arch::CpuList& cpus) {
   scan_pci();
   bind_pci();
   bind_virtio_mmio();
+  bind_isa();
 }
 
 klib::Result<drivers::Device*> claim_device(drivers::DeviceClass c, const char* name, drivers::NameRule rule) {
@@ -122,10 +153,7 @@ void release_device(drivers::Device& d) {
 klib::Result<void*> start_device(drivers::Device& d) {
   const uint32_t core = current_core();
   const drivers::StartContext context{
-      {allocate_here, nullptr},
-      heap().stats(core, core).region_bytes,
-      &g_config,
-      io_window,
+      {allocate_here, nullptr}, heap().stats(core, core).region_bytes, &g_config, io_window, microseconds,
   };
   return drivers::start_device(d, context);
 }
@@ -136,19 +164,27 @@ klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, 
   if (!route) return route.error();
   const drivers::IrqRoute r = route.value();
   if (r.gsi >= kMaxInputs) return klib::Error::kLimit;
-  for (size_t i = 0; i < g_devices.size(); ++i) {
-    if (&g_devices[i] == &d) continue;
-    const klib::Result<drivers::IrqRoute> other = drivers::route_interrupt(platform, g_devices[i]);
-    if (other && other.value().gsi == r.gsi) return klib::Error::kBusy;
-  }
+  const uint32_t apic = this_cpu()->apic_id;
+  uint8_t vector;
   {
     arch::IrqSaveGuard guard(g_lock);
-    if (g_input_taken[r.gsi]) return klib::Error::kBusy;
+    if (g_input_taken[r.gsi]) {
+      // A line already routed: shared when it goes to this core (both handlers run on each
+      // interrupt, each driver acknowledging its own device). Another core's line cannot
+      // serve this device (its handler would run on the wrong core): kBusy, and it is polled.
+      if (!r.level || g_input_apic[r.gsi] != apic) return klib::Error::kBusy;
+      if (!share_irq(g_input_vector[r.gsi], handler, ctx)) return klib::Error::kLimit;
+      return r.gsi;
+    }
+    vector = register_irq(handler, ctx);
+    if (vector == 0) return klib::Error::kLimit;
     g_input_taken[r.gsi] = true;
+    g_input_vector[r.gsi] = vector;
+    g_input_apic[r.gsi] = apic;
   }
-  const uint8_t vector = register_irq(handler, ctx);
-  if (vector == 0) return klib::Error::kLimit;
-  if (!arch::ioapic_route(r.ioapic, r.pin, vector, this_cpu()->apic_id, true, false)) return klib::Error::kDeviceFailed;
+  if (!arch::ioapic_route(r.ioapic, r.pin, vector, apic, r.level, r.active_low)) {
+    return klib::Error::kDeviceFailed;
+  }
   return r.gsi;
 }
 

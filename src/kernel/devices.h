@@ -18,8 +18,9 @@
 namespace kernel {
 
 // Masks every I/O APIC input (`cpus`: the MADT's I/O APICs), scans PCI, probes virtio-mmio
-// (the kernel command line's devices, else microvm's slots when there is no PCI) and registers
-// what the drivers take, with a "found" line each.
+// (the kernel command line's devices, else microvm's slots when there is no PCI) and the
+// legacy ISA drivers' fixed ports (the ATA channels), and registers what the drivers take,
+// with a "found" line each.
 void devices_init(const arch::CpuList& cpus);
 
 // The first free device of class `c` called `name` (the rule decides how), claimed for the
@@ -29,9 +30,12 @@ void release_device(drivers::Device& d);
 // Starts `d` with the calling core's memory: the device's interface for its class
 // (drivers::Nic* for kNetwork), or why not.
 klib::Result<void*> start_device(drivers::Device& d);
-// Routes `d`'s interrupt (level-triggered, active high) to the calling core, where `handler`
-// runs with `ctx`; the GSI, or kNoDevice (the chipset's routing is not known), kBusy (another
-// device shares the input: no handler lists yet, so it is polled), kLimit (no vector left).
+// Routes `d`'s interrupt (PCI and virtio: level-triggered, active high; ISA: as the MADT's
+// interrupt source overrides say, else edge-triggered, active high) to the calling core, where `handler`
+// runs with `ctx`; the GSI, or kNoDevice (the chipset's routing is not known), kBusy (the input
+// is routed to another core already, or is edge-triggered: the device is polled), kLimit (no
+// vector or shared-handler slot left). A level-triggered input routed to this core already is
+// shared: both devices' handlers run for each interrupt.
 klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, void* ctx);
 
 }  // namespace kernel

@@ -12,6 +12,9 @@ namespace kernel {
 using IrqHandler = void (*)(void* ctx);
 
 uint8_t register_irq(IrqHandler handler, void* ctx);
+// Adds a handler to `vector` (a line shared by devices of the core that takes it); false when
+// the vector is not registered or has no room.
+bool share_irq(uint8_t vector, IrqHandler handler, void* ctx);
 // True if `vector` had a handler (which ran).
 bool dispatch_irq(uint8_t vector);
 

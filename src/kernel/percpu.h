@@ -33,7 +33,7 @@ struct Interface;
 namespace fs {
 struct Storage;
 class Vfs;
-}
+}  // namespace fs
 
 namespace kernel {
 

@@ -7,7 +7,8 @@
 // bytes 2..5 the disk's size in sectors (capped), then records of a sector number (4 bytes)
 // and its 512 bytes: a sparse image, so that a 34 MB FAT32 volume is a few kilobytes of input.
 // Sectors no record names read as zeros; writes go to an overlay. The seeds are real images
-// (tests/fuzz/run_fuzz.py makes them with mkfs.fat and mtools and packs them this way).
+// (tests/fuzz/run_fuzz.py makes them with mkfs.fat and mtools, and mke2fs, and packs them this way).
+#include <fs/ext2/ext2.h>
 #include <fs/fat/fat.h>
 #include <fs/filesystem.h>
 
@@ -23,6 +24,7 @@ namespace {
 
 const fs::FileSystemType* const kTypes[] = {
     &fs::fat::kType,
+    &fs::ext2::kType,
 };
 
 constexpr uint64_t kMaxSectors = 1 << 17;  // 64 MiB

@@ -37,6 +37,11 @@ FS_IMAGES = [
     (0, 16384, ["/usr/sbin/mkfs.fat -F 16 -C {img} {kib}"]),
     (0, 34000, ["/usr/sbin/mkfs.fat -F 32 -s 1 -C {img} {kib}"]),
 ]
+# ext2 (kTypes index 1): made from a populated folder by mke2fs -d (mtools write only FAT).
+EXT2_IMAGES = [
+    (1, 2048, "/usr/sbin/mke2fs -q -F -t ext2 -b 1024 -d {tree} {img} {kib}k"),
+    (1, 4096, "/usr/sbin/mke2fs -q -F -t ext2 -b 4096 -r 0 -d {tree} {img} {kib}k"),
+]
 FS_POPULATE = [
     "/usr/bin/mmd -i {img} ::/Documents ::/Documents/Deeper",
     "/usr/bin/mcopy -i {img} {small} '::/A long file name.txt'",
@@ -79,6 +84,19 @@ def fs_seeds(tmp):
         for params in (0x00, 0x5A, 0xC7):
             seeds[f"image{i}-{params:02x}"] = pack_image(type_index, params, img)
         os.unlink(img)
+    if os.access("/usr/sbin/mke2fs", os.X_OK):
+        tree = os.path.join(tmp, "tree")
+        os.makedirs(os.path.join(tree, "Documents", "Deeper"))
+        for src, dst in ((small, "A long file name.txt"), (small, "Documents/Deeper/short.txt"),
+                         (medium, "Documents/Medium sized file.bin"), (empty, "empty")):
+            shutil.copy(src, os.path.join(tree, dst))
+        for i, (type_index, kib, command) in enumerate(EXT2_IMAGES):
+            img = os.path.join(tmp, f"ext2-seed{i}.img")
+            subprocess.run(command.format(img=img, kib=kib, tree=tree), shell=True, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for params in (0x00, 0x5A, 0xC7):
+                seeds[f"ext2-image{i}-{params:02x}"] = pack_image(type_index, params, img)
+            os.unlink(img)
     return seeds
 
 

@@ -5,10 +5,13 @@ The disk: 16 MiB, an MBR with two partitions (0x83 at LBA 2048, 16384 sectors; 0
 18432, 14336 sectors) and every other sector filled with the pattern BlockDevice checks: word i
 (of 64) of sector LBA is 0x544F524F00000000 | LBA << 8 | i. After the run, the sectors the guest
 wrote (300 from LBA 2148, and LBA 32767) must hold the pattern's complement, and every other
-sector must be as it was; with --disk-readonly in the case's `run` line, nothing may change.
+sector must be as it was; with --disk-readonly in the case's `run` line, nothing may change. An
+IDE disk is made sparse to 2^28 + 2048 sectors: 4 sectors from LBA 2^28 - 2 are written too.
+`{spare}` in the case's run line stands for an empty 1 MiB image (a disk ahead of the test's).
 
-Usage: blocktest.py TORO BUILD_DIR ELF --case FILE NAME (the case's run/exit/expect/reject lines
-as vmtest.py reads them; the disk is added with --disk)."""
+Usage: blocktest.py TORO BUILD_DIR IMAGE --case FILE NAME (the case's run/exit/expect/reject lines
+as vmtest.py reads them; the disk is added with --disk, to tools/toro run, or to tools/toro bochs
+when the case says `image bochs`)."""
 import os
 import struct
 import sys
@@ -21,6 +24,10 @@ import harness  # noqa: E402
 SECTORS = 32768
 PARTITIONS = [(0x83, 2048, 16384), (0x0C, 18432, 14336)]
 WRITTEN = set(range(2148, 2448)) | {SECTORS - 1}
+# IDE disks (--disk-if ide, Bochs) are made sparse to 2^28 + 2048 sectors, so that the guest
+# also writes across the boundary of 28-bit LBA (48-bit commands).
+BOUNDARY = 1 << 28
+BIG_SECTORS = BOUNDARY + 2048
 
 
 def pattern(lba):
@@ -47,11 +54,20 @@ def check_disk(path, readonly):
     """The LBAs that do not hold what they should."""
     wrong = []
     with open(path, "rb") as f:
-        data = f.read()
+        data = f.read(SECTORS * 512)
+        far = os.path.getsize(path) >= (BOUNDARY + 8) * 512
+        if far:  # an IDE disk made big (sparse): 4 sectors written across LBA 2^28
+            f.seek((BOUNDARY - 3) * 512)
+            beyond = f.read(6 * 512)
     for lba in range(1, SECTORS):
         want = complement(lba) if lba in WRITTEN and not readonly else pattern(lba)
         if data[lba * 512:(lba + 1) * 512] != want:
             wrong.append(lba)
+    if far:
+        for k, lba in enumerate(range(BOUNDARY - 3, BOUNDARY + 3)):
+            want = complement(lba) if BOUNDARY - 2 <= lba < BOUNDARY + 2 and not readonly else bytes(512)
+            if beyond[k * 512:(k + 1) * 512] != want:
+                wrong.append(lba)
     return wrong
 
 
@@ -62,8 +78,19 @@ def main():
     with tempfile.TemporaryDirectory(prefix="toro-blocktest-") as tmp:
         disk = os.path.join(tmp, "disk.img")
         make_disk(disk)
-        cmd = harness.toro_command(args.toro, args.build_dir, "run", "BlockDevice", os.path.abspath(args.image),
-                                   case.run + ["--disk", disk])
+        if case.image == "bochs" or "ide" in case.run:
+            os.truncate(disk, BIG_SECTORS * 512)
+        # {spare} in the run line: an empty 1 MiB image (a disk before the test's on the bus).
+        spare = os.path.join(tmp, "spare.img")
+        with open(spare, "wb") as f:
+            f.truncate(1 << 20)
+        case.run = [spare if option == "{spare}" else option for option in case.run]
+        if case.image == "bochs":  # the disk on ATA0's slave (tools/toro bochs --disk)
+            cmd = harness.toro_command(args.toro, args.build_dir, "bochs", "BlockDevice",
+                                       options=case.run + ["--disk", disk])
+        else:
+            cmd = harness.toro_command(args.toro, args.build_dir, "run", "BlockDevice", os.path.abspath(args.image),
+                                       case.run + ["--disk", disk])
         r = harness.run(cmd)
         out = r.out.replace("\r\n", "\n")
         print(out)

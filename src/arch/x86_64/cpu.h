@@ -6,6 +6,7 @@
 //   arch::halt_forever();             // cli; hlt loop
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace arch {
@@ -29,6 +30,13 @@ inline uint32_t inl(uint16_t port) {
   return v;
 }
 
+// `count` words between one port and memory (the direction flag is clear, as the ABI keeps it).
+inline void insw(uint16_t port, uint16_t* data, size_t count) {
+  asm volatile("rep insw" : "+D"(data), "+c"(count) : "d"(port) : "memory");
+}
+inline void outsw(uint16_t port, const uint16_t* data, size_t count) {
+  asm volatile("rep outsw" : "+S"(data), "+c"(count) : "d"(port) : "memory");
+}
 inline uint64_t read_cr0() {
   uint64_t v;
   asm volatile("mov %%cr0, %0" : "=r"(v));

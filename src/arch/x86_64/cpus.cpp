@@ -86,6 +86,11 @@ bool parse_madt(const uint8_t* madt, size_t length, CpuList* out) {
       if (out->ioapic_count < 4) {
         out->ioapics[out->ioapic_count++] = {load<uint32_t>(madt + off + 4), load<uint32_t>(madt + off + 8)};
       }
+    } else if (type == 2 && len >= 10) {  // Interrupt Source Override: bus, IRQ, GSI, flags
+      if (madt[off + 2] == 0 && out->isa_override_count < 16) {
+        out->isa_overrides[out->isa_override_count++] = {madt[off + 3], load<uint32_t>(madt + off + 4),
+                                                         load<uint16_t>(madt + off + 8)};
+      }
     } else if (type == 0 && len >= 8) {
       if (load<uint32_t>(madt + off + 4) & 3) add_cpu(out, madt[off + 3]);
     } else if (type == 9 && len >= 16) {

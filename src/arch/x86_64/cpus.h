@@ -26,6 +26,17 @@ struct CpuList {
   };
   IoApic ioapics[4] = {};
   uint32_t ioapic_count = 0;
+  // The MADT's Interrupt Source Overrides (type 2) for the ISA bus: ISA IRQ `irq` reaches
+  // global system interrupt `gsi` (not the input of its own number), and `flags` are its MPS
+  // INTI flags (bits 0-1 polarity: 0 as the bus (ISA: high), 1 high, 3 low; bits 2-3 trigger:
+  // 0 as the bus (ISA: edge), 1 edge, 3 level). An ISA IRQ without one is GSI = IRQ, edge, high.
+  struct IsaOverride {
+    uint8_t irq;
+    uint32_t gsi;
+    uint16_t flags;
+  };
+  IsaOverride isa_overrides[16] = {};
+  uint32_t isa_override_count = 0;
 };
 
 // Reads physical memory; the kernel's reads identity-mapped memory, tests read a fake space.

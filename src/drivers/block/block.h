@@ -29,8 +29,8 @@ struct BlockRequest {
   uint32_t count;  // sectors (0 for kFlush)
   void* buffer;    // count * sector_size() bytes (nullptr for kFlush)
   // Set by the driver before it hands the request to complete()'s callback: kNone, kIoError
-  // (the device failed it), kNotSupported (kFlush on a device without a cache to flush is
-  // kNone, not this).
+  // (the device failed it), kTimeout (the device did not answer in time: ATA), kNotSupported
+  // (kFlush on a device without a cache to flush is kNone, not this).
   klib::Error error;
   // The caller's: the kernel keeps the waiting thread here. Untouched by drivers.
   void* waiter;
@@ -61,6 +61,14 @@ class BlockDevice {
     uint64_t reads, writes, flushes, sectors_read, sectors_written, errors, interrupts;
   };
   virtual Counters counters() const = 0;
+  // A device with several drive places behind one controller and interrupt (an ATA channel:
+  // master and slave, drive_places() 2) gives each drive: drive(0), drive(1); nullptr for an
+  // empty place (the device start_device returns is the first drive there is). complete() on
+  // any of them serves them all. A plain device is its own drive 0 of 1. Toro numbers the
+  // minors of a device with several places per drive (toro-spec §2.11.2, ATA: drive i's whole
+  // disk is minor 5 * i, its MBR partitions 5 * i + 1 .. 5 * i + 4: mbr::MinorScheme::kAta).
+  virtual uint32_t drive_places() const { return 1; }
+  virtual BlockDevice* drive(uint32_t i) { return i == 0 ? this : nullptr; }
 
  protected:
   ~BlockDevice() = default;

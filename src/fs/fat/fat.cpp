@@ -778,17 +778,20 @@ Result<size_t> Volume::transfer(Node& n, uint64_t offset, uint8_t* buffer, size_
 
 Status Volume::move_sectors(uint64_t sector, uint32_t skip, uint8_t* buffer, size_t count, bool write) {
   while (count > 0) {
-    if (skip != 0 || count < kSectorSize) {  // part of a sector: through the bounce sector
+    if (skip != 0 || count < kSectorSize) {
+      // Part of a sector: through the block cache, so that small reads and writes in a row
+      // (a file read a byte at a time, a log appended line by line) touch the device once per
+      // sector, not once per call; sync() writes what a partial write left dirty.
       const size_t piece = count < kSectorSize - skip ? count : kSectorSize - skip;
-      Status s = cache_.read_direct(sector, 1, sector_);
-      if (!s) return s;
+      Result<Buffer*> b = cache_.get(sector);
+      if (!b) return b.error();
       if (write) {
-        memcpy(sector_ + skip, buffer, piece);
-        s = cache_.write_direct(sector, 1, sector_);
-        if (!s) return s;
+        memcpy(b.value()->data + skip, buffer, piece);
+        cache_.mark_dirty(b.value());
       } else {
-        memcpy(buffer, sector_ + skip, piece);
+        memcpy(buffer, b.value()->data + skip, piece);
       }
+      cache_.put(b.value());
       buffer += piece;
       count -= piece;
       ++sector;

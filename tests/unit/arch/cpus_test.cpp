@@ -75,6 +75,33 @@ TEST(Cpus, MadtInTheBiosAreaCountsEnabledProcessors) {
   EXPECT_EQ(cpus.ioapic_base, 0xFEC00000u);
 }
 
+// Interrupt Source Overrides (type 2, 10 bytes): bus, source IRQ, GSI, MPS INTI flags; only
+// the ISA bus's are kept.
+TEST(Cpus, MadtInterruptSourceOverrides) {
+  Phys p;
+  build_acpi(p, 0xF5A50,
+             {lapic(0, 1),
+              {1, 12, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0},
+              {2, 10, 0, 0, 2, 0, 0, 0, 0, 0},       // IRQ 0 -> GSI 2
+              {2, 10, 0, 9, 9, 0, 0, 0, 0x0D, 0},    // IRQ 9: level, active high
+              {2, 10, 1, 14, 20, 0, 0, 0, 0x0F, 0},  // another bus: not ISA, ignored
+              {2, 10, 0, 15, 0x1E, 0x01, 0, 0, 0x0F, 0}});
+  arch::CpuList cpus;
+  ASSERT_TRUE(arch::find_cpus(0, Phys::read, &p, &cpus));
+  ASSERT_EQ(cpus.isa_override_count, 3u);
+  EXPECT_EQ(cpus.isa_overrides[0].irq, 0);
+  EXPECT_EQ(cpus.isa_overrides[0].gsi, 2u);
+  EXPECT_EQ(cpus.isa_overrides[0].flags, 0);
+  EXPECT_EQ(cpus.isa_overrides[1].irq, 9);
+  EXPECT_EQ(cpus.isa_overrides[1].gsi, 9u);
+  EXPECT_EQ(cpus.isa_overrides[1].flags, 0x0D);
+  EXPECT_EQ(cpus.isa_overrides[2].irq, 15);
+  EXPECT_EQ(cpus.isa_overrides[2].gsi, 0x11Eu);
+  EXPECT_EQ(cpus.isa_overrides[2].flags, 0x0F);
+  EXPECT_EQ(cpus.count, 1u);
+  EXPECT_EQ(cpus.ioapic_count, 1u);
+}
+
 TEST(Cpus, RsdpHintAndX2ApicEntries) {
   Phys p;
   build_acpi(p, 0x7000, {lapic(0, 1), x2apic(300, 1), x2apic(0, 1)});

@@ -96,4 +96,61 @@ TEST(IrqRouting, MicrovmSlotsOnTheSecondIoApic) {
   EXPECT_EQ(drivers::route_interrupt({nullptr, nullptr, kOneIoApic}, on_mmio(0xFEB00000)).error(), Error::kNoDevice);
 }
 
+// Legacy ISA devices (the ATA channels): the IRQ's own input, edge-triggered and active high,
+// unless the MADT overrides it; on any chipset.
+TEST(IrqRouting, IsaIrqsFollowTheMadtsOverrides) {
+  const drivers::Driver ata0{
+      .name = "ATA0", .label = "ATA0", .device_class = drivers::DeviceClass::kBlock, .isa_port = 0x1F0, .isa_irq = 14};
+  const drivers::Driver ata1{
+      .name = "ATA1", .label = "ATA1", .device_class = drivers::DeviceClass::kBlock, .isa_port = 0x170, .isa_irq = 15};
+  const Device primary{&ata0, Transport::kIsa, false, nullptr, 0};
+  const Device secondary{&ata1, Transport::kIsa, false, nullptr, 0};
+  // QEMU pc's MADT: IRQ 0 -> GSI 2, and the PCI IRQs 5, 9, 10, 11 level-triggered, active high.
+  const arch::CpuList::IsaOverride qemu[] = {{0, 2, 0}, {5, 5, 0xD}, {9, 9, 0xD}, {10, 10, 0xD}, {11, 11, 0xD}};
+  const InterruptPlatform p{nullptr, nullptr, kOneIoApic, qemu};
+  klib::Result<drivers::IrqRoute> r = drivers::route_interrupt(p, primary);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().gsi, 14u);
+  EXPECT_EQ(r.value().ioapic, 0xFEC00000u);
+  EXPECT_EQ(r.value().pin, 14u);
+  EXPECT_FALSE(r.value().level);
+  EXPECT_FALSE(r.value().active_low);
+  EXPECT_EQ(drivers::route_interrupt(p, secondary).value().gsi, 15u);
+  // Without any override (Bochs lists only IRQ 0's): the same.
+  EXPECT_EQ(drivers::route_interrupt({nullptr, nullptr, kOneIoApic}, secondary).value().pin, 15u);
+  // An override moves the IRQ and sets its trigger and polarity (bits 2-3: 3 level; bits 0-1: 3 low).
+  const arch::CpuList::IsaOverride moved[] = {{14, 30, 0xF}, {15, 15, 0x5}};
+  const InterruptPlatform q{nullptr, nullptr, kTwoIoApics, moved};
+  r = drivers::route_interrupt(q, primary);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().gsi, 30u);
+  EXPECT_EQ(r.value().ioapic, 0xFEC10000u);
+  EXPECT_EQ(r.value().pin, 6u);
+  EXPECT_TRUE(r.value().level);
+  EXPECT_TRUE(r.value().active_low);
+  r = drivers::route_interrupt(q, secondary);  // explicitly edge, active high
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.value().level);
+  EXPECT_FALSE(r.value().active_low);
+  // Polarity 1 (high) with trigger 3 (level), as QEMU gives the PCI IRQs.
+  const arch::CpuList::IsaOverride level_high[] = {{14, 14, 0xD}};
+  r = drivers::route_interrupt({nullptr, nullptr, kOneIoApic, level_high}, primary);
+  EXPECT_TRUE(r.value().level);
+  EXPECT_FALSE(r.value().active_low);
+  // No I/O APIC serving the input, or no IRQ at all: not known.
+  const arch::CpuList::IoApic high[] = {{0xFEC10000, 24}};
+  EXPECT_EQ(drivers::route_interrupt({nullptr, nullptr, high}, primary).error(), Error::kNoDevice);
+  const drivers::Driver no_irq{
+      .name = "x", .label = "x", .device_class = drivers::DeviceClass::kBlock, .isa_port = 0x1E8};
+  EXPECT_EQ(drivers::route_interrupt(p, {&no_irq, Transport::kIsa, false, nullptr, 0}).error(), Error::kNoDevice);
+  // A PCI device's route stays level-triggered, active high.
+  PciDevice h = function(0, 0, 0);
+  h.vendor = 0x8086;
+  h.device = 0x29C0;
+  const InterruptPlatform q35{nullptr, &h, kOneIoApic, qemu};
+  r = drivers::route_interrupt(q35, on_pci(function(0, 2, 1)));
+  EXPECT_TRUE(r.value().level);
+  EXPECT_FALSE(r.value().active_low);
+}
+
 }  // namespace

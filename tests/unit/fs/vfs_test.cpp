@@ -159,4 +159,15 @@ TEST_F(VfsTest, ManyHandlesGrowTheTableAndOneMountPerVfs) {
   EXPECT_EQ(vfs.stats().referenced_inodes, 0u);
 }
 
+TEST_F(VfsTest, AHandleOfAnEarlierMountIsNotValidAfterARemount) {
+  Handle old = vfs.open("/dir/file", fs::kReadOnly).value();
+  ASSERT_TRUE(vfs.unmount(true));
+  ASSERT_TRUE(vfs.mount(kRamType, disk, {}));
+  Handle fresh = vfs.open("/dir/file", fs::kReadOnly).value();
+  EXPECT_NE(fresh, old);
+  char c;
+  EXPECT_EQ(vfs.read(old, &c, 1).error(), klib::Error::kInvalidArgument);
+  EXPECT_TRUE(vfs.close(fresh));
+}
+
 }  // namespace

@@ -61,7 +61,7 @@ int WriteFiles() {
         return 1;
       }
       offset += count;
-      step *= 2;
+      if (step < 4096) step *= 2;
     }
     SysCloseFile(f);
     WriteConsoleF("FileIo: closed %p size %d\n", path, size);
