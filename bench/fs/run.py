@@ -6,8 +6,8 @@ guest serving the same files, in one run.
 
 The site: a folder generated here (small.html 4 KiB, big.html 1 MiB, disk.bin 64 MiB, fixed
 pseudo-random contents) made into one partitioned FAT image by tools/diskimage.py. Every VM:
-QEMU TCG, `-M q35 -bios qboot.rom` as tools/toro builds it (--machine pc: there the disk shares the
-card's interrupt line and Toro polls it), 1 vCPU, the image as a virtio-blk disk
+QEMU TCG, `-M q35 -bios qboot.rom` as tools/toro builds it (each device on a line of its own;
+--machine pc puts the disk on the card's line), 1 vCPU, the image as a virtio-blk disk
 (snapshot=on: nothing is written to it), user networking with a forwarded port (bench/http's
 command lines, backlog shim and load generators, imported from bench/http/run.py).
 
@@ -542,8 +542,8 @@ def main():
     p.add_argument("--sequential", type=int, default=200, help="requests one at a time per diagnostic path")
     p.add_argument("--mem", type=int, default=256, help="-m of the VMs")
     p.add_argument("--machine", choices=["q35", "pc"], default="q35",
-                   help="QEMU machine of every VM (q35: on pc the disk and the card share an interrupt line, "
-                        "and Toro polls the disk then)")
+                   help="QEMU machine of every VM (q35: each device has an interrupt line of its own; pc: the "
+                        "disk shares the card's)")
     p.add_argument("--fat", type=int, choices=[16, 32], default=None, help="FAT width (default: by size, FAT16)")
     p.add_argument("--disk-timeout", type=int, default=600, help="seconds for each in-guest disk run")
     p.add_argument("--backlog-shim", choices=["auto", "on", "off"], default="auto")
