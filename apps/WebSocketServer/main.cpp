@@ -11,6 +11,9 @@
 //  - a bad upgrade request gets 400 (426 for another version), as does one still without its
 //    empty line after 8 KiB; one not complete after 20 s is closed (Toro waited forever); a
 //    client that leaves 4 MiB of output unread is dropped.
+// With `disk` among the parameters the page and favicon come from a FAT disk as in Toro
+// (DedicateBlockDriver('ATA0'), SysMount('fat', 'ATA0', 6): the primary slave's first partition,
+// `tools/toro run WebSocketServer --disk DIR --disk-if ide --append virtionet,disk`).
 // Network: `-append [CARD[,IP[,GATEWAY]]]` ("e1000" or "virtionet"; default: the one found),
 // address by DHCP (10.0.2.15 under QEMU's user networking) unless IP is given (a /24; the tap
 // tests use it). toro.defaults forwards 127.0.0.1:8080 to port 80 and 127.0.0.1:8880 to port
@@ -123,6 +126,48 @@ LongInt HttpClose(PSocket Socket) {
   return 0;
 }
 
+// The page and the icon: built in, or Toro's /web/index.htm and /web/favicon.ico from a disk.
+const char* g_page = kIndexPage;
+DWORD g_page_size = DWORD(sizeof kIndexPage - 1);
+const char* g_icon = nullptr;
+DWORD g_icon_size = 0;
+
+// A page from disk may not fit the connection's send buffer at once: the rest is queued as room
+// appears (the non-blocking send takes what fits; a short wait lets the stack drain it).
+void SendAll(PSocket Socket, const char* data, DWORD size) {
+  for (int idle = 0; size > 0 && idle < 2000;) {
+    const LongInt n = SysSocketSend(Socket, const_cast<char*>(data), size, 0);
+    if (n > 0) {
+      data += n;
+      size -= DWORD(n);
+      idle = 0;
+    } else {
+      ++idle;
+      Sleep(1);
+    }
+  }
+}
+
+// Toro's preload (DedicateBlockDriver('ATA0', 0); SysMount('fat', 'ATA0', 6)): the whole file
+// in memory and its console line; false if it is not there.
+bool Preload(const char* path, const char** data, DWORD* size) {
+  TInode inode;
+  if (SysStatFile(path, &inode) == 0 || inode.Mode != INODE_REG || inode.Size > (Int64(16) << 20)) return false;
+  THandle f = SysOpenFile(path, O_RDONLY);
+  if (f == 0) return false;
+  char* buffer = static_cast<char*>(ToroGetMem(PtrUInt(inode.Size) + 1));
+  const LongInt n = buffer != nullptr ? SysReadFile(f, LongInt(inode.Size), buffer) : -1;
+  SysCloseFile(f);
+  if (n != inode.Size) {
+    ToroFreeMem(buffer);
+    return false;
+  }
+  *data = buffer;
+  *size = DWORD(n);
+  WriteConsoleF("\t ToroWebSockets: loaded, Size: %d bytes\n", *size);
+  return true;
+}
+
 LongInt HttpReceive(PSocket Socket) {
   auto* req = static_cast<THttpRequest*>(Socket->UserDefined);
   LongInt n;
@@ -137,20 +182,23 @@ LongInt HttpReceive(PSocket Socket) {
   }
   const bool favicon = Contains(req->Buffer, req->Length, "favicon.ico");
   WriteConsoleF("HttpServerReceive -> %s\n", favicon ? "favicon.ico" : "index.html");
-  const DWORD size = favicon ? 0 : DWORD(sizeof kIndexPage - 1);
+  const char* body = favicon ? g_icon : g_page;
+  const DWORD size = favicon ? g_icon_size : g_page_size;
   char header[256];
   DWORD h = 0;
   if (size == 0) {
     Append(header, h, "HTTP/1.1 404 Not Found\r\n");
   } else {
-    Append(header, h, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n");
+    Append(header, h,
+           favicon ? "HTTP/1.1 200 OK\r\nContent-Type: image/x-icon\r\n"
+                   : "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n");
   }
   Append(header, h, "Content-Length: ");
   AppendNumber(header, h, size);
   Append(header, h, "\r\nConnection: close\r\nServer: ToroMicroserver\r\n\r\n");
   // The page and the header fit the connection's send buffer, so nothing is left over.
   SysSocketSend(Socket, header, h, 0);
-  if (size != 0) SysSocketSend(Socket, const_cast<char*>(kIndexPage), size, 0);
+  if (size != 0) SendAll(Socket, body, size);
   return HttpClose(Socket);
 }
 
@@ -440,17 +488,30 @@ bool ParseIp(const char* s, Byte ip[4]) {
 
 }  // namespace
 
+// The positional parameters, `disk` left out wherever it is.
+const char* Param(LongInt index) {
+  LongInt seen = 0;
+  for (LongInt i = 0; i < KernelParamCount(); ++i) {
+    const char* p = GetKernelParam(i);
+    if (strcmp(p, "disk") == 0) continue;
+    if (seen++ == index) return p;
+  }
+  return nullptr;
+}
+
 int main() {
   Byte ip[4] = {0, 0, 0, 0}, gateway[4] = {0, 0, 0, 0}, mask[4] = {0, 0, 0, 0};  // all zero: DHCP
-  const char* card = GetKernelParam(0);
-  if (GetKernelParam(1) != nullptr) {
-    if (!ParseIp(GetKernelParam(1), ip)) {
-      WriteConsoleF("\t ToroWebSockets: %p is not an IPv4 address\n", GetKernelParam(1));
+  bool disk = false;
+  for (LongInt i = 0; i < KernelParamCount(); ++i) disk = disk || strcmp(GetKernelParam(i), "disk") == 0;
+  const char* card = Param(0);
+  if (Param(1) != nullptr) {
+    if (!ParseIp(Param(1), ip)) {
+      WriteConsoleF("\t ToroWebSockets: %p is not an IPv4 address\n", Param(1));
       return 1;
     }
     const Byte slash24[4] = {255, 255, 255, 0};
     memcpy(mask, slash24, 4);
-    if (GetKernelParam(2) != nullptr) ParseIp(GetKernelParam(2), gateway);
+    if (Param(2) != nullptr) ParseIp(Param(2), gateway);
   }
   Boolean up = DedicateNetwork(card != nullptr ? card : "e1000", ip, gateway, mask, nullptr);
   if (!up && card == nullptr) up = DedicateNetwork("virtionet", ip, gateway, mask, nullptr);  // no e1000
@@ -458,7 +519,17 @@ int main() {
     WriteConsoleF("\t ToroWebSockets: no network card, the services cannot start\n");
     return 1;
   }
-  WriteConsoleF("\t ToroWebSockets: loaded, Size: %d bytes\n", DWORD(sizeof kIndexPage - 1));
+  if (disk) {
+    // Toro's: the first partition of the primary slave (QEMU -hdb, tools/toro --disk-if ide).
+    DedicateBlockDriver("ATA0", 0);
+    if (!SysMount("fat", "ATA0", 6) || !Preload("/web/index.htm", &g_page, &g_page_size)) {
+      WriteConsoleF("\t ToroWebSockets: no /web/index.htm on ATA0 minor 6\n");
+      return 1;
+    }
+    Preload("/web/favicon.ico", &g_icon, &g_icon_size);
+  } else {
+    WriteConsoleF("\t ToroWebSockets: loaded, Size: %d bytes\n", DWORD(sizeof kIndexPage - 1));
+  }
 
   g_http.DoInit = HttpInit;
   g_http.DoAccept = HttpAccept;

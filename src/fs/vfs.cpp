@@ -10,6 +10,19 @@ size_t bounded_length(const char* s, size_t limit) {
   return n;
 }
 
+namespace {
+
+// A path's length, read at most one byte past the limit: kInvalidArgument for nil,
+// kNameTooLong when no NUL comes within kMaxPath bytes.
+klib::Result<size_t> checked_length(const char* path) {
+  if (path == nullptr) return klib::Error::kInvalidArgument;
+  const size_t length = bounded_length(path, kMaxPath + 1);
+  if (length > kMaxPath) return klib::Error::kNameTooLong;
+  return length;
+}
+
+}  // namespace
+
 // Holds the volume for one call. A thread of the same core that finds it busy yields until the
 // holder is done: the holder may be asleep waiting for the disk, and the driver's state (a
 // cluster being allocated, a directory block half rewritten) must not be seen half-done.
@@ -256,32 +269,36 @@ klib::Result<Handle> Vfs::open_inode(Inode* inode, uint32_t flags) {
 }
 
 klib::Result<Handle> Vfs::open(const char* path, uint32_t flags) {
-  if (path == nullptr || flags > kReadWrite) return klib::Error::kInvalidArgument;
-  const size_t length = bounded_length(path, kMaxPath + 1);
-  if (length > kMaxPath) return klib::Error::kNameTooLong;
+  if (flags > kReadWrite) return klib::Error::kInvalidArgument;
+  klib::Result<size_t> length = checked_length(path);
+  if (!length) return length.error();
   Busy busy(*this);
   if (fs_ == nullptr) return klib::Error::kNoDevice;
-  klib::Result<Inode*> inode = walk(path, length, nullptr, nullptr, nullptr);
+  klib::Result<Inode*> inode = walk(path, length.value(), nullptr, nullptr, nullptr);
   if (!inode) return inode.error();
   klib::Result<Handle> h = open_inode(inode.value(), flags);
   if (!h) put_inode(inode.value());
   return h;
 }
 
-klib::Result<Handle> Vfs::create(const char* path) {
-  if (path == nullptr) return klib::Error::kInvalidArgument;
-  const size_t length = bounded_length(path, kMaxPath + 1);
-  if (length > kMaxPath) return klib::Error::kNameTooLong;
-  Busy busy(*this);
-  if (fs_ == nullptr) return klib::Error::kNoDevice;
+klib::Result<uint64_t> Vfs::create_entry(const char* path, size_t length, uint32_t mode) {
   Inode* parent = nullptr;
   const char* name = nullptr;
   size_t name_length = 0;
   klib::Result<Inode*> dir = walk(path, length, &parent, &name, &name_length);
   if (!dir) return dir.error();
-  klib::Result<uint64_t> ino = fs_->create(*parent, name, name_length, kInodeReg);
+  klib::Result<uint64_t> ino = fs_->create(*parent, name, name_length, mode);
   if (parent->dirty) (void)fs_->write_inode(*parent);
   put_inode(parent);
+  return ino;
+}
+
+klib::Result<Handle> Vfs::create(const char* path) {
+  klib::Result<size_t> length = checked_length(path);
+  if (!length) return length.error();
+  Busy busy(*this);
+  if (fs_ == nullptr) return klib::Error::kNoDevice;
+  klib::Result<uint64_t> ino = create_entry(path, length.value(), kInodeReg);
   if (!ino) return ino.error();
   klib::Result<Inode*> inode = get_inode(ino.value());
   if (!inode) return inode.error();
@@ -295,30 +312,22 @@ klib::Result<Handle> Vfs::create(const char* path) {
 }
 
 klib::Status Vfs::mkdir(const char* path) {
-  if (path == nullptr) return klib::Error::kInvalidArgument;
-  const size_t length = bounded_length(path, kMaxPath + 1);
-  if (length > kMaxPath) return klib::Error::kNameTooLong;
+  klib::Result<size_t> length = checked_length(path);
+  if (!length) return length.error();
   Busy busy(*this);
   if (fs_ == nullptr) return klib::Error::kNoDevice;
-  Inode* parent = nullptr;
-  const char* name = nullptr;
-  size_t name_length = 0;
-  klib::Result<Inode*> dir = walk(path, length, &parent, &name, &name_length);
-  if (!dir) return dir.error();
-  klib::Result<uint64_t> ino = fs_->create(*parent, name, name_length, kInodeDir);
-  if (parent->dirty) (void)fs_->write_inode(*parent);
-  put_inode(parent);
+  klib::Result<uint64_t> ino = create_entry(path, length.value(), kInodeDir);
   if (!ino) return ino.error();
   return fs_->sync();
 }
 
 klib::Status Vfs::stat(const char* path, Inode* out) {
-  if (path == nullptr || out == nullptr) return klib::Error::kInvalidArgument;
-  const size_t length = bounded_length(path, kMaxPath + 1);
-  if (length > kMaxPath) return klib::Error::kNameTooLong;
+  if (out == nullptr) return klib::Error::kInvalidArgument;
+  klib::Result<size_t> length = checked_length(path);
+  if (!length) return length.error();
   Busy busy(*this);
   if (fs_ == nullptr) return klib::Error::kNoDevice;
-  klib::Result<Inode*> inode = walk(path, length, nullptr, nullptr, nullptr);
+  klib::Result<Inode*> inode = walk(path, length.value(), nullptr, nullptr, nullptr);
   if (!inode) return inode.error();
   memcpy(out, inode.value(), sizeof(Inode));
   // The copy is the caller's: no pointers into the cache.

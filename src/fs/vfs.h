@@ -98,6 +98,9 @@ class Vfs {
   // The inode of `path`; with `parent`, the directory holding the last component instead, and
   // that component in *name/*length (kInvalidArgument for the root itself).
   klib::Result<Inode*> walk(const char* path, size_t length, Inode** parent, const char** name, size_t* name_length);
+  // Creates the last component of `path` (`mode`: kInodeReg or kInodeDir) in its directory;
+  // its inode number. The caller holds the volume.
+  klib::Result<uint64_t> create_entry(const char* path, size_t length, uint32_t mode);
   klib::Result<Slot*> slot_of(Handle h);
   klib::Result<Handle> open_inode(Inode* inode, uint32_t flags);
 

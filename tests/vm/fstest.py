@@ -12,7 +12,9 @@ Usage: fstest.py TORO BUILD_DIR ELF MODE FS IFACE [MACHINE]
                 `FileIo: all closed`; then the volume must be clean and every file byte-exact
          read   FileIo read: a 3 MiB random file put on the volume by the host; the guest's SHA-1
                 of it (read forward, and back to front through seeks) must be the host's
-         bochs  TestFilesystemHead on Bochs' ATA disk (ELF: the program's Bochs disk)
+         bochs  FileIo without parameters on Bochs' ATA0 slave: writes, closes, ends; the host
+                checks the volume and the files
+         wsdisk WebSocketServer `-append virtionet,disk`: its page and icon from FAT on ATA0's slave
   FS     fat12, fat16, fat32, ext2 (ext2-1k, ext2-2k, ext2-4k: the block size; ext2-r0: revision 0)
   IFACE  virtio (legacy PCI), virtio-modern, ide (primary slave: ATA0, minors 6..9)
 """
@@ -101,19 +103,32 @@ def main():
             if not clean:
                 print(out)
 
-    elif mode in ("head", "bochs"):
+    elif mode == "bochs":
+        # FileIo without parameters on Bochs' ATA0 slave (Bochs has no kernel command line): it
+        # writes the twelve files, closes each, and ends; then the host judges the image.
+        make_image(img, fs, None)
+        r = harness.run(harness.toro_command(toro, build_dir, "bochs", "FileIo", None,
+                                             ["--disk", img, "--timeout", "600"]), timeout=660)
+        text = r.out
+        print(text[-3000:])
+        checks["exit code 0"] = r.code == 0
+        checks["the guest closed every file"] = "FileIo: all closed" in text
+        checks["no FAILED line"] = "FAILED" not in text
+        clean, out = diskimage.fsck(img)
+        checks["the volume is clean afterwards (fsck)"] = clean
+        if not clean:
+            print(out)
+        bad = [i for i, size in enumerate(FILEIO_SIZES)
+               if diskimage.read_file(img, f"/out/f{i}.bin") != fileio_pattern(i, size)]
+        checks["every file byte-exact on the host"] = not bad
+
+    elif mode == "head":
         files = diskimage.toro_testfiles(os.path.join(tmp, "testfiles"))
         make_image(img, fs, files)
         fsname = "ext2" if fs.startswith("ext2") else "fat"
         append = f"{fsname},{device},{minor}"
-        if mode == "bochs":
-            vm_cmd = harness.toro_command(toro, build_dir, "bochs", "TestFilesystemHead", elf,
-                                          ["--disk", img, "--timeout", "600", "--append", append])
-            r = harness.run(vm_cmd, timeout=660)
-            code, text = r.code, r.out
-        else:
-            code, text = run_to_end(toro, build_dir, "TestFilesystemHead", elf,
-                                    common + ["--disk", img, "--append", append] + disk_if)
+        code, text = run_to_end(toro, build_dir, "TestFilesystemHead", elf,
+                                common + ["--disk", img, "--append", append] + disk_if)
         print(text[-4000:])
         checks["exit code 0"] = code == 0
         checks["the PASSED set TestOpen-0 .. TestWrite-14, in order"] = passed_lines(text) == PASSED_HEAD
@@ -168,6 +183,45 @@ def main():
         checks["the guest read the host's bytes (SHA-1)"] = \
             f"FileIo: read /in/data.bin size {len(data)} sha1 {want}" in text
         checks["reads through seeks match"] = f"FileIo: seek reads match, sha1 {want}" in text
+    elif mode == "wsdisk":
+        # WebSocketServer with Toro's disk: the page and icon from FAT on ATA0's slave (minor 6).
+        folder = os.path.join(tmp, "ws-files")
+        os.makedirs(os.path.join(folder, "web"))
+        rnd = random.Random(99)
+        page = b"<!DOCTYPE html><html><body>" + bytes(rnd.choice(b"abcdefgh ") for _ in range(11400)) + \
+            b"</body></html>\n"
+        icon = rnd.randbytes(1150)
+        for name, data in (("index.htm", page), ("favicon.ico", icon)):
+            with open(os.path.join(folder, "web", name), "wb") as f:
+                f.write(data)
+        make_image(img, fs, folder)
+        port = harness.free_port()
+        vm = harness.Vm.toro(toro, build_dir, "WebSocketServer", elf,
+                             ["--machine", machine, "--nic", "virtio", "--fwd", f"tcp:{port}:80", "--disk", img,
+                              "--disk-if", "ide", "--append", "virtionet,disk", "--timeout", "120"])
+        try:
+            checks["listening"] = vm.wait_for("WebServer: listening on port 80", 90)
+
+            def body(path):
+                try:
+                    answer = harness.http_get("127.0.0.1", port, path, 30)
+                except OSError:
+                    return None
+                head, _, rest = answer.partition(b"\r\n\r\n")
+                return head, rest
+
+            got = body("/")
+            checks["/ is /web/index.htm from the disk"] = got is not None and got[1] == page and \
+                b"Content-Type: text/html" in got[0]
+            got = body("/favicon.ico")
+            checks["/favicon.ico from the disk, image/x-icon"] = got is not None and got[1] == icon and \
+                b"Content-Type: image/x-icon" in got[0]
+        finally:
+            vm.stop()
+        text = vm.text()
+        print(text[-2500:])
+        checks["Toro's loaded lines"] = f"ToroWebSockets: loaded, Size: {len(page)} bytes" in text and \
+            f"ToroWebSockets: loaded, Size: {len(icon)} bytes" in text
     else:
         print(f"unknown mode {mode}")
         return 2
