@@ -125,10 +125,10 @@ def mktemp(prefix):
 
 # --------------------------------------------------------------------------- HTTP probes
 
-def fetch(port, timeout=5.0):
+def fetch(port, timeout=5.0, path="/"):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n")
+            s.sendall(f"GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n".encode())
             data = b""
             while True:
                 chunk = s.recv(4096)
@@ -148,7 +148,7 @@ def good_reply(data, exact):
     return head.split(b" ")[1:2] == [b"200"] and body == BODY
 
 
-def first_200(port, t0, deadline, proc=None):
+def first_200(port, t0, deadline, proc=None, path="/"):
     """Seconds from t0 to the first HTTP 200 on 127.0.0.1:port: a new non-blocking connection
     every 10 ms (QEMU's forwarder accepts before the guest listens, and a SYN the guest has not
     answered is retried only after seconds), at most 8 open (the oldest is closed), until one of
@@ -156,7 +156,7 @@ def first_200(port, t0, deadline, proc=None):
     comes up is a load test of its own.)"""
     sel = selectors.DefaultSelector()
     pending = []
-    req = b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n"
+    req = f"GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n".encode()
     last_open = 0.0
     try:
         while time.monotonic() < deadline:
@@ -227,10 +227,10 @@ def parse_ab(text):
     return r
 
 
-def ab_one(port, n, c, sock_timeout, wall):
+def ab_one(port, n, c, sock_timeout, wall, path="/"):
     """One ab run: ab -r keeps going after a reset; -s is the per-connection timeout: a request the
     server leaves unanswered that long stops ab ("stalled")."""
-    cmd = ["ab", "-r", "-n", str(n), "-c", str(c), "-s", str(sock_timeout), f"http://127.0.0.1:{port}/"]
+    cmd = ["ab", "-r", "-n", str(n), "-c", str(c), "-s", str(sock_timeout), f"http://127.0.0.1:{port}{path}"]
     t0 = time.monotonic()
     status, out, err = run(cmd, wall)
     elapsed = time.monotonic() - t0
@@ -250,7 +250,7 @@ def ab_one(port, n, c, sock_timeout, wall):
     return r
 
 
-def ab_run(ports, n, c, sock_timeout):
+def ab_run(ports, n, c, sock_timeout, path="/"):
     """ab at concurrency c, split over the ports (two-core case: n/2 requests and c/2
     connections per port, at the same time)."""
     wall = max(60, sock_timeout * 3 + n / 20)
@@ -260,10 +260,10 @@ def ab_run(ports, n, c, sock_timeout):
         k = len(ports)
         parts = [(p, n // k + (i < n % k), c // k + (i < c % k)) for i, p in enumerate(ports)]
     if len(parts) == 1:
-        return ab_one(parts[0][0], parts[0][1], parts[0][2], sock_timeout, wall)
+        return ab_one(parts[0][0], parts[0][1], parts[0][2], sock_timeout, wall, path)
     import concurrent.futures
     with concurrent.futures.ThreadPoolExecutor(len(parts)) as pool:
-        rs = list(pool.map(lambda a: ab_one(a[0], a[1], a[2], sock_timeout, wall), parts))
+        rs = list(pool.map(lambda a: ab_one(a[0], a[1], a[2], sock_timeout, wall, path), parts))
     out = {"n": n, "c": c, "parts": rs}
     for k in ("done", "failed", "non2xx", "stalled"):
         out[k] = sum(r[k] for r in rs)
@@ -303,9 +303,9 @@ def parse_wrk(text):
     return r
 
 
-def wrk_one(port, c, duration):
+def wrk_one(port, c, duration, path="/"):
     cmd = ["wrk", "-t", "1", "-c", str(c), "-d", f"{duration}s", "--timeout", "5s", "--latency",
-           "-H", "Connection: close", f"http://127.0.0.1:{port}/"]
+           "-H", "Connection: close", f"http://127.0.0.1:{port}{path}"]
     status, out, err = run(cmd, duration + 30)
     r = parse_wrk(out)
     r["c"] = c
@@ -314,13 +314,13 @@ def wrk_one(port, c, duration):
     return r
 
 
-def wrk_run(ports, c, duration):
+def wrk_run(ports, c, duration, path="/"):
     if len(ports) == 1 or c < 2:
-        return wrk_one(ports[0], c, duration)
+        return wrk_one(ports[0], c, duration, path)
     k = len(ports)
     import concurrent.futures
     with concurrent.futures.ThreadPoolExecutor(k) as pool:
-        rs = list(pool.map(lambda a: wrk_one(a[1], c // k + (a[0] < c % k), duration), enumerate(ports)))
+        rs = list(pool.map(lambda a: wrk_one(a[1], c // k + (a[0] < c % k), duration, path), enumerate(ports)))
     out = {"c": c, "parts": rs, "rps": sum(r.get("rps", 0) for r in rs),
            "errors": sum(r["errors"] for r in rs), "non2xx": sum(r["non2xx"] for r in rs)}
     # Percentiles of the union are not derivable from the parts: report the worse part's.
@@ -377,10 +377,12 @@ def nic_args(nic, ports, guest_port):
 
 
 class Target:
-    """A server: start() boots/launches it and measures the time to its first 200."""
+    """A server: start() boots/launches it and measures the time to its first 200 on `path`,
+    whose answer good() checks."""
     name = ""
     exact = None
     is_vm = True
+    path = "/"
 
     def __init__(self, outdir, verbose):
         self.outdir = outdir
@@ -404,19 +406,22 @@ class Target:
         deadline = t0 + timeout
         times = []
         for port in self.ports:
-            t = first_200(port, t0, deadline, self.proc)
+            t = first_200(port, t0, deadline, self.proc, self.path)
             if t is None:
                 self.stop()
                 return False
             times.append(t)
         self.boot_s = max(times)
         for port in self.ports:
-            data = fetch(port)
-            if not good_reply(data, self.exact):
+            data = fetch(port, path=self.path)
+            if not self.good(data):
                 log(f"{self.name}: unexpected answer on port {port}: {data!r}")
                 self.stop()
                 return False
         return True
+
+    def good(self, data):
+        return good_reply(data, self.exact)
 
     def spawn_kw(self):
         return {}
@@ -451,6 +456,7 @@ class Target:
 
 class Toro(Target):
     exact = TORO_REPLY
+    machine = "pc"
 
     def __init__(self, outdir, verbose, elf, nic, mem):
         super().__init__(outdir, verbose)
@@ -460,7 +466,8 @@ class Toro(Target):
 
     def command(self, ports):
         card = "e1000" if self.nic == "e1000" else "virtionet"
-        return vm_base(self.elf, 1, self.mem, append=f"10.0.2.15,{card}") + nic_args(self.nic, ports, 8080)
+        return vm_base(self.elf, 1, self.mem, machine=self.machine, append=f"10.0.2.15,{card}") \
+            + nic_args(self.nic, ports, 8080)
 
 
 class ToroTwoCores(Target):
@@ -481,15 +488,16 @@ class NginxHost(Target):
     name = "nginx-host"
     is_vm = False
 
-    def __init__(self, outdir, verbose, workers):
+    def __init__(self, outdir, verbose, workers, conf=None):
         super().__init__(outdir, verbose)
         self.workers = workers
         self.nports = 1
+        self.conf = conf  # the configuration's text (@WORKERS@, @LISTEN@), default bench/http/nginx.conf
 
     def command(self, ports):
         prefix = mktemp("bench-http-nginx-")
         os.makedirs(os.path.join(prefix, "tmp"))
-        conf = open(os.path.join(HERE, "nginx.conf")).read()
+        conf = self.conf or open(os.path.join(HERE, "nginx.conf")).read()
         conf = conf.replace("@WORKERS@", str(self.workers)).replace("@LISTEN@", f"127.0.0.1:{ports[0]}")
         with open(os.path.join(prefix, "nginx.conf"), "w") as f:
             f.write(conf)
@@ -504,6 +512,9 @@ class NginxHost(Target):
 
 
 class LinuxGuest(Target):
+    append = "console=ttyS0 quiet panic=-1 rdinit=/init"
+    machine = "pc"
+
     def __init__(self, outdir, verbose, kernel, initrd, nic, mem):
         super().__init__(outdir, verbose)
         self.kernel, self.initrd, self.nic, self.mem = kernel, initrd, nic, mem
@@ -511,8 +522,7 @@ class LinuxGuest(Target):
         self.nports = 1
 
     def command(self, ports):
-        return vm_base(self.kernel, 1, self.mem) + ["-initrd", self.initrd, "-append",
-                                                    "console=ttyS0 quiet panic=-1 rdinit=/init"] \
+        return vm_base(self.kernel, 1, self.mem, machine=self.machine) + ["-initrd", self.initrd, "-append", self.append] \
             + nic_args(self.nic, ports, 8080)
 
 
@@ -605,13 +615,17 @@ for m in {modules}; do /bin/busybox insmod /lib/modules/$m || echo "bench: insmo
 /bin/busybox ip link set eth0 up
 /bin/busybox ip addr add 10.0.2.15/24 dev eth0
 /bin/busybox ip route add default via 10.0.2.2
+{setup}
 echo "bench: starting nginx"
 exec /usr/sbin/nginx -p /srv/nginx -c /srv/nginx/nginx.conf -e stderr
 """
 
 
-def build_initrd(kroot, nic, path):
-    mods = modules_for(kroot, ["e1000"] if nic == "e1000" else ["virtio_pci", "virtio_net"])
+def build_initrd(kroot, nic, path, extra_modules=(), extra_entries=(), setup="", conf=None):
+    """The guest's initramfs at `path`: busybox, the card's modules (and `extra_modules`, with
+    their dependencies), nginx with `conf` (default bench/http/nginx.conf) and `extra_entries`
+    (cpio_newc's); init runs the shell lines `setup` before it starts nginx."""
+    mods = modules_for(kroot, (["e1000"] if nic == "e1000" else ["virtio_pci", "virtio_net"]) + list(extra_modules))
     if not mods:
         raise RuntimeError(f"no {nic} module in {kroot}")
     dirs = ["bin", "dev", "proc", "sys", "tmp", "etc", "lib", "lib64", "lib/modules", "usr", "usr/sbin",
@@ -623,7 +637,7 @@ def build_initrd(kroot, nic, path):
     for m in mods:
         entries.append((f"lib/modules/{os.path.basename(m)}", 0o100644, open(m, "rb").read()))
         names.append(os.path.basename(m))
-    entries.append(("init", 0o100755, INIT.format(modules=" ".join(names)).encode()))
+    entries.append(("init", 0o100755, INIT.format(modules=" ".join(names), setup=setup).encode()))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     entries.append(("usr/sbin/nginx", 0o100755, open(nginx, "rb").read()))
     for lib in shared_libs(nginx):
@@ -636,8 +650,9 @@ def build_initrd(kroot, nic, path):
     entries.append(("etc/passwd", 0o100644, b"root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
                     b"www-data:x:33:33:www-data:/:/bin/false\n"))
     entries.append(("etc/group", 0o100644, b"root:x:0:\nnogroup:x:65534:\nwww-data:x:33:\n"))
-    conf = open(os.path.join(HERE, "nginx.conf")).read().replace("@WORKERS@", "1").replace("@LISTEN@", "8080")
+    conf = (conf or open(os.path.join(HERE, "nginx.conf")).read()).replace("@WORKERS@", "1").replace("@LISTEN@", "8080")
     entries.append(("srv/nginx/nginx.conf", 0o100644, conf.encode()))
+    entries += list(extra_entries)
     with open(path, "wb") as f:
         f.write(cpio_newc(entries))
     return [os.path.basename(m) for m in mods]
@@ -709,11 +724,18 @@ def serves_with(elf, mem, outdir, verbose):
 
 
 def smallest_mem(elf, outdir, verbose, lo=2, hi=128):
+    return bisect_mem(lambda m: serves_with(elf, m, outdir, verbose), lo, hi, also=(GOAL_MEM_MB,))
+
+
+def bisect_mem(serves, lo, hi, also=()):
+    """The smallest -m (MiB) in lo..hi for which serves(m) holds (taking it to hold for every
+    size above it), None if not even at hi, and {m: serves(m)} of every size tried; the sizes in
+    `also` are tried too after a bisection (bench/fs reuses this)."""
     tried = {}
 
     def ok(m):
         if m not in tried:
-            tried[m] = serves_with(elf, m, outdir, verbose)
+            tried[m] = serves(m)
             log(f"  -m {m}: {'serves' if tried[m] else 'does not serve'}")
         return tried[m]
     if not ok(hi):
@@ -726,7 +748,8 @@ def smallest_mem(elf, outdir, verbose, lo=2, hi=128):
             hi = mid
         else:
             lo = mid
-    ok(GOAL_MEM_MB)
+    for m in also:
+        ok(m)
     return hi, tried
 
 
