@@ -4,6 +4,7 @@
 
 namespace net::socket {
 
-const Kernel kKernel = {kernel::allocate, kernel::release, sched::now_ms, sched::sleep_ms};
+const Kernel kKernel = {kernel::allocate, kernel::release, sched::now_ms, sched::sleep_ms,
+                        [] { return sched::thread_id(sched::current()); }};
 
 }  // namespace net::socket

@@ -37,6 +37,9 @@ struct Kernel {
   void (*release)(void* p);
   uint64_t (*now_ms)();
   void (*sleep_ms)(uint64_t ms);  // a blocking call waits: the core's other threads run
+  // The calling thread's id (with its generation, so a stale one names no thread), for the
+  // packet thread to wake it early (nullptr: none, the waits are then plain sleeps).
+  uint64_t (*current_thread)();
 };
 extern const Kernel kKernel;
 
@@ -50,6 +53,14 @@ struct Sockets {
   uint32_t core;
   void* service_threads[kMaxServices];  // the kernel's thread handles
   int service_count;
+  // Threads waiting in a blocking call (accept, connect, send, select), by thread id: the packet
+  // thread wakes them with the services after a batch, so a blocking socket answers at once
+  // instead of at its next millisecond poll. Ids, not pointers: a waiter killed in its wait
+  // leaves an id that names no thread (the wake skips it, the next waiter reuses the place).
+  // One core's table, touched by that core's threads only (cooperative: no lock); when it is
+  // full a waiter just sleeps its millisecond.
+  static constexpr int kMaxBlocked = 64;
+  uint64_t blocked[kMaxBlocked] = {};
 
   void attach(Stack* s, tcp::Tcp* t, uint32_t c) {
     stack = s;
@@ -121,6 +132,22 @@ bool receive_echo(Sockets* here, EchoReply* out, uint64_t wait_ms);
 // Inline: the calls the API makes from one place (see the top of this header).
 
 namespace detail {
+
+// A blocking call's wait for the network: a millisecond at most, ended early when the packet
+// thread has handled frames (wake_services), on the waiter's list meanwhile.
+inline void wait_for_network(Sockets* here) {
+  const uint64_t self = kKernel.current_thread != nullptr ? kKernel.current_thread() : 0;
+  int slot = -1;
+  for (int k = 0; self != 0 && k < Sockets::kMaxBlocked; ++k) {
+    if (here->blocked[k] == 0) {
+      slot = k;
+      here->blocked[k] = self;
+      break;
+    }
+  }
+  kKernel.sleep_ms(1);
+  if (slot >= 0 && here->blocked[slot] == self) here->blocked[slot] = 0;
+}
 // Waits up to 500 ms for the ARP entry of `to`'s next hop (its request is on its way).
 inline void wait_for_next_hop(Sockets* here, Ipv4 to) {
   Mac m;

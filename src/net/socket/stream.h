@@ -201,7 +201,7 @@ klib::Result<StreamSocket*> StreamSocket::accept(bool blocking) {
         return s;
       }
     }
-    kKernel.sleep_ms(1);
+    detail::wait_for_network(here_);
   }
 }
 
@@ -217,7 +217,7 @@ inline klib::Status StreamSocket::connect(Sockets* here, Ipv4 remote, uint32_t p
       const tcp::State s = c->conn.state();
       if (detail::open_state(s)) return {};
       if (s == tcp::State::kClosed) return klib::Error::kClosed;
-      kKernel.sleep_ms(1);
+      detail::wait_for_network(here);
     }
   }
   connecting_ = true;
@@ -243,7 +243,7 @@ inline uint32_t StreamSocket::send(const void* data, uint32_t n, bool blocking) 
   const auto* bytes = static_cast<const uint8_t*>(data);
   uint32_t done = tcp.send(conn_, bytes, n);
   while (blocking && done < n && detail::open_state(conn_->conn.state())) {
-    kKernel.sleep_ms(1);
+    detail::wait_for_network(here_);
     done += tcp.send(conn_, bytes + done, n - done);
   }
   return done;
@@ -277,7 +277,7 @@ inline bool StreamSocket::select(int64_t timeout_ms, bool blocking) {
       return false;
     }
     if (kKernel.now_ms() >= deadline) return false;
-    kKernel.sleep_ms(1);
+    detail::wait_for_network(here_);
   }
 }
 

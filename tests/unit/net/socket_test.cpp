@@ -39,7 +39,7 @@ void k_sleep_ms(uint64_t ms) {
 
 }  // namespace
 
-const net::socket::Kernel net::socket::kKernel = {k_allocate, k_release, k_now_ms, k_sleep_ms};
+const net::socket::Kernel net::socket::kKernel = {k_allocate, k_release, k_now_ms, k_sleep_ms, nullptr};
 
 namespace {
 
