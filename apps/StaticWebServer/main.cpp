@@ -65,22 +65,16 @@ bool ReadPath(PRequest r) {
   }
 }
 
-// The whole file in memory (Toro loads it whole too); nullptr if it cannot be read.
-char* LoadFile(const char* path, LongInt* size) {
+// Opens a regular file and gives its size; 0 if there is none. (Toro loaded the whole file in
+// memory per request; this port sends it in pieces of kChunk, so that a thousand connections
+// asking for a megabyte do not need a gigabyte.)
+constexpr LongInt kChunk = 64 * 1024;
+
+THandle OpenFile(const char* path, Int64* size) {
   TInode inode;
-  if (SysStatFile(path, &inode) == 0 || inode.Mode != INODE_REG || inode.Size > (Int64(1) << 30)) return nullptr;
-  THandle f = SysOpenFile(path, O_RDONLY);
-  if (f == 0) return nullptr;
-  char* data = static_cast<char*>(ToroGetMem(PtrUInt(inode.Size) + 1));
-  LongInt n = 0;
-  if (data != nullptr) n = inode.Size == 0 ? 0 : SysReadFile(f, LongInt(inode.Size), data);
-  SysCloseFile(f);
-  if (data != nullptr && n != inode.Size) {
-    ToroFreeMem(data);
-    return nullptr;
-  }
-  *size = n;
-  return data;
+  if (SysStatFile(path, &inode) == 0 || inode.Mode != INODE_REG || inode.Size > (Int64(1) << 30)) return 0;
+  *size = inode.Size;
+  return SysOpenFile(path, O_RDONLY);
 }
 
 void SendAll(PSocket s, const char* data, LongInt size) {
@@ -102,11 +96,12 @@ PtrInt ProcessesSocket(void* param) {
     return 0;
   }
   const char* type = ContentType(r->Path);
-  LongInt size = 0;
-  char* data = type != nullptr ? LoadFile(r->Path, &size) : nullptr;
+  Int64 size = 0;
+  THandle file = type != nullptr ? OpenFile(r->Path, &size) : 0;
+  char* chunk = file != 0 && size != 0 ? static_cast<char*>(ToroGetMem(kChunk)) : nullptr;
   if (type == nullptr) {
     if (!g_quiet) WriteConsoleF("\t Http Server: file format not found\n");
-  } else if (data == nullptr) {
+  } else if (file == 0 || (size != 0 && chunk == nullptr)) {
     if (!g_quiet) WriteConsoleF("\t Http Server: %p not found\n", r->Path);
     static const char kNotFound[] = "HTTP/1.0 404\r\n";
     SendAll(s, kNotFound, sizeof kNotFound - 1);
@@ -117,9 +112,9 @@ PtrInt ProcessesSocket(void* param) {
     auto put = [&](const char* t) {
       while (*t != '\0' && h < LongInt(sizeof header)) header[h++] = *t++;
     };
-    char digits[12];
+    char digits[20];
     LongInt d = 0;
-    for (LongInt v = size;; v /= 10) {
+    for (Int64 v = size;; v /= 10) {
       digits[d++] = char('0' + v % 10);
       if (v < 10) break;
     }
@@ -129,9 +124,15 @@ PtrInt ProcessesSocket(void* param) {
     while (d > 0) header[h++] = digits[--d];
     put("\r\nConnection: close\r\nServer: ToroHttpServer\r\n\r\n");
     SendAll(s, header, h);
-    SendAll(s, data, size);
-    ToroFreeMem(data);
+    for (Int64 sent = 0; sent < size;) {
+      const LongInt n = SysReadFile(file, LongInt(size - sent < kChunk ? size - sent : kChunk), chunk);
+      if (n <= 0) break;  // the disk failed: the answer stays short, the client sees it
+      SendAll(s, chunk, n);
+      sent += n;
+    }
   }
+  if (file != 0) SysCloseFile(file);
+  ToroFreeMem(chunk);
   Say("closing", s);
   SysSocketClose(s);
   ToroFreeMem(r);
