@@ -241,6 +241,35 @@ klib::Status BlockCache::sync() {
   return io_->flush();
 }
 
+klib::Status BlockCache::prefetch(uint64_t block, uint32_t count) {
+  if (block >= blocks_ || count == 0) return klib::Error::kInvalidArgument;
+  if (count > kMaxPrefetch) count = kMaxPrefetch;
+  if (count > blocks_ - block) count = uint32_t(blocks_ - block);
+  // Only the span from the first block not cached to the last one.
+  uint32_t first = 0;
+  while (first < count && find(block + first) != nullptr) ++first;
+  if (first == count) return {};
+  uint32_t last = count;
+  while (last > first && find(block + last - 1) != nullptr) --last;
+  const uint32_t n = last - first;
+  auto* data = static_cast<uint8_t*>(memory_.allocate(size_t(n) * block_size_, 64));
+  if (data == nullptr) return klib::Error::kNoMemory;
+  klib::Status s = io_->read((block + first) * sectors_per_block_, n * sectors_per_block_, data);
+  if (s) {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (find(block + first + i) != nullptr) continue;  // cached (maybe dirty): it stays
+      klib::Result<Buffer*> b = acquire(block + first + i);
+      if (!b) break;  // every buffer is in use: the rest is read when asked for
+      memcpy(b.value()->data, data + size_t(i) * block_size_, block_size_);
+      b.value()->valid = true;
+      ++misses_;
+      put(b.value());
+    }
+  }
+  memory_.release(data);
+  return s;
+}
+
 void BlockCache::forget(uint64_t block) {
   Buffer* b = find(block);
   if (b == nullptr) return;

@@ -59,6 +59,12 @@ class BlockCache {
 
   // Writes every dirty block (in block order) and flushes the device.
   klib::Status sync();
+  // Brings blocks [block, block + count) into the cache with one device read for those that
+  // are not there (cached ones, dirty or not, are kept): so that a small file read through the
+  // cache costs one request, not one per block. Best effort: a failure is reported, and the
+  // blocks are then read one by one by get(). At most kMaxPrefetch blocks.
+  static constexpr uint32_t kMaxPrefetch = 64;
+  klib::Status prefetch(uint64_t block, uint32_t count);
   // Drops a cached block without writing it (a freed block whose content no longer matters).
   void forget(uint64_t block);
 

@@ -776,9 +776,16 @@ Result<size_t> Volume::transfer(Node& n, uint64_t offset, uint8_t* buffer, size_
   return done;
 }
 
+// Reads up to this size go through the block cache (filled with one request), so that a small
+// file read again -- a web server's page -- comes from memory; bigger ones go straight to the
+// caller's buffer.
+constexpr size_t kCachedRead = 16 * 1024;
+
 Status Volume::move_sectors(uint64_t sector, uint32_t skip, uint8_t* buffer, size_t count, bool write) {
+  const bool cached = !write && count <= kCachedRead;
+  if (cached) (void)cache_.prefetch(sector, uint32_t((skip + count + kSectorSize - 1) / kSectorSize));
   while (count > 0) {
-    if (skip != 0 || count < kSectorSize) {
+    if (cached || skip != 0 || count < kSectorSize) {
       // Part of a sector: through the block cache, so that small reads and writes in a row
       // (a file read a byte at a time, a log appended line by line) touch the device once per
       // sector, not once per call; sync() writes what a partial write left dirty.

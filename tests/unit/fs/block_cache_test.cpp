@@ -157,4 +157,29 @@ TEST(BlockCache, AFailedWriteBackIsReportedBySyncAndStaysDirty) {
   c.release();
 }
 
+TEST(BlockCache, PrefetchReadsTheMissingSpanInOneRequestAndKeepsDirtyBlocks) {
+  MemDisk disk = numbered_disk(64);
+  BlockCache c;
+  ASSERT_TRUE(c.init(&disk, 512, 1 << 20, kMallocMemory));
+  auto b = c.get(12);
+  ASSERT_TRUE(b);
+  b.value()->data[0] = 0x99;  // dirty: the prefetch must not replace it with the disk's copy
+  c.mark_dirty(b.value());
+  c.put(b.value());
+  const uint64_t reads = disk.reads;
+  ASSERT_TRUE(c.prefetch(8, 8));
+  EXPECT_EQ(disk.reads, reads + 1);
+  for (uint64_t blk = 8; blk < 16; ++blk) {
+    auto got = c.get(blk);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got.value()->data[0], blk == 12 ? 0x99 : uint8_t(blk));
+    c.put(got.value());
+  }
+  EXPECT_EQ(disk.reads, reads + 1);  // all hits now
+  ASSERT_TRUE(c.prefetch(8, 8));     // nothing missing: no request
+  EXPECT_EQ(disk.reads, reads + 1);
+  EXPECT_EQ(c.prefetch(64, 1).error(), klib::Error::kInvalidArgument);
+  c.release();
+}
+
 }  // namespace
