@@ -70,6 +70,7 @@ bool isa_present(const Driver& d, Io& io, Clock clock) {
 }
 
 klib::Result<void*> start_device(Device& d, const StartContext& c) {
+  if (d.driver == nullptr) return klib::Error::kNoDevice;
   return d.driver->device_class == DeviceClass::kBlock ? start_block_device(d, c) : start_network_device(d, c);
 }
 
