@@ -412,10 +412,4 @@ klib::Status Vfs::close(Handle h) {
   return result;
 }
 
-klib::Result<const Inode*> Vfs::inode_of(Handle h) {
-  klib::Result<Slot*> r = slot_of(h);
-  if (!r) return r.error();
-  return static_cast<const Inode*>(r.value()->inode);
-}
-
 }  // namespace fs

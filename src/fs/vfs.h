@@ -52,10 +52,8 @@ class Vfs {
   // error otherwise (kCorrupt, kNotSupported, kIoError).
   klib::Status mount(const FileSystemType& type, BlockIo& io, const MountOptions& options);
   bool mounted() const { return fs_ != nullptr; }
-  const char* type_name() const { return type_ != nullptr ? type_->name : ""; }
   // Syncs and unmounts; open handles become invalid. kBusy while handles are open unless `force`.
   klib::Status unmount(bool force = false);
-  FileSystem* filesystem() { return fs_; }
 
   klib::Result<Handle> open(const char* path, uint32_t flags);
   // Creates a regular file and opens it for reading and writing (SysCreateFile); kExists.
@@ -72,8 +70,6 @@ class Vfs {
   // Writes back what the handle changed (its inode, the volume's dirty blocks) and flushes the
   // device before it returns; the handle is gone even if that fails (the error is returned).
   klib::Status close(Handle h);
-  // The inode of an open handle (for SysStatFile-like uses and the tests).
-  klib::Result<const Inode*> inode_of(Handle h);
   size_t open_handles() const { return open_count_; }
 
   struct Stats {
