@@ -33,6 +33,8 @@ struct Slot {
   std::atomic<uint64_t> interrupts_seen;
   bool interrupts;         // routed: the thread sleeps instead of polling
   bool ignore_interrupts;  // fault injection (kernel parameter netirq=ignore): tests the fallback
+  uint64_t frames_lost;    // sends the card did not take even after send_frame's wait (netstat)
+  bool tx_stalled;         // the card took nothing for send_frame's whole wait
 };
 Slot* new_slot(drivers::Device* device) {
   void* memory = kernel::allocate(sizeof(Slot), alignof(Slot) > 64 ? alignof(Slot) : 64);  // this core's
@@ -42,12 +44,35 @@ Slot* new_slot(drivers::Device* device) {
   return s;
 }
 
-bool send_frame(void* ctx, const uint8_t* frame, size_t length) {
-  return static_cast<drivers::Nic*>(ctx)->send(frame, length);
-}
-
 using sched::now_ms;
 using sched::now_us;
+
+// A full transmit ring (and backlog) is not a reason to lose a frame: the device drains it on
+// its own (QEMU's I/O thread runs beside the vCPU; a card sends at line rate), so the sender
+// waits for room. Dropping instead cost every connection of a burst a retransmission timeout:
+// at 4 MiB under c=1000 a second and more without a single answer. The wait is bounded (a host
+// short of CPU may leave QEMU's I/O thread unscheduled for tens of milliseconds), and a device
+// that took nothing for that long is taken for stalled: frames are then dropped at once (TCP
+// retransmits them) until it takes one again, so a dead card cannot slow every send.
+bool send_frame(void* ctx, const uint8_t* frame, size_t length) {
+  auto* slot = static_cast<Slot*>(ctx);
+  drivers::Nic* nic = slot->iface.nic;
+  if (nic->send(frame, length)) {
+    slot->tx_stalled = false;
+    return true;
+  }
+  if (!slot->tx_stalled) {
+    const uint64_t until = now_us() + 100 * 1000;
+    do {
+      arch::cpu_relax();
+      if (nic->send(frame, length)) return true;
+    } while (now_us() < until);
+    slot->tx_stalled = true;
+  }
+  ++slot->frames_lost;
+  return false;
+}
+
 void* tcp_allocate(size_t size) { return kernel::allocate(size, 64); }
 // The block the heap hands out for tcp_allocate(size): its size class (all classes from 64 bytes
 // up that tcp_allocate gets are multiples of 64), or whole pages.
@@ -84,16 +109,17 @@ uint64_t netstat_interval_ms() {
   return setting != nullptr && klib::parse_amount(setting, 0, &seconds) ? seconds * 1000 : 0;
 }
 
-void print_netstat(const Interface& iface) {
+void print_netstat(const Slot& slot) {
+  const Interface& iface = slot.iface;
   const mm::HeapStats h = kernel::heap().stats(iface.core, iface.core);
   const tcp::TcpMemory m = iface.tcp.memory();
   const tcp::TcpCounters& c = iface.tcp.counters();
   kernel::printk(
       "netstat: Core#%d heap in use %d free %d; tcp %d of %d bytes (buffers %d), %d connections, %d orphans, "
-      "%d time-wait, pressure %d; refused %d, reclaimed %d/%d/%d, orphans expired %d\n",
+      "%d time-wait, pressure %d; refused %d, reclaimed %d/%d/%d, orphans expired %d; frames not sent %d\n",
       iface.core, h.bytes_in_use, h.bytes_free, m.used, m.limit, m.buffers, m.connections, m.orphans, m.time_wait,
       m.pressure ? 1 : 0, c.memory_refused, c.reclaimed_orphans, c.reclaimed_time_wait, c.reclaimed_idle,
-      c.orphans_expired);
+      c.orphans_expired, slot.frames_lost);
 }
 
 // How long the packet thread may sleep before TCP has work (delayed ACKs, retransmissions).
@@ -125,7 +151,7 @@ intptr_t packet_thread(void* arg) {
   uint64_t next_netstat = netstat_ms == 0 ? UINT64_MAX : now_ms();
   for (;;) {
     if (now_ms() >= next_netstat) {
-      print_netstat(*iface);
+      print_netstat(*slot);
       next_netstat += netstat_ms;
     }
     // A burst of connections can fill a listener's accept queue before its service runs; the
@@ -236,7 +262,7 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   const drivers::MacAddress& m = nic->mac();
   Mac mac;
   memcpy(mac.b, m.b, 6);
-  s.iface.stack.configure(mac, ip, gateway, mask, {send_frame, nic}, now_ms);
+  s.iface.stack.configure(mac, ip, gateway, mask, {send_frame, &s}, now_ms);
   tcp::Tcp::Config tc;
   tc.allocate = tcp_allocate;
   tc.release = kernel::release;
