@@ -46,22 +46,27 @@ const char* ContentType(const char* path) {
   return nullptr;
 }
 
-// Reads the path: the characters after "GET " up to the next space (at most kMaxPath).
-// False when the connection closed or timed out before it was complete.
+// Reads the path: the characters after "GET " up to the next space (at most kMaxPath). The
+// request is taken in pieces as it arrives (not a byte per call); what follows the path (the
+// rest of an HTTP/1.0 request) is not needed. False when the connection closed or timed out
+// before the path was complete.
 bool ReadPath(PRequest r) {
   DWORD seen = 0;  // bytes of the request so far
+  char piece[256];
   for (;;) {
-    char c;
-    while (SysSocketRecv(r->Socket, &c, 1, 0) == 1) {
-      ++seen;
-      if (seen <= 4) continue;  // "GET "
-      if (c == ' ' || c == '\r' || c == '\n' || r->Length == kMaxPath) {
-        r->Path[r->Length] = '\0';
-        return true;
+    LongInt n;
+    while ((n = SysSocketRecv(r->Socket, piece, sizeof piece, 0)) > 0) {
+      for (LongInt i = 0; i < n; ++i) {
+        const char c = piece[i];
+        if (++seen <= 4) continue;  // "GET "
+        if (c == ' ' || c == '\r' || c == '\n' || r->Length == kMaxPath) {
+          r->Path[r->Length] = '\0';
+          return true;
+        }
+        r->Path[r->Length++] = c;
       }
-      r->Path[r->Length++] = c;
     }
-    if (!SysSocketSelect(r->Socket, kTimeout)) return false;
+    if (n < 0 || !SysSocketSelect(r->Socket, kTimeout)) return false;
   }
 }
 
@@ -69,6 +74,7 @@ bool ReadPath(PRequest r) {
 // memory per request; this port sends it in pieces of kChunk, so that a thousand connections
 // asking for a megabyte do not need a gigabyte.)
 constexpr LongInt kChunk = 64 * 1024;
+constexpr LongInt kHeaderMax = 256;
 
 THandle OpenFile(const char* path, Int64* size) {
   TInode inode;
@@ -98,19 +104,21 @@ PtrInt ProcessesSocket(void* param) {
   const char* type = ContentType(r->Path);
   Int64 size = 0;
   THandle file = type != nullptr ? OpenFile(r->Path, &size) : 0;
-  char* chunk = file != 0 && size != 0 ? static_cast<char*>(ToroGetMem(kChunk)) : nullptr;
+  // The header and the file's first piece go out in one send (one segment for a small file,
+  // as HelloWorldMicroservice's answer), so the buffer holds both.
+  const LongInt piece = LongInt(size < kChunk ? size : kChunk);
+  char* buffer = file != 0 ? static_cast<char*>(ToroGetMem(kHeaderMax + piece)) : nullptr;
   if (type == nullptr) {
     if (!g_quiet) WriteConsoleF("\t Http Server: file format not found\n");
-  } else if (file == 0 || (size != 0 && chunk == nullptr)) {
+  } else if (buffer == nullptr) {
     if (!g_quiet) WriteConsoleF("\t Http Server: %p not found\n", r->Path);
     static const char kNotFound[] = "HTTP/1.0 404\r\n";
     SendAll(s, kNotFound, sizeof kNotFound - 1);
   } else {
     if (!g_quiet) WriteConsoleF("\t Http Server: %p loaded, size: %d bytes\n", r->Path, size);
-    char header[256];
     LongInt h = 0;
     auto put = [&](const char* t) {
-      while (*t != '\0' && h < LongInt(sizeof header)) header[h++] = *t++;
+      while (*t != '\0' && h < kHeaderMax) buffer[h++] = *t++;
     };
     char digits[20];
     LongInt d = 0;
@@ -121,18 +129,25 @@ PtrInt ProcessesSocket(void* param) {
     put("HTTP/1.0 200\r\nContent-type: ");
     put(type);
     put("\r\nContent-length: ");
-    while (d > 0) header[h++] = digits[--d];
+    while (d > 0 && h < kHeaderMax) buffer[h++] = digits[--d];
     put("\r\nConnection: close\r\nServer: ToroHttpServer\r\n\r\n");
-    SendAll(s, header, h);
-    for (Int64 sent = 0; sent < size;) {
-      const LongInt n = SysReadFile(file, LongInt(size - sent < kChunk ? size - sent : kChunk), chunk);
-      if (n <= 0) break;  // the disk failed: the answer stays short, the client sees it
-      SendAll(s, chunk, n);
+    char* data = buffer + h;  // the first piece after the header, the others from the start
+    LongInt room = piece;
+    for (Int64 sent = 0;;) {
+      LongInt n = 0;
+      if (sent < size) {
+        n = SysReadFile(file, LongInt(size - sent < room ? size - sent : room), data);
+        if (n <= 0) n = 0;  // the disk failed: the answer stays short, the client sees it
+      }
+      SendAll(s, buffer, LongInt(data - buffer) + n);
       sent += n;
+      if (n == 0 || sent >= size) break;
+      data = buffer;
+      room = kHeaderMax + piece;
     }
   }
   if (file != 0) SysCloseFile(file);
-  ToroFreeMem(chunk);
+  ToroFreeMem(buffer);
   Say("closing", s);
   SysSocketClose(s);
   ToroFreeMem(r);
