@@ -337,6 +337,10 @@ struct Node {
   uint32_t first;        // first cluster; 0: none (an empty file, or the fixed FAT12/16 root)
   uint32_t pos_index;    // a known point of the chain: cluster number pos_index is pos_cluster
   uint32_t pos_cluster;  // (0: none), so that sequential access never walks from the start
+  // Clusters 0..contig-1 of the chain are known to be first, first+1, ... (a file written in
+  // one go usually is): a seek into them costs nothing, one past them walks from their end.
+  // Learnt by walks, cut by truncation; 0: not known yet.
+  uint32_t contig;
   uint8_t attr;
 };
 
@@ -685,8 +689,14 @@ Result<uint32_t> Volume::cluster_at(Node& n, uint32_t index) {
   if (n.first == 0) return 0u;
   if (!valid_cluster(n.first)) return Error::kCorrupt;
   if (index >= clusters_) return Error::kCorrupt;  // longer than the volume: a loop
-  uint32_t i = 0, c = n.first;
-  if (n.pos_cluster != 0 && n.pos_index <= index) {
+  if (n.contig == 0) n.contig = 1;
+  if (index < n.contig) {
+    n.pos_index = index;
+    n.pos_cluster = n.first + index;
+    return n.pos_cluster;
+  }
+  uint32_t i = n.contig - 1, c = n.first + i;
+  if (n.pos_cluster != 0 && n.pos_index <= index && n.pos_index > i) {
     i = n.pos_index;
     c = n.pos_cluster;
   }
@@ -694,6 +704,7 @@ Result<uint32_t> Volume::cluster_at(Node& n, uint32_t index) {
     Result<uint32_t> nx = next(c);
     if (!nx) return nx;
     if (nx.value() == 0) break;
+    if (i + 1 == n.contig && nx.value() == c + 1) ++n.contig;
     c = nx.value();
     ++i;
   }
@@ -872,7 +883,7 @@ Status Volume::truncate(Inode& file, uint64_t size) {
   if (keep == 0) {
     if (n.first != 0) s = valid_cluster(n.first) ? free_chain(n.first) : Status(Error::kCorrupt);
     n.first = 0;
-    n.pos_cluster = n.pos_index = 0;
+    n.pos_cluster = n.pos_index = n.contig = 0;
   } else if (keep <= clusters_) {
     Result<uint32_t> c = cluster_at(n, uint32_t(keep - 1));
     if (!c) return c.error();
@@ -883,6 +894,7 @@ Status Volume::truncate(Inode& file, uint64_t size) {
       if (s && nx.value() != 0) s = free_chain(nx.value());
     }
     if (n.pos_index >= keep) n.pos_cluster = n.pos_index = 0;
+    if (n.contig > keep) n.contig = uint32_t(keep);
   }
   file.size = size;
   file.mtime = file.atime = now();  // FAT keeps an access date; a write is an access

@@ -463,6 +463,46 @@ TEST_P(Fat, FragmentedChainsReadBackInAnyOrder) {
   EXPECT_EQ(host_get("b.bin"), b);
 }
 
+// A chain written in one go is contiguous, and seeks into it skip the walk (Node::contig); what
+// is learnt must be forgotten where a truncation cuts the chain and the file grows elsewhere.
+TEST_P(Fat, SeeksIntoAContiguousChainThenATruncatedAndRegrownOne) {
+  make_image();
+  mount();
+  Inode root = inode(fs_->root_ino());
+  const uint32_t cb = cluster_bytes();
+  std::vector<uint8_t> a = pattern(size_t(cb) * 40 + 9, 3);
+  Inode fa = inode(fs_->create(root, "a.bin", 5, fs::kInodeReg).value());
+  ASSERT_TRUE(fs_->write(fa, 0, a.data(), a.size()));
+  auto check = [&](uint32_t seed) {
+    std::vector<uint8_t> piece(cb + 17);
+    uint32_t x = seed;
+    for (int i = 0; i < 300; ++i) {
+      x = x * 1103515245u + 12345u;
+      const size_t off = (x >> 8) % a.size();
+      auto r = fs_->read(fa, off, piece.data(), piece.size());
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r.value(), std::min(piece.size(), a.size() - off));
+      ASSERT_TRUE(std::equal(piece.begin(), piece.begin() + r.value(), a.begin() + off)) << off;
+    }
+  };
+  check(11);
+  ASSERT_TRUE(fs_->truncate(fa, size_t(cb) * 10));  // the learnt run was 40 clusters long
+  a.resize(size_t(cb) * 10);
+  Inode fc = inode(fs_->create(root, "c.bin", 5, fs::kInodeReg).value());
+  const std::vector<uint8_t> c = pattern(size_t(cb) * 5, 4);
+  ASSERT_TRUE(fs_->write(fc, 0, c.data(), c.size()));  // takes the clusters after a's tenth
+  const std::vector<uint8_t> more = pattern(size_t(cb) * 12 + 3, 5);
+  ASSERT_TRUE(fs_->write(fa, a.size(), more.data(), more.size()));  // a continues elsewhere
+  a.insert(a.end(), more.begin(), more.end());
+  check(12);
+  EXPECT_EQ(read_all(fa, cb - 1), a);
+  ASSERT_TRUE(fs_->write_inode(fa));
+  ASSERT_TRUE(fs_->write_inode(fc));
+  save_and_fsck();
+  EXPECT_EQ(host_get("a.bin"), a);
+  EXPECT_EQ(host_get("c.bin"), c);
+}
+
 // FAT12/16's root is a fixed area (512 entries from mkfs.fat): full is kNoSpace with clusters
 // to spare. FAT32's root is a chain: it grows.
 TEST_P(Fat, FixedRootFillsUpAndFat32RootGrows) {
