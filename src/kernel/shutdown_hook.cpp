@@ -1,17 +1,19 @@
 // Toro HEAD's ShutdownProcedure and NMI shutdown (toro-spec §1.5, §2.16). This object is linked
 // only when a program names ShutdownProcedure (src/api/process.cpp binds the name to
 // g_shutdown_hook): its system_exit replaces shutdown.cpp's weak one, and its reference to
-// nmi_common links arch/x86_64/nmi.S, which routes the NMI vector here instead of to the fault
+// nmi_shutdown_entry links arch/x86_64/nmi.S, which routes the NMI vector here instead of to the fault
 // report. A program without ShutdownProcedure carries none of it.
 #include <arch/x86_64/cpu.h>
 #include <kernel/percpu.h>
 #include <kernel/shutdown.h>
 
-extern "C" char nmi_common[];
+// Defined only by nmi.S: a reference to it (nmi_common has isr.S's weak definition, which would
+// satisfy the linker without extracting nmi.S) is what links nmi.S.
+extern "C" char nmi_shutdown_entry[];
 
 namespace kernel {
 namespace {
-[[gnu::used]] const void* const g_link_nmi_entry = nmi_common;
+[[gnu::used]] const void* const g_link_nmi_entry = nmi_shutdown_entry;
 }  // namespace
 
 void (*g_shutdown_hook)() = nullptr;

@@ -6,9 +6,10 @@
  */
         .code64
         .section .text.nmi_common, "ax", @progbits
-        .globl nmi_common
+        .globl nmi_common, nmi_shutdown_entry
         .type nmi_common, @function
 nmi_common:
+nmi_shutdown_entry:
         cld
         andq $-16, %rsp
         call kernel_nmi_shutdown
