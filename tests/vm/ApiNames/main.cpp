@@ -87,30 +87,6 @@ void TestSpinLock() {
   Check("SpinLock", ok);
 }
 
-// hlt on core 1 returns when an interrupt arrives: the wake-up of a thread created there.
-volatile Boolean g_before_hlt = false, g_after_hlt = false;
-
-PtrInt Halter(void*) {
-  g_before_hlt = true;
-  hlt();
-  g_after_hlt = true;
-  return 0;
-}
-
-PtrInt Nothing(void*) { return 0; }
-
-void TestHlt() {
-  if (CPU_COUNT < 2) return;
-  TThreadID id;
-  BeginThread(nullptr, 0, Halter, nullptr, 1, id);
-  for (int i = 0; i < 5000 && !g_before_hlt; ++i) Sleep(1);
-  Sleep(100);
-  const bool halted = !g_after_hlt;  // nothing woke core 1 yet
-  BeginThread(nullptr, 0, Nothing, nullptr, 1, id);  // an IPI to core 1
-  for (int i = 0; i < 5000 && !g_after_hlt; ++i) Sleep(1);
-  Check("hlt", halted && g_after_hlt);
-}
-
 // The FPC names and SysSetCoreIdle.
 volatile Boolean g_ran = false, g_after_end = false;
 
@@ -183,7 +159,6 @@ int main() {
   TestTime();
   TestMemoryMap();
   TestSpinLock();
-  TestHlt();
   TestProcessNames();
   TestConsoleNames();
   TestMemoryNames();
