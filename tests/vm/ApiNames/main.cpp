@@ -106,8 +106,8 @@ void TestProcessNames() {
   Check("SysSetCoreIdle-EndThread", g_ran && !g_after_end);
   Check("GetCurrentThreadId",
         GetCurrentThreadId() == SysGetCurrentThreadID() && GetCurrentThreadId() == TThreadID(GetCurrentThread()));
-  Check("SuspendThread-ResumeThread-KillThread", SuspendThread(12345) == DWORD(-1) &&
-                                                     ResumeThread(12345) == DWORD(-1) && KillThread(12345) == DWORD(-1));
+  Check("SuspendThread-ResumeThread-KillThread",
+        SuspendThread(12345) == DWORD(-1) && ResumeThread(12345) == DWORD(-1) && KillThread(12345) == DWORD(-1));
 }
 
 void TestConsoleNames() {
