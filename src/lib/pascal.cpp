@@ -4,14 +4,10 @@ namespace klib {
 
 void int_to_str(uint64_t value, char* buff) {
   if (buff == nullptr) return;
-  char tmp[20];
-  int n = 0;
-  do {
-    tmp[n++] = char('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  for (int i = 0; i < n; ++i) buff[i] = tmp[n - 1 - i];
-  buff[n] = '\0';
+  char* end = buff;
+  const Sink sink{[](void* ctx, char c) { *(*static_cast<char**>(ctx))++ = c; }, &end, nullptr};
+  put_unsigned(sink, value);
+  *end = '\0';
 }
 
 bool str_cmp(const char* p1, const char* p2, int32_t len) {
