@@ -43,7 +43,10 @@ def read_symbols(elf):
             continue  # data, and linker-script markers such as __text_end
         if name == "kernel_entry":
             anchor = address
-        symbols.append((address, size, name))
+        symbols.append((address, size, name, kind in "Ww" and size == 0))
+    # A size-0 weak alias of another function (isr.S's nmi_common) adds no name a backtrace needs.
+    named = {a for a, _, _, alias in symbols if not alias}
+    symbols = [(a, s, n) for a, s, n, alias in symbols if not (alias and a in named)]
     if anchor is None or text_end is None:
         sys.exit(f"ksyms: {elf} has no kernel_entry or __text_end: is it linked with libtoro?")
     # A nameless sentinel at the end of the code: addresses past it belong to no function.

@@ -21,8 +21,11 @@ LongInt ToroFreeMem(Pointer P) {
   return 0;
 }
 
-Pointer ToroReAllocMem(Pointer P, PtrUInt NewSize) {
-  return kernel::heap().reallocate(kernel::current_core(), P, NewSize);
+Pointer ToroReAllocMem(TReAllocPointer P, PtrUInt NewSize) {
+  Pointer q = kernel::heap().reallocate(kernel::current_core(), P.value(), NewSize);
+  // NewSize 0 frees P and gives nil: the variable becomes nil too. A failed growth leaves it.
+  if (q != nullptr || NewSize == 0) P.update(q);
+  return q;
 }
 
 PtrUInt GetPointerSize(Pointer P) { return P == nullptr ? 0 : kernel::heap().usable_size(P); }

@@ -52,3 +52,9 @@ TThreadID SysGetCurrentThreadID() { return sched::thread_id(sched::current()); }
 LongInt GetCoreId() { return LongInt(kernel::current_core()); }
 
 PCPU GetCPU() { return reinterpret_cast<PCPU>(kernel::this_cpu()); }
+
+void SysSetCoreIdle() { sched::yield(); }
+
+static_assert(sizeof(TCPU) == sizeof(kernel::PerCpu) && alignof(TCPU) == alignof(kernel::PerCpu),
+              "CPU[] names kernel::g_percpu");
+static_assert(MAX_CPU == LongInt(arch::kMaxCpus));

@@ -6,6 +6,7 @@
 // Names follow Toro (Pascal) one-to-one; docs/PORTING.md maps Pascal constructs to C++.
 #pragma once
 
+#include <toro/arch.h>
 #include <toro/console.h>
 #include <toro/filesystem.h>
 #include <toro/kernel.h>

@@ -5,11 +5,9 @@
 
 namespace kernel {
 
-void system_exit(int code) {
-  printk("\nSystem_Exit due to ExitCode: %d\n", code);
-  console_flush();
-  arch::poweroff(uint32_t(code));
-}
+// Weak: kernel/shutdown_hook.cpp, linked when the program names ShutdownProcedure, replaces it
+// with one that calls the procedure first (so a program without one carries no hook code).
+[[gnu::weak]] void system_exit(int code) { exit_with_line(code); }
 
 void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_t rbp) {
   static bool g_in_panic = false;

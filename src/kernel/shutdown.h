@@ -4,6 +4,7 @@
 //   kernel::panic("no usable memory (map has %d entries)", n);
 #pragma once
 
+#include <arch/x86_64/power.h>
 #include <kernel/console.h>
 #include <lib/format.h>
 
@@ -16,7 +17,17 @@ namespace kernel {
 constexpr int kExitCodeFault = 120;  // unhandled CPU exception
 constexpr int kExitCodePanic = 121;  // kernel or app Panic()
 
+// Prints "System_Exit due to ExitCode: N" and powers off with `code`. With ShutdownProcedure
+// in the program (src/api/shutdown.cpp), that procedure runs first.
 [[noreturn]] void system_exit(int code);
+// What system_exit does after the ShutdownProcedure (inline: both definitions expand it).
+[[noreturn]] inline void exit_with_line(int code) {
+  printk("\nSystem_Exit due to ExitCode: %d\n", code);
+  console_flush();
+  arch::poweroff(uint32_t(code));
+}
+// The program's ShutdownProcedure (kernel/shutdown_hook.cpp; src/api names it).
+extern void (*g_shutdown_hook)();
 
 [[noreturn]] void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_t rbp);
 

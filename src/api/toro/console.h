@@ -29,6 +29,22 @@ template <typename... Args>
   toro::detail::console_write(Format.str, packed, sizeof...(Args));
 }
 
+// Toro HEAD's HeadLess: while true, WriteConsoleF prints nothing (PrintDecimal, PutCtoSerial,
+// FlushUp and the kernel's own lines still do).
+extern Boolean HeadLess;
+// Toro 2019's console switches: DisabledConsole sets HeadLess, EnabledConsole clears it.
+void EnabledConsole();
+void DisabledConsole();
+// Toro 2019's VGA text colour: kept for ported code, the serial console has no colours.
+extern Byte Color;
+// Toro 2019's CleanConsole cleared the VGA screen: a serial console has none; prints nothing.
+inline void CleanConsole() {}
+// CR LF (Toro HEAD's FlushUp).
+void FlushUp();
+// Waits (yielding to the core's other threads) for a character on COM1 and stores it in C
+// (Toro HEAD's ReadFromSerial).
+void ReadFromSerial(XChar& C);
+
 // Unsigned decimal, no newline.
 void PrintDecimal(PtrUInt Value);
 // One raw character (Toro HEAD's PutCtoSerial).

@@ -20,9 +20,37 @@ Pointer ToroGetMemAligned(PtrUInt Size, PtrUInt Alignment);
 Pointer ToroAllocMem(PtrUInt Size);
 // 1 if P is nil, else 0 (Toro's convention).
 LongInt ToroFreeMem(Pointer P);
+// ToroReAllocMem's first parameter: both Toro generations' forms in one. A pointer variable is
+// taken by reference and updated (HEAD's `var P`: ToroReAllocMem(P, 64);); any other pointer
+// expression by value (2019: Q = ToroReAllocMem(P + 0, 64);).
+class TReAllocPointer {
+ public:
+  template <typename T>
+  TReAllocPointer(T*& p) : value_(const_cast<void*>(static_cast<const void*>(p))), update_(&assign<T>), var_(&p) {}
+  TReAllocPointer(const void* p) : value_(const_cast<void*>(p)) {}
+  TReAllocPointer(decltype(nullptr)) {}
+  Pointer value() const { return value_; }
+  // Stores the new block into the variable, if there is one.
+  void update(Pointer p) const {
+    if (update_ != nullptr) update_(var_, p);
+  }
+
+ private:
+  template <typename T>
+  static void assign(void* var, void* p) {
+    *static_cast<T**>(var) = static_cast<T*>(p);
+  }
+  Pointer value_ = nullptr;
+  void (*update_)(void*, void*) = nullptr;
+  void* var_ = nullptr;
+};
 // nil P -> ToroGetMem; NewSize 0 -> free, nil; fits -> P; else a new block with P's contents
-// (P is freed). On failure nil, and P is untouched.
-Pointer ToroReAllocMem(Pointer P, PtrUInt NewSize);
+// (P is freed). Returns the block; a pointer variable passed as P is set to it too (HEAD's var
+// form), except on failure: nil is returned and P (the block and the variable) is untouched.
+Pointer ToroReAllocMem(TReAllocPointer P, PtrUInt NewSize);
+// Toro's aliases of ToroFreeMem and ToroReAllocMem.
+inline LongInt NumaFreeMem(Pointer P) { return ToroFreeMem(P); }
+inline Pointer NumaReAllocMem(TReAllocPointer P, PtrUInt NewSize) { return ToroReAllocMem(P, NewSize); }
 // Usable bytes of the block at P (0 if P is not a live block).
 PtrUInt GetPointerSize(Pointer P);
 

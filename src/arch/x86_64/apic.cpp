@@ -28,6 +28,7 @@ void lapic_init() {
   reg(kLvtTimer) = (1u << 16) | kVectorTimer;  // masked until used
   reg(kTimerDivide) = 0x3;                     // divide by 16
   reg(0x350) = 1u << 16;                       // LINT0 masked (no ExtINT from the 8259)
+  reg(0x360) = 4u << 8;                        // LINT1: NMI (QEMU's monitor `nmi` arrives here)
 }
 
 uint32_t lapic_id() { return reg(kId) >> 24; }

@@ -184,4 +184,9 @@ inline uint32_t gs_read32(uint32_t offset) {
 // sti; hlt as one step: an interrupt that arrives after the sti still ends the hlt.
 inline void enable_interrupts_and_halt() { asm volatile("sti; hlt" ::: "memory"); }
 inline void full_fence() { asm volatile("mfence" ::: "memory"); }
+inline void load_fence() { asm volatile("lfence" ::: "memory"); }
+inline void store_fence() { asm volatile("sfence" ::: "memory"); }
+// hlt with the interrupt flag as it is (Toro's hlt): returns after the next interrupt.
+inline void halt() { asm volatile("hlt" ::: "memory"); }
+inline void breakpoint() { asm volatile("int3" ::: "memory"); }
 }  // namespace arch

@@ -13,7 +13,11 @@
 isr_\vec:
         pushq $0
         pushq $\vec
+  .if \vec == 2
+        jmp nmi_common  /* trap_common, unless nmi.S is linked (weak below) */
+  .else
         jmp trap_common
+  .endif
 .endm
 
 .macro ISR_ERR vec
@@ -41,6 +45,11 @@ isr_stubs_start:
         ISR_ANY %vec
 .set vec, vec + 1
 .endr
+
+/* An NMI is an exception like the others (a fault report) unless the program names
+ * ShutdownProcedure: src/api/shutdown.cpp then links nmi.S, whose nmi_common shuts down. */
+        .weak nmi_common
+        .set nmi_common, trap_common
 
         .type trap_common, @function
 trap_common:

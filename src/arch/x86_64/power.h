@@ -11,5 +11,8 @@ namespace arch {
 // the Bochs magic breakpoint (tools/toro bochs quits the simulator there), ACPI S5 on QEMU's PM
 // ports, then halts with interrupts off. `code` is reduced to 0..127 (QEMU's status is 8 bits).
 [[noreturn]] void poweroff(uint32_t code);
+// Resets the machine (Toro 2019's Reboot): the 8042's reset line, the chipset's reset register,
+// else a triple fault. Under QEMU -no-reboot (tools/toro run) the VM ends with status 0.
+[[noreturn]] void reboot();
 
 }  // namespace arch

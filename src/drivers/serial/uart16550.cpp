@@ -5,7 +5,7 @@
 namespace drivers {
 namespace {
 constexpr uint16_t kData = 0, kIer = 1, kFcr = 2, kLcr = 3, kMcr = 4, kLsr = 5;
-constexpr uint8_t kLsrThrEmpty = 1 << 5, kLsrTransmitterEmpty = 1 << 6;
+constexpr uint8_t kLsrDataReady = 1 << 0, kLsrThrEmpty = 1 << 5, kLsrTransmitterEmpty = 1 << 6;
 // A missing or wedged UART must not hang the kernel: give up on a character after this many polls.
 constexpr int kMaxPolls = 1 << 20;
 }  // namespace
@@ -27,6 +27,12 @@ void Uart16550::put(char c) {
 
 void Uart16550::flush() {
   for (int i = 0; i < kMaxPolls && !(arch::inb(base_ + kLsr) & kLsrTransmitterEmpty); ++i) arch::cpu_relax();
+}
+
+bool Uart16550::try_get(char* c) const {
+  if (!(arch::inb(base_ + kLsr) & kLsrDataReady)) return false;
+  *c = char(arch::inb(base_ + kData));
+  return true;
 }
 
 }  // namespace drivers

@@ -18,6 +18,8 @@ class Uart16550 {
   void init();
   void put(char c);
   void flush();
+  // A received character, if one is waiting (polled; false otherwise).
+  bool try_get(char* c) const;
 
  private:
   uint16_t base_;
