@@ -7,6 +7,7 @@
 #pragma once
 
 #include <toro/console.h>
+#include <toro/debug.h>
 #include <toro/filesystem.h>
 #include <toro/kernel.h>
 #include <toro/memory.h>
