@@ -22,6 +22,10 @@ namespace klib {
 class DebugRing {
  public:
   static constexpr size_t kMinSize = 64;
+  // drain() checks a line at a time up to this many bytes. A line still being written when a
+  // drain ends, or longer than this, may be cut if the rest is overwritten before the next drain:
+  // the marker line then follows the cut line.
+  static constexpr size_t kDrainChunk = 160;
 
   // The ring's buffer (nullptr: none; puts then count as lost). Not concurrent with drain();
   // what the ring held is dropped (move it first with drain into a sink that puts into the new
@@ -56,6 +60,7 @@ class DebugRing {
   // Drainer-only: the next position to drain, and the unbuffered count already reported.
   uint64_t tail_ = 0;
   uint64_t unbuffered_reported_ = 0;
+  bool mid_line_ = false;
 };
 
 }  // namespace klib

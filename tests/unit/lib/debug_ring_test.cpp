@@ -98,7 +98,8 @@ TEST(DebugRing, MovingToASmallerBufferKeepsTheNewest) {
 }
 
 // One writer (the owner core) and one drainer (the core that exits): every line the drainer
-// prints is one the writer wrote, whole, in order; losses show up only as marker lines.
+// prints is one the writer wrote, in order, whole unless a marker line follows it (a line being
+// written when a drain ended, whose rest was overwritten before the next).
 TEST(DebugRing, ConcurrentDrainSeesOnlyWholeWrittenLines) {
   static char buf[256];
   klib::DebugRing ring;
@@ -114,14 +115,22 @@ TEST(DebugRing, ConcurrentDrainSeesOnlyWholeWrittenLines) {
   while (!done.load()) ring.drain({append, &out, nullptr});
   writer.join();
   ring.drain({append, &out, nullptr});
-  int last = -1, lines = 0;
-  size_t start = 0;
-  while (start < out.size()) {
+  std::vector<std::string> all;
+  for (size_t start = 0; start < out.size();) {
     const size_t end = out.find('\n', start);
     ASSERT_NE(end, std::string::npos) << "a line without its end";
-    const std::string line = out.substr(start, end - start);
+    all.push_back(out.substr(start, end - start));
     start = end + 1;
+  }
+  int last = -1, lines = 0;
+  for (size_t k = 0; k < all.size(); ++k) {
+    const std::string line = all[k].back() == '\r' ? all[k].substr(0, all[k].size() - 1) : all[k];
     if (line.rfind("[DebugRing: ", 0) == 0) continue;
+    const bool cut_allowed = k + 1 < all.size() && all[k + 1].rfind("[DebugRing: ", 0) == 0;
+    if (cut_allowed) {  // the start of a line (its numbers may be cut too)
+      ASSERT_EQ(line[0], 'L') << line;
+      continue;
+    }
     int n = -1, m = -1;
     ASSERT_EQ(sscanf(line.c_str(), "L%d-%d", &n, &m), 2) << line;
     ASSERT_EQ(m, n * 7) << line;
