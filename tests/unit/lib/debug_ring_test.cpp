@@ -12,6 +12,13 @@ namespace {
 
 void append(void* ctx, char c) { static_cast<std::string*>(ctx)->push_back(c); }
 
+// 10 lines of 10 bytes: "line-0...\n" to "line-9...\n".
+std::string ten_lines() {
+  std::string all;
+  for (int i = 0; i < 10; ++i) all += "line-" + std::to_string(i) + "...\n";
+  return all;
+}
+
 std::string drain(klib::DebugRing& ring) {
   std::string out;
   ring.drain({append, &out, nullptr});
@@ -44,8 +51,7 @@ TEST(DebugRing, OverflowKeepsTheNewestWholeLinesAndSaysHowMuchWasLost) {
   ring.attach(buf, sizeof buf);
   // 10 lines of 10 bytes: 100 bytes into 64. The newest 64 start in the middle of line 3
   // ("line-3...\n"): its last 4 bytes are dropped with the 36 overwritten ones.
-  std::string all;
-  for (int i = 0; i < 10; ++i) all += "line-" + std::to_string(i) + "...\n";
+  const std::string all = ten_lines();
   ASSERT_EQ(all.size(), 100u);
   ring.put_string(all.c_str());
   EXPECT_EQ(drain(ring), "[DebugRing: 40 bytes lost]\r\n" + all.substr(40));
@@ -68,16 +74,15 @@ TEST(DebugRing, WithoutABufferWritesAreCountedAsLost) {
   char small[klib::DebugRing::kMinSize - 1];
   ring.attach(small, sizeof small);  // too small: refused, still no buffer
   EXPECT_EQ(ring.base(), nullptr);
-  ring.put('x');
-  EXPECT_EQ(drain(ring), "[DebugRing: 1 bytes lost]\r\n");
+  ring.put_string("xy");
+  EXPECT_EQ(drain(ring), "[DebugRing: 2 bytes lost]\r\n");
 }
 
 TEST(DebugRing, MovesToAnotherBufferKeepingWhatItHeld) {
   char small[64], big[256];
   klib::DebugRing ring;
   ring.put_string("ab");  // no buffer yet: lost, and said so after the move
-  EXPECT_FALSE(ring.move_to(nullptr, 256));
-  EXPECT_FALSE(ring.move_to(big, klib::DebugRing::kMinSize - 1));
+  for (char* refused : {static_cast<char*>(nullptr), big}) EXPECT_FALSE(ring.move_to(refused, refused ? 63 : 256));
   ASSERT_TRUE(ring.move_to(small, sizeof small));
   ring.put_string("kept\n");
   ASSERT_TRUE(ring.move_to(big, sizeof big));
@@ -90,8 +95,7 @@ TEST(DebugRing, MovingToASmallerBufferKeepsTheNewest) {
   char big[256], small[64];
   klib::DebugRing ring;
   ring.attach(big, sizeof big);
-  std::string all;
-  for (int i = 0; i < 10; ++i) all += "line-" + std::to_string(i) + "...\n";
+  const std::string all = ten_lines();
   ring.put_string(all.c_str());
   ASSERT_TRUE(ring.move_to(small, sizeof small));
   EXPECT_EQ(drain(ring), "[DebugRing: 40 bytes lost]\r\n" + all.substr(40));
