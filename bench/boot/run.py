@@ -7,7 +7,7 @@ measured in the same run.
 
 Images (each booted by QEMU -kernel as tools/toro run builds the command: -nic none, 128 MiB,
 1 vCPU, isa-debug-exit):
-  trivial      the baseline: a 64-byte multiboot image made here whose first instruction writes
+  trivial      the baseline: a 42-byte multiboot image made here whose first instruction writes
                exit code 0 to isa-debug-exit; QEMU + firmware + loading, no kernel at all
   BootProbe    bench/vm/BootProbe: our kernel, stopped at the first line of kernel_entry (Toro's
                -dProfileBootTime: "shutdown at the very start of KernelStart")
