@@ -8,6 +8,7 @@
 
 #include <toro/arch.h>
 #include <toro/console.h>
+#include <toro/debug.h>
 #include <toro/filesystem.h>
 #include <toro/kernel.h>
 #include <toro/memory.h>

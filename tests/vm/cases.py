@@ -23,6 +23,11 @@ white space is not significant):
   expect REGEX              must match in the serial output, after the previous `expect`'s match
   expect-any REGEX          must match somewhere
   reject REGEX              must match nowhere
+  debug-line TEXT           the debug device (COM2, WriteDebug's lines dumped at exit) must show
+                            this line, prefix "[date] CPU<n> Thread#<id> " taken off; with
+                            debug-lines, the exact set: every line it selects is one of these
+  debug-lines REGEX         which debug lines form the set (default: all); e.g. `: (PASSED|FAILED)$`
+  debug-any REGEX           must match somewhere in the debug device's output (prefix kept)
   stop-at SYMBOL            gdbtest.py: where gdb stops (its `expect-any` lines are about gdb's output)
   include NAME              the lines of a fragment of this file or of tests/vm/common.expect
 
@@ -46,12 +51,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 COMMON = os.path.join(HERE, "common.expect")
 FILE_NAME = "tests.expect"
 
-CASE_DRIVERS = {"vmtest.py": {"run", "exit", "expect", "expect-any", "reject"},
+DEBUG_CHECKS = {"debug-line", "debug-lines", "debug-any"}
+CASE_DRIVERS = {"vmtest.py": {"run", "exit", "expect", "expect-any", "reject"} | DEBUG_CHECKS,
                 "blocktest.py": {"run", "exit", "expect", "expect-any", "reject"},
                 "gdbtest.py": {"stop-at", "expect-any"}}
-CHECKS = {"run", "exit", "expect", "expect-any", "reject", "stop-at"}
+CHECKS = {"run", "exit", "expect", "expect-any", "reject", "stop-at"} | DEBUG_CHECKS
 SETTINGS = {"suite", "timeout", "parallel", "image", "driver"}
-IN_FRAGMENT = {"exit", "expect", "expect-any", "reject", "include"}
+IN_FRAGMENT = {"exit", "expect", "expect-any", "reject", "include"} | DEBUG_CHECKS
+# Toro's WriteDebug prefix (toro-spec §1.7, HEAD's %h thread id).
+DEBUG_PREFIX = re.compile(r"^\[\d\d/\d\d/\d{4}-\d\d:\d\d:\d\d\] CPU\d+ Thread#0x[0-9A-F]{16} ")
 REPEAT = re.compile(r"\{([^{}*]*)\*(\d+)\}")
 
 
@@ -70,11 +78,36 @@ class Case:
         self.run = []
         self.expect, self.expect_any, self.reject = [], [], []
         self.stop_at = None
+        self.debug_line, self.debug_lines, self.debug_any = [], None, []
         self.used = set()  # the check keywords this case has (after its fragments)
 
     @property
     def expected_exit(self):
         return 0 if self.exit is None else self.exit
+
+    @property
+    def uses_debug(self):
+        return bool(self.used & DEBUG_CHECKS)
+
+    def check_debug(self, debug):
+        """What is wrong with the debug device's output `debug` (CR LF already made LF)."""
+        failures = []
+        lines = [DEBUG_PREFIX.sub("", line) for line in debug.split("\n") if line.strip()]
+        if self.debug_line:
+            select = re.compile(self.debug_lines or "")
+            got = sorted(line for line in lines if select.search(line))
+            want = sorted(self.debug_line)
+            for line in want:
+                if got.count(line) < want.count(line):
+                    failures.append(f"the debug device does not show '{line}'")
+            for line in sorted(set(got)):
+                if got.count(line) > want.count(line):
+                    failures.append(f"the debug device shows '{line}' ({got.count(line)} times), "
+                                    f"not in the case's set ({want.count(line)} times)")
+        for pattern in self.debug_any:
+            if not re.search(pattern, debug, re.M):
+                failures.append(f"expected /{pattern}/ somewhere in the debug device's output")
+        return failures
 
     def check(self, out, code=None):
         """What is wrong with a run that printed `out` and ended with exit code `code` (None: not
@@ -179,6 +212,19 @@ def _apply(case, path, statements, fragments, seen, in_fragment=False):
             except re.error as e:
                 raise FormatError(f"{where}: not a regular expression ({e}): {value}") from None
             {"expect": case.expect, "expect-any": case.expect_any, "reject": case.reject}[keyword].append(value)
+        elif keyword == "debug-line":
+            case.debug_line.append(value)
+        elif keyword in ("debug-lines", "debug-any"):
+            try:
+                re.compile(value, re.M)
+            except re.error as e:
+                raise FormatError(f"{where}: not a regular expression ({e}): {value}") from None
+            if keyword == "debug-any":
+                case.debug_any.append(value)
+            elif case.debug_lines is not None:
+                raise FormatError(f"{where}: a second debug-lines for {case.name}")
+            else:
+                case.debug_lines = value
         elif keyword == "stop-at":
             case.stop_at = value
         else:
@@ -276,7 +322,7 @@ def main(argv):
         if len(argv) == 3 and argv[0] == "show":
             case = find(argv[1], argv[2])
             for key in ("suite", "timeout", "parallel", "image", "driver", "driver_args", "expected_exit", "run",
-                        "stop_at", "expect", "expect_any", "reject"):
+                        "stop_at", "expect", "expect_any", "reject", "debug_line", "debug_lines", "debug_any"):
                 print(f"{key}: {getattr(case, key)!r}")
             return 0
     except (FormatError, OSError) as e:

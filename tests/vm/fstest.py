@@ -4,7 +4,8 @@ reading and writing them in a VM (tools/toro run --disk), and the host's tools j
 image afterwards (fsck.fat -n / e2fsck -fn, the files' bytes).
 
 Usage: fstest.py TORO BUILD_DIR ELF MODE FS IFACE [MACHINE]
-  MODE   toro   TestFilesystem (Toro 2019): FAT on virtioblk minor 0, the PASSED set 0..13
+  MODE   toro   TestFilesystem (Toro 2019): FAT on virtioblk minor 0, the PASSED set 0..13 on the
+                debug device (WriteDebug, tools/toro --debug-log), exactly and in order
          vvfat  the same on QEMU's fat:rw:DIR, as Toro ran it
          head   TestFilesystemHead (Toro HEAD): `-append FS,DEVICE,MINOR`, PASSED 0..14, and /test
                 on the host afterwards holds the 34 bytes it wrote
@@ -26,6 +27,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
 import harness  # noqa: E402
 
 sys.path.insert(0, os.path.join(harness.ROOT, "tools"))
@@ -67,6 +69,17 @@ def passed_lines(text):
     return [m.group(1) for m in re.finditer(r"^(Test\w+-\d+): PASSED\r?$", text, re.M)]
 
 
+def run_with_debug(toro, build_dir, app, elf, options, tmp):
+    """run_to_end with the debug device (WriteDebug's lines) in a file: the exit code, the console,
+    and the debug device's text with Toro's prefix taken off every line."""
+    log = os.path.join(tmp, "debug.log")
+    code, text = run_to_end(toro, build_dir, app, elf, options + ["--debug-log", log])
+    with open(log, "rb") as f:
+        debug = f.read().decode(errors="replace").replace("\r\n", "\n")
+    print("--- debug device (COM2) ---\n" + debug)
+    return code, text, "\n".join(cases.DEBUG_PREFIX.sub("", line) for line in debug.split("\n"))
+
+
 def run_to_end(toro, build_dir, app, elf, options, timeout=240):
     vm = harness.Vm.toro(toro, build_dir, app, elf, options + ["--timeout", str(timeout)])
     try:
@@ -91,11 +104,13 @@ def main():
         disk = "fat:rw:" + files if mode == "vvfat" else img
         if mode == "toro":
             make_image(img, fs, files)
-        code, text = run_to_end(toro, build_dir, "TestFilesystem", elf, common + ["--disk", disk] + disk_if)
+        code, text, debug = run_with_debug(toro, build_dir, "TestFilesystem", elf,
+                                           common + ["--disk", disk] + disk_if, tmp)
         print(text[-4000:])
         checks["exit code 0"] = code == 0
-        checks["the PASSED set TestOpen-0 .. TestRead-13, in order"] = passed_lines(text) == PASSED_2019
-        checks["no FAILED line"] = "FAILED" not in text
+        checks["the debug device's PASSED set TestOpen-0 .. TestRead-13, in order"] = \
+            passed_lines(debug) == PASSED_2019
+        checks["no FAILED line"] = "FAILED" not in text + debug
         checks["mount line"] = "SysMount: Filesystem mounted on CPU#0" in text
         if mode == "toro":
             clean, out = diskimage.fsck(img)
@@ -127,12 +142,13 @@ def main():
         make_image(img, fs, files)
         fsname = "ext2" if fs.startswith("ext2") else "fat"
         append = f"{fsname},{device},{minor}"
-        code, text = run_to_end(toro, build_dir, "TestFilesystemHead", elf,
-                                common + ["--disk", img, "--append", append] + disk_if)
+        code, text, debug = run_with_debug(toro, build_dir, "TestFilesystemHead", elf,
+                                           common + ["--disk", img, "--append", append] + disk_if, tmp)
         print(text[-4000:])
         checks["exit code 0"] = code == 0
-        checks["the PASSED set TestOpen-0 .. TestWrite-14, in order"] = passed_lines(text) == PASSED_HEAD
-        checks["no FAILED line"] = "FAILED" not in text
+        checks["the debug device's PASSED set TestOpen-0 .. TestWrite-14, in order"] = \
+            passed_lines(debug) == PASSED_HEAD
+        checks["no FAILED line"] = "FAILED" not in text + debug
         clean, out = diskimage.fsck(img)
         checks["the volume is clean afterwards (fsck)"] = clean
         if not clean:

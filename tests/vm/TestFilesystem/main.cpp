@@ -10,7 +10,8 @@ namespace {
 int g_failed = 0;
 
 void Report(const char* name, int n, bool ok) {
-  WriteConsoleF("%p-%d: %p\n", name, n, ok ? "PASSED" : "FAILED");
+  WriteDebug("%p-%d: %p\n", name, n, ok ? "PASSED" : "FAILED");
+  if (!ok) WriteConsoleF("%p-%d: FAILED\n", name, n);  // on the console too, at once
   if (!ok) ++g_failed;
 }
 
