@@ -13,3 +13,6 @@
 #include <toro/network.h>
 #include <toro/process.h>
 #include <toro/types.h>
+#if defined(__cpp_exceptions)
+#include <toro/exceptions.h>  // programs built with exceptions: faults as C++ exceptions
+#endif

@@ -18,6 +18,16 @@ constexpr int kExitCodePanic = 121;  // kernel or app Panic()
 
 [[noreturn]] void system_exit(int code);
 
+}  // namespace kernel
+namespace arch {
+struct TrapFrame;
+}
+namespace kernel {
+// A C++ exception nobody catches (trap.cpp): prints `message` and, unless nullptr, the report
+// of the fault it came from; then the main thread stops the VM with kExitCodeFault and any
+// other thread ends alone.
+[[noreturn]] void end_uncaught_exception(const char* message, const arch::TrapFrame* fault);
+
 [[noreturn]] void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_t rbp);
 
 template <typename... Args>

@@ -1,6 +1,8 @@
 // CPU exceptions 0-31 end in a fault report (toro-spec §2.13 layout) and stop the VM with
 // kExitCodeFault. An exception raised while reporting one stops the VM at once with a short
 // line, so no fault can end in a triple fault or a silent hang.
+// In a program built with exceptions (src/kernel/exceptions.cpp is linked in), a fault of the
+// program's own code is reported and then thrown as a C++ exception instead (throw_fault).
 #include <arch/x86_64/apic.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/cpus.h>
@@ -14,8 +16,25 @@
 #include <kernel/shutdown.h>
 #include <sched/scheduler.h>
 
+#include <atomic>
+
+// Defined only in programs built with exceptions (src/kernel/exceptions.cpp): the address to
+// "return" into so that the fault is thrown, or 0 when `frame->rip` has no unwind information
+// (kernel code). Weak: a program without exceptions links none of that machinery.
+extern "C" [[gnu::weak]] uint64_t toro_fault_to_throw(const arch::TrapFrame* frame, uint64_t cr2,
+                                                      uint32_t core, bool reported);
+
 namespace kernel {
 namespace {
+
+// The stack a throw needs below the faulting rsp: the unwinder's contexts and the frames of
+// __cxa_throw and the personality routine (measured: about 3 KiB; twice that, rounded up).
+constexpr uint64_t kThrowStackRoom = 8192;
+// Toro prints the report of every fault it raises; past this many per boot, Toro C++ throws
+// without the report (an uncaught one still gets it), so a program that faults in a loop is not
+// bound by the serial port.
+constexpr uint32_t kFaultReportsShown = 8;
+std::atomic<uint32_t> g_faults_thrown{0};  // relaxed: only a count
 
 void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
   klib::put_string(s, name);
@@ -24,7 +43,7 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
   klib::put_string(s, sep);
 }
 
-[[noreturn]] void report_fault(const arch::TrapFrame& f) {
+void print_fault_report(const arch::TrapFrame& f) {
   const klib::Sink s = console_sink();
   const uint32_t core = current_core();
   if (f.vector == 14) {
@@ -63,6 +82,10 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
   print_symbol(s, f.rip);
   klib::put_string(s, "\r\n");
   print_backtrace(s, f.rip, f.rbp, f.rsp);
+}
+
+[[noreturn]] void report_fault(const arch::TrapFrame& f) {
+  print_fault_report(f);
   const sched::Thread* t = sched::current();
   // Only a fault of the thread's own code: with interrupts off it was inside a kernel critical
   // section (console, page tables, scheduler) whose locks and state cannot be given back; NMI,
@@ -80,7 +103,53 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
   arch::poweroff(kExitCodeFault);
 }
 
+// A fault of app code in a program built with exceptions: reported, then thrown on the
+// faulting thread's stack by "returning" into toro_fault_trampoline (fault_trampoline.S).
+// Only faults the thread itself caused with interrupts on (not a kernel critical section), on
+// its own stack with room for the unwinder (a stack overflow into the guard page has none).
+bool throw_fault(arch::TrapFrame* f) {
+  if (toro_fault_to_throw == nullptr) return false;
+  switch (f->vector) {
+    case 0: case 4: case 5: case 6: case 7: case 13: case 14: case 16: case 17: case 19: break;
+    default: return false;  // NMI, #DF, #SS (the stack itself), #MC, ...: not the code's doing
+  }
+  const sched::Thread* t = sched::current();
+  if (t == nullptr || t->is_idle || t->stack == nullptr || (f->rflags & (1u << 9)) == 0) return false;
+  const uint64_t bottom = reinterpret_cast<uint64_t>(t->stack);
+  if (f->rsp > bottom + t->stack_size || f->rsp < bottom + kThrowStackRoom) return false;
+  const uint64_t cr2 = arch::read_cr2();
+  uint64_t owner = 0;
+  if (f->vector == 14 && guard_page_owner(cr2, &owner)) return false;
+  const bool report = g_faults_thrown.load(std::memory_order_relaxed) < kFaultReportsShown;
+  const uint64_t target = toro_fault_to_throw(f, cr2, current_core(), report);
+  if (target == 0) return false;
+  if (report) {
+    if (g_faults_thrown.fetch_add(1, std::memory_order_relaxed) + 1 == kFaultReportsShown) {
+      printk("Toro: %d faults thrown as exceptions; the next ones without a report\n", kFaultReportsShown);
+    }
+    print_fault_report(*f);
+  }
+  f->rip = target;
+  return true;
+}
+
 }  // namespace
+
+// An exception nobody catches (the terminate handler of src/kernel/exceptions.cpp): a fault's
+// report if it was not printed yet, then the end Toro gives an unhandled fault.
+[[noreturn]] void end_uncaught_exception(const char* message, const arch::TrapFrame* fault) {
+  printk("Toro: uncaught exception: %p\n", message);
+  if (fault != nullptr) print_fault_report(*fault);
+  const sched::Thread* t = sched::current();
+  if (t != nullptr && !t->is_main && !t->is_idle) {
+    printk("Toro: Thread#%h killed by the exception; the other threads continue\n", t);
+    sched::exit_after_fault();
+  }
+  printk("Toro: unhandled exception, stopping the VM with exit code %d\n", kExitCodeFault);
+  console_flush();
+  arch::poweroff(kExitCodeFault);
+}
+
 }  // namespace kernel
 
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
@@ -104,6 +173,11 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
       arch::poweroff(kExitCodeFault);
     }
     cpu->reporting = true;
+    if (throw_fault(frame)) {
+      cpu->reporting = false;
+      --cpu->trap_depth;
+      return;  // into toro_fault_trampoline, on the faulting thread's stack
+    }
     report_fault(*frame);
   }
   switch (frame->vector) {
