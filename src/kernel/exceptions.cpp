@@ -20,15 +20,20 @@
 //  - the fault slots g_slot: one per core, written by the trap handler and read back by the
 //    trampoline on the same core before the thread can yield (nothing else runs in between
 //    but interrupt handlers, which never write a slot: they run with interrupts off).
+#include <arch/x86_64/cpu.h>
 #include <arch/x86_64/cpus.h>
 #include <arch/x86_64/trap.h>
+#include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <kernel/shutdown.h>
+#include <pthread.h>
+#include <sched/scheduler.h>
+#include <sched/thread.h>
 #include <toro/exceptions.h>
 
+#include <atomic>
 #include <cstddef>
 #include <exception>
-#include <pthread.h>
 
 static_assert(sizeof(TExceptionRegisters) == sizeof(arch::FaultFrame) &&
                   offsetof(TExceptionRegisters, rip) == offsetof(arch::FaultFrame, regs.rip) &&
@@ -82,23 +87,79 @@ struct dwarf_eh_bases {
   void* func;
 };
 const void* _Unwind_Find_FDE(void* pc, dwarf_eh_bases* bases);  // libgcc_eh
-void toro_fault_trampoline();                                    // fault_trampoline.S
+void toro_fault_trampoline();                                   // fault_trampoline.S
 
 arch::FaultFrame g_fault_slot[arch::kMaxCpus];
 
-// trap.cpp's hook, in the trap handler (interrupts off): `frame` is thrown if its rip has
-// unwind information, which only code compiled with exceptions has (not the kernel).
-uint64_t toro_fault_to_throw(const arch::TrapFrame* frame, uint64_t cr2, uint32_t core, bool reported) {
+}  // extern "C"
+
+namespace {
+
+// The stack a throw needs below the faulting rsp: the unwinder's contexts and the frames of
+// __cxa_throw and the personality routine (about 3 KiB; more than twice that).
+constexpr uint64_t kThrowStackRoom = 8192;
+// Toro prints the report of every fault it raises; past this many per boot, Toro C++ throws
+// without the report (an uncaught one still gets it), so a program that faults in a loop is not
+// bound by the serial port.
+constexpr uint32_t kFaultReportsShown = 8;
+std::atomic<uint32_t> g_faults_reported{0};  // relaxed: only a count
+
+bool throwable_vector(uint64_t vector) {
+  switch (vector) {
+    case 0:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 13:
+    case 14:
+    case 16:
+    case 17:
+    case 19:
+      return true;
+    default:
+      return false;  // NMI, #DF, #SS (the stack itself), #MC, ...: not the code's doing
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+// trap.cpp's hook, in the trap handler (interrupts off). Thrown: a fault the thread itself
+// caused with interrupts on (not in a kernel critical section), on its own stack with room for
+// the unwinder (a stack overflow into the guard page has none), at an instruction with unwind
+// information (only code built with exceptions has it: never the kernel's).
+bool toro_fault_to_throw(arch::TrapFrame* frame) {
+  const sched::Thread* t = sched::current();
+  if (!throwable_vector(frame->vector) || t == nullptr || t->is_idle || t->stack == nullptr ||
+      (frame->rflags & (1u << 9)) == 0) {
+    return false;
+  }
+  const uint64_t bottom = reinterpret_cast<uint64_t>(t->stack);
+  if (frame->rsp > bottom + t->stack_size || frame->rsp < bottom + kThrowStackRoom) return false;
+  const uint64_t cr2 = arch::read_cr2();
+  uint64_t owner = 0;
+  if (frame->vector == 14 && kernel::guard_page_owner(cr2, &owner)) return false;
   dwarf_eh_bases bases;
+  const uint32_t core = kernel::current_core();
   if (core >= arch::kMaxCpus || _Unwind_Find_FDE(reinterpret_cast<void*>(frame->rip), &bases) == nullptr) {
-    return 0;
+    return false;
+  }
+  const bool report = g_faults_reported.load(std::memory_order_relaxed) < kFaultReportsShown;
+  if (report) {
+    if (g_faults_reported.fetch_add(1, std::memory_order_relaxed) + 1 == kFaultReportsShown) {
+      kernel::printk("Toro: %d faults thrown as exceptions; the next ones without a report\n", kFaultReportsShown);
+    }
+    kernel::print_fault_report(*frame);
   }
   arch::FaultFrame& slot = g_fault_slot[core];
   slot.regs = *frame;
   slot.cr2 = cr2;
   slot.core = core;
-  slot.reported = reported ? 1 : 0;
-  return reinterpret_cast<uint64_t>(&toro_fault_trampoline);
+  slot.reported = report ? 1 : 0;
+  frame->rip = reinterpret_cast<uint64_t>(&toro_fault_trampoline);  // rsp stays: see the trampoline
+  return true;
 }
 
 // Called by the trampoline, on the faulting thread's stack, same core.
@@ -107,16 +168,26 @@ void toro_take_fault_frame(arch::FaultFrame* out) { *out = g_fault_slot[kernel::
 [[noreturn]] void toro_raise_fault(const arch::FaultFrame* fault) {
   const TExceptionRegisters& r = *reinterpret_cast<const TExceptionRegisters*>(fault);
   switch (r.Vector) {  // Toro's messages (toro-spec §2.13)
-    case 0: throw EDivByZero("Division by Zero", r);
-    case 4: throw EIntOverflow("OverFlow", r);
-    case 5: throw ERangeError("Bound", r);
-    case 6: throw EIllegalInstruction("Illegal Instruction", r);
-    case 7: throw EInvalidOp("Device not available", r);
-    case 13: throw EAccessViolation("General Protection", r);
-    case 14: throw EAccessViolation("Page Fault", r);
-    case 16: throw EInvalidOp("FPU", r);
-    case 17: throw EAccessViolation("Alignment Check", r);
-    default: throw EInvalidOp("SIMD", r);  // 19: trap.cpp throws no other vector
+    case 0:
+      throw EDivByZero("Division by Zero", r);
+    case 4:
+      throw EIntOverflow("OverFlow", r);
+    case 5:
+      throw ERangeError("Bound", r);
+    case 6:
+      throw EIllegalInstruction("Illegal Instruction", r);
+    case 7:
+      throw EInvalidOp("Device not available", r);
+    case 13:
+      throw EAccessViolation("General Protection", r);
+    case 14:
+      throw EAccessViolation("Page Fault", r);
+    case 16:
+      throw EInvalidOp("FPU", r);
+    case 17:
+      throw EAccessViolation("Alignment Check", r);
+    default:
+      throw EInvalidOp("SIMD", r);  // 19: trap.cpp throws no other vector
   }
 }
 

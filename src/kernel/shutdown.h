@@ -27,6 +27,8 @@ namespace kernel {
 // of the fault it came from; then the main thread stops the VM with kExitCodeFault and any
 // other thread ends alone.
 [[noreturn]] void end_uncaught_exception(const char* message, const arch::TrapFrame* fault);
+// The report of a fault (trap.cpp): exception name, registers, faulting function, backtrace.
+void print_fault_report(const arch::TrapFrame& frame);
 
 [[noreturn]] void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_t rbp);
 

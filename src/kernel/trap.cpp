@@ -18,30 +18,22 @@
 
 #include <atomic>
 
-// Defined only in programs built with exceptions (src/kernel/exceptions.cpp): the address to
-// "return" into so that the fault is thrown, or 0 when `frame->rip` has no unwind information
-// (kernel code). Weak: a program without exceptions links none of that machinery.
-extern "C" [[gnu::weak]] uint64_t toro_fault_to_throw(const arch::TrapFrame* frame, uint64_t cr2,
-                                                      uint32_t core, bool reported);
+// Defined only in programs built with exceptions (src/kernel/exceptions.cpp): true when the
+// fault is to be thrown, `frame` then "returns" into the throwing trampoline. Weak: a program
+// without exceptions links none of that machinery and pays one test here.
+extern "C" [[gnu::weak]] bool toro_fault_to_throw(arch::TrapFrame* frame);
 
 namespace kernel {
 namespace {
 
-// The stack a throw needs below the faulting rsp: the unwinder's contexts and the frames of
-// __cxa_throw and the personality routine (measured: about 3 KiB; twice that, rounded up).
-constexpr uint64_t kThrowStackRoom = 8192;
-// Toro prints the report of every fault it raises; past this many per boot, Toro C++ throws
-// without the report (an uncaught one still gets it), so a program that faults in a loop is not
-// bound by the serial port.
-constexpr uint32_t kFaultReportsShown = 8;
-std::atomic<uint32_t> g_faults_thrown{0};  // relaxed: only a count
-
-void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
+[[gnu::noinline]] void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
   klib::put_string(s, name);
   klib::put_string(s, ": ");
   klib::put_hex16(s, value);
   klib::put_string(s, sep);
 }
+
+}  // namespace
 
 void print_fault_report(const arch::TrapFrame& f) {
   const klib::Sink s = console_sink();
@@ -57,24 +49,18 @@ void print_fault_report(const arch::TrapFrame& f) {
            arch::read_cr2() & ~uint64_t(4095));
   }
   printk("Thread#%h registers:\n", current_thread_id());
-  put_reg(s, "rax", f.rax, ", ");
-  put_reg(s, "rbx", f.rbx, ", ");
-  put_reg(s, "rcx", f.rcx, "\r\n");
-  put_reg(s, "rdx", f.rdx, ", ");
-  put_reg(s, "rbp", f.rbp, ", ");
-  put_reg(s, "errcode", f.error_code, "\r\n");
-  put_reg(s, "rsp", f.rsp, ", ");
-  put_reg(s, "rip", f.rip, ", ");
-  put_reg(s, "rflags", f.rflags, "\r\n");
-  put_reg(s, "rsi", f.rsi, ", ");
-  put_reg(s, "rdi", f.rdi, ", ");
-  put_reg(s, "r8", f.r8, "\r\n");
-  put_reg(s, "r9", f.r9, ", ");
-  put_reg(s, "r10", f.r10, ", ");
-  put_reg(s, "r11", f.r11, "\r\n");
-  put_reg(s, "r12", f.r12, ", ");
-  put_reg(s, "r13", f.r13, ", ");
-  put_reg(s, "r14", f.r14, "\r\n");
+  // Three registers a line, in Toro's order; indexes into the TrapFrame's words (trap.h).
+  struct Reg {
+    char name[8];
+    uint8_t index;
+  };
+  static constexpr Reg kRegs[] = {{"rax", 14}, {"rbx", 13}, {"rcx", 12},    {"rdx", 11}, {"rbp", 8}, {"errcode", 16},
+                                  {"rsp", 20}, {"rip", 17}, {"rflags", 19}, {"rsi", 10}, {"rdi", 9}, {"r8", 7},
+                                  {"r9", 6},   {"r10", 5},  {"r11", 4},     {"r12", 3},  {"r13", 2}, {"r14", 1}};
+  const auto* words = reinterpret_cast<const uint64_t*>(&f);
+  for (size_t i = 0; i < sizeof(kRegs) / sizeof(kRegs[0]); ++i) {
+    put_reg(s, kRegs[i].name, words[kRegs[i].index], i % 3 == 2 ? "\r\n" : ", ");
+  }
   put_reg(s, "r15", f.r15, ", ");
   put_reg(s, "cr2", arch::read_cr2(), ", ");
   put_reg(s, "cr3", arch::read_cr3(), "\r\n");
@@ -83,6 +69,8 @@ void print_fault_report(const arch::TrapFrame& f) {
   klib::put_string(s, "\r\n");
   print_backtrace(s, f.rip, f.rbp, f.rsp);
 }
+
+namespace {
 
 [[noreturn]] void report_fault(const arch::TrapFrame& f) {
   print_fault_report(f);
@@ -101,36 +89,6 @@ void print_fault_report(const arch::TrapFrame& f) {
   printk("Toro: unhandled exception, stopping the VM with exit code %d\n", kExitCodeFault);
   console_flush();
   arch::poweroff(kExitCodeFault);
-}
-
-// A fault of app code in a program built with exceptions: reported, then thrown on the
-// faulting thread's stack by "returning" into toro_fault_trampoline (fault_trampoline.S).
-// Only faults the thread itself caused with interrupts on (not a kernel critical section), on
-// its own stack with room for the unwinder (a stack overflow into the guard page has none).
-bool throw_fault(arch::TrapFrame* f) {
-  if (toro_fault_to_throw == nullptr) return false;
-  switch (f->vector) {
-    case 0: case 4: case 5: case 6: case 7: case 13: case 14: case 16: case 17: case 19: break;
-    default: return false;  // NMI, #DF, #SS (the stack itself), #MC, ...: not the code's doing
-  }
-  const sched::Thread* t = sched::current();
-  if (t == nullptr || t->is_idle || t->stack == nullptr || (f->rflags & (1u << 9)) == 0) return false;
-  const uint64_t bottom = reinterpret_cast<uint64_t>(t->stack);
-  if (f->rsp > bottom + t->stack_size || f->rsp < bottom + kThrowStackRoom) return false;
-  const uint64_t cr2 = arch::read_cr2();
-  uint64_t owner = 0;
-  if (f->vector == 14 && guard_page_owner(cr2, &owner)) return false;
-  const bool report = g_faults_thrown.load(std::memory_order_relaxed) < kFaultReportsShown;
-  const uint64_t target = toro_fault_to_throw(f, cr2, current_core(), report);
-  if (target == 0) return false;
-  if (report) {
-    if (g_faults_thrown.fetch_add(1, std::memory_order_relaxed) + 1 == kFaultReportsShown) {
-      printk("Toro: %d faults thrown as exceptions; the next ones without a report\n", kFaultReportsShown);
-    }
-    print_fault_report(*f);
-  }
-  f->rip = target;
-  return true;
 }
 
 }  // namespace
@@ -173,7 +131,7 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
       arch::poweroff(kExitCodeFault);
     }
     cpu->reporting = true;
-    if (throw_fault(frame)) {
+    if (toro_fault_to_throw != nullptr && toro_fault_to_throw(frame)) {
       cpu->reporting = false;
       --cpu->trap_depth;
       return;  // into toro_fault_trampoline, on the faulting thread's stack

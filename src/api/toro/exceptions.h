@@ -47,15 +47,15 @@ class EExternal : public Exception {
   TExceptionRegisters Frame;
 };
 
-#define TORO_EXTERNAL_EXCEPTION(NAME)                                                           \
-  class NAME : public EExternal {                                                               \
-   public:                                                                                      \
+#define TORO_EXTERNAL_EXCEPTION(NAME)                                                          \
+  class NAME : public EExternal {                                                              \
+   public:                                                                                     \
     NAME(const char* message, const TExceptionRegisters& frame) : EExternal(message, frame) {} \
   }
-TORO_EXTERNAL_EXCEPTION(EDivByZero);          // #DE: `Division by Zero`
-TORO_EXTERNAL_EXCEPTION(EIntOverflow);        // #OF (into): `OverFlow`
-TORO_EXTERNAL_EXCEPTION(ERangeError);         // #BR (bound): `Bound`
-TORO_EXTERNAL_EXCEPTION(EIllegalInstruction); // #UD: `Illegal Instruction`
-TORO_EXTERNAL_EXCEPTION(EAccessViolation);    // #PF: `Page Fault`, #GP: `General Protection`, #AC
-TORO_EXTERNAL_EXCEPTION(EInvalidOp);          // #NM, #MF, #XM: `Device not available`, `FPU`, `SIMD`
+TORO_EXTERNAL_EXCEPTION(EDivByZero);           // #DE: `Division by Zero`
+TORO_EXTERNAL_EXCEPTION(EIntOverflow);         // #OF (into): `OverFlow`
+TORO_EXTERNAL_EXCEPTION(ERangeError);          // #BR (bound): `Bound`
+TORO_EXTERNAL_EXCEPTION(EIllegalInstruction);  // #UD: `Illegal Instruction`
+TORO_EXTERNAL_EXCEPTION(EAccessViolation);     // #PF: `Page Fault`, #GP: `General Protection`, #AC
+TORO_EXTERNAL_EXCEPTION(EInvalidOp);           // #NM, #MF, #XM: `Device not available`, `FPU`, `SIMD`
 #undef TORO_EXTERNAL_EXCEPTION

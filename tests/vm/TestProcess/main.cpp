@@ -183,8 +183,10 @@ PtrInt FaultsInALoop(void* param) {
     }
     if (i % 64 == 0) SysThreadSwitch();  // the other thread of this core throws meanwhile
   }
-  if (divs == kStressRounds && pfs == kStressRounds && throws == kStressRounds) ++g_stress_ok;
-  else WriteConsoleF("FaultsInALoop %d: %d %d %d\n", salt, divs, pfs, throws);
+  if (divs == kStressRounds && pfs == kStressRounds && throws == kStressRounds)
+    ++g_stress_ok;
+  else
+    WriteConsoleF("FaultsInALoop %d: %d %d %d\n", salt, divs, pfs, throws);
   return 0;
 }
 
@@ -226,8 +228,8 @@ int main() {
         }
       }
     }
-    Report("TestExceptions-stress", started == 2 * (CPU_COUNT < 2 ? CPU_COUNT : 2) &&
-                                        WaitFor([=] { return g_stress_ok == started; }, 120000));
+    Report("TestExceptions-stress",
+           started == 2 * (CPU_COUNT < 2 ? CPU_COUNT : 2) && WaitFor([=] { return g_stress_ok == started; }, 120000));
   }
   g_stop_looper = true;
 
