@@ -49,6 +49,8 @@ def read_symbols(elf):
     symbols = [(a, s, n) for a, s, n, alias in symbols if not (alias and a in named)]
     if anchor is None or text_end is None:
         sys.exit(f"ksyms: {elf} has no kernel_entry or __text_end: is it linked with libtoro?")
+    # Only code: libgcc_eh's weak `_.stapsdt.base` (a probe anchor in .rodata) is not a function.
+    symbols = [s for s in symbols if s[0] < text_end]
     # A nameless sentinel at the end of the code: addresses past it belong to no function.
     symbols.append((text_end, 0, ""))
     return symbols, anchor

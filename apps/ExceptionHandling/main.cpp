@@ -1,7 +1,9 @@
-// ExceptionHandling (toro-spec §3.2 / §3.4): a fault in app code is reported with the
-// exception's name, the registers and a symbolised backtrace naming the faulting function.
+// ExceptionHandling (toro-spec §3.2 / §3.4): a fault in app code is reported (the exception's
+// name, the registers and a symbolised backtrace naming the faulting function) and then thrown
+// as a C++ exception, which main catches like Toro's try/except and prints
+// `Exception Message: <Toro's message>`; the program then ends normally.
 // `-append pagefault` touches an unmapped address instead of dividing by zero.
-// (Until faults become C++ exceptions, the report ends the VM with exit code 120.)
+// Built with exceptions (the file uses-exceptions beside this one).
 #include <toro.h>
 
 #include <cstring>
@@ -20,14 +22,19 @@
 
 int main() {
   const char* mode = GetKernelParam(0);
-  if (mode != nullptr && strcmp(mode, "pagefault") == 0) {
-    WriteConsoleF("ExceptionHandling: writing to an unmapped address\n");
-    DoPageFault();
-  } else {
-    WriteConsoleF("ExceptionHandling: dividing by zero\n");
-    volatile PtrInt zero = 0;
-    WriteConsoleF("result: %d\n", DoDivZero(zero));
+  try {
+    if (mode != nullptr && strcmp(mode, "pagefault") == 0) {
+      WriteConsoleF("ExceptionHandling: writing to an unmapped address\n");
+      DoPageFault();
+    } else {
+      WriteConsoleF("ExceptionHandling: dividing by zero\n");
+      volatile PtrInt zero = 0;
+      WriteConsoleF("result: %d\n", DoDivZero(zero));
+    }
+    WriteConsoleF("ExceptionHandling: the fault did not stop the program\n");
+    return 1;
+  } catch (const Exception& E) {
+    WriteConsoleF("Exception Message: %p\n", E.Message);
   }
-  WriteConsoleF("ExceptionHandling: the fault did not stop the program\n");
-  return 1;
+  return 0;
 }

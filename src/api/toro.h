@@ -15,3 +15,6 @@
 #include <toro/network.h>
 #include <toro/process.h>
 #include <toro/types.h>
+#if defined(__cpp_exceptions)
+#include <toro/exceptions.h>  // programs built with exceptions: faults as C++ exceptions
+#endif

@@ -29,6 +29,18 @@ constexpr int kExitCodePanic = 121;  // kernel or app Panic()
 // The program's ShutdownProcedure (kernel/shutdown_hook.cpp; src/api names it).
 extern void (*g_shutdown_hook)();
 
+}  // namespace kernel
+namespace arch {
+struct TrapFrame;
+}
+namespace kernel {
+// A C++ exception nobody catches (trap.cpp): prints `message` and, unless nullptr, the report
+// of the fault it came from; then the main thread stops the VM with kExitCodeFault and any
+// other thread ends alone.
+[[noreturn]] void end_uncaught_exception(const char* message, const arch::TrapFrame* fault);
+// The report of a fault (trap.cpp): exception name, registers, faulting function, backtrace.
+void print_fault_report(const arch::TrapFrame& frame);
+
 [[noreturn]] void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_t rbp);
 
 template <typename... Args>

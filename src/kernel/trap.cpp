@@ -1,6 +1,8 @@
 // CPU exceptions 0-31 end in a fault report (toro-spec §2.13 layout) and stop the VM with
 // kExitCodeFault. An exception raised while reporting one stops the VM at once with a short
 // line, so no fault can end in a triple fault or a silent hang.
+// In a program built with exceptions (src/kernel/exceptions.cpp is linked in), a fault of the
+// program's own code is reported and then thrown as a C++ exception instead (throw_fault).
 #include <arch/x86_64/apic.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/cpus.h>
@@ -14,17 +16,26 @@
 #include <kernel/shutdown.h>
 #include <sched/scheduler.h>
 
+#include <atomic>
+
+// Defined only in programs built with exceptions (src/kernel/exceptions.cpp): true when the
+// fault is to be thrown, `frame` then "returns" into the throwing trampoline. Weak: a program
+// without exceptions links none of that machinery and pays one test here.
+extern "C" [[gnu::weak]] bool toro_fault_to_throw(arch::TrapFrame* frame);
+
 namespace kernel {
 namespace {
 
-void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
+[[gnu::noinline]] void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* sep) {
   klib::put_string(s, name);
   klib::put_string(s, ": ");
   klib::put_hex16(s, value);
   klib::put_string(s, sep);
 }
 
-[[noreturn]] void report_fault(const arch::TrapFrame& f) {
+}  // namespace
+
+void print_fault_report(const arch::TrapFrame& f) {
   const klib::Sink s = console_sink();
   const uint32_t core = current_core();
   if (f.vector == 14) {
@@ -38,24 +49,18 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
            arch::read_cr2() & ~uint64_t(4095));
   }
   printk("Thread#%h registers:\n", current_thread_id());
-  put_reg(s, "rax", f.rax, ", ");
-  put_reg(s, "rbx", f.rbx, ", ");
-  put_reg(s, "rcx", f.rcx, "\r\n");
-  put_reg(s, "rdx", f.rdx, ", ");
-  put_reg(s, "rbp", f.rbp, ", ");
-  put_reg(s, "errcode", f.error_code, "\r\n");
-  put_reg(s, "rsp", f.rsp, ", ");
-  put_reg(s, "rip", f.rip, ", ");
-  put_reg(s, "rflags", f.rflags, "\r\n");
-  put_reg(s, "rsi", f.rsi, ", ");
-  put_reg(s, "rdi", f.rdi, ", ");
-  put_reg(s, "r8", f.r8, "\r\n");
-  put_reg(s, "r9", f.r9, ", ");
-  put_reg(s, "r10", f.r10, ", ");
-  put_reg(s, "r11", f.r11, "\r\n");
-  put_reg(s, "r12", f.r12, ", ");
-  put_reg(s, "r13", f.r13, ", ");
-  put_reg(s, "r14", f.r14, "\r\n");
+  // Three registers a line, in Toro's order; indexes into the TrapFrame's words (trap.h).
+  struct Reg {
+    char name[8];
+    uint8_t index;
+  };
+  static constexpr Reg kRegs[] = {{"rax", 14}, {"rbx", 13}, {"rcx", 12},    {"rdx", 11}, {"rbp", 8}, {"errcode", 16},
+                                  {"rsp", 20}, {"rip", 17}, {"rflags", 19}, {"rsi", 10}, {"rdi", 9}, {"r8", 7},
+                                  {"r9", 6},   {"r10", 5},  {"r11", 4},     {"r12", 3},  {"r13", 2}, {"r14", 1}};
+  const auto* words = reinterpret_cast<const uint64_t*>(&f);
+  for (size_t i = 0; i < sizeof(kRegs) / sizeof(kRegs[0]); ++i) {
+    put_reg(s, kRegs[i].name, words[kRegs[i].index], i % 3 == 2 ? "\r\n" : ", ");
+  }
   put_reg(s, "r15", f.r15, ", ");
   put_reg(s, "cr2", arch::read_cr2(), ", ");
   put_reg(s, "cr3", arch::read_cr3(), "\r\n");
@@ -63,6 +68,12 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
   print_symbol(s, f.rip);
   klib::put_string(s, "\r\n");
   print_backtrace(s, f.rip, f.rbp, f.rsp);
+}
+
+namespace {
+
+[[noreturn]] void report_fault(const arch::TrapFrame& f) {
+  print_fault_report(f);
   const sched::Thread* t = sched::current();
   // Only a fault of the thread's own code: with interrupts off it was inside a kernel critical
   // section (console, page tables, scheduler) whose locks and state cannot be given back; NMI,
@@ -81,6 +92,22 @@ void put_reg(const klib::Sink& s, const char* name, uint64_t value, const char* 
 }
 
 }  // namespace
+
+// An exception nobody catches (the terminate handler of src/kernel/exceptions.cpp): a fault's
+// report if it was not printed yet, then the end Toro gives an unhandled fault.
+[[noreturn]] void end_uncaught_exception(const char* message, const arch::TrapFrame* fault) {
+  printk("Toro: uncaught exception: %p\n", message);
+  if (fault != nullptr) print_fault_report(*fault);
+  const sched::Thread* t = sched::current();
+  if (t != nullptr && !t->is_main && !t->is_idle) {
+    printk("Toro: Thread#%h killed by the exception; the other threads continue\n", t);
+    sched::exit_after_fault();
+  }
+  printk("Toro: unhandled exception, stopping the VM with exit code %d\n", kExitCodeFault);
+  console_flush();
+  arch::poweroff(kExitCodeFault);
+}
+
 }  // namespace kernel
 
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
@@ -104,6 +131,11 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
       arch::poweroff(kExitCodeFault);
     }
     cpu->reporting = true;
+    if (toro_fault_to_throw != nullptr && toro_fault_to_throw(frame)) {
+      cpu->reporting = false;
+      --cpu->trap_depth;
+      return;  // into toro_fault_trampoline, on the faulting thread's stack
+    }
     report_fault(*frame);
   }
   switch (frame->vector) {

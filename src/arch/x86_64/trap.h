@@ -21,6 +21,21 @@ static_assert(sizeof(TrapFrame) == 22 * 8, "isr.S pushes 15 GPRs, vector, error 
 
 constexpr uint64_t kExceptionCount = 32;
 
+// A fault thrown as a C++ exception (src/kernel/exceptions.cpp): the trap frame, cr2 and the
+// core, copied by fault_trampoline.S onto the faulting thread's stack, where the trampoline's
+// CFI finds the faulting frame's registers (the offsets are spelled out there too).
+struct FaultFrame {
+  TrapFrame regs;
+  uint64_t cr2;
+  uint32_t core;
+  uint32_t reported;  // 1: the trap handler printed the fault report
+};
+static_assert(sizeof(FaultFrame) == 192, "fault_trampoline.S reserves 192 bytes");
+static_assert(offsetof(FaultFrame, regs.rip) == 136 && offsetof(FaultFrame, regs.rsp) == 160 &&
+                  offsetof(FaultFrame, regs.rbp) == 64 && offsetof(FaultFrame, regs.rbx) == 104 &&
+                  offsetof(FaultFrame, regs.r12) == 24 && offsetof(FaultFrame, regs.rax) == 112,
+              "fault_trampoline.S's CFI offsets");
+
 // Exception names, indexed by vector (Intel SDM vol. 3 table 6-1); Toro's wording where it has one.
 const char* exception_name(uint64_t vector);
 

@@ -1,11 +1,12 @@
 // Port of Toro's tests/process/TestProcess (toro-spec §3.3, §3.5) and more of the process API:
 // thread creation on the local and a remote core, registers across switches, Sleep, suspend and
 // resume, kill, ThreadExit, a faulting thread that dies while the others go on, and a thread's
-// stack overflow caught by its guard page. (TestExceptions-0/1 need faults as C++ exceptions,
-// a later issue.)
+// stack overflow caught by its guard page, and faults thrown as C++ exceptions (TestExceptions-*:
+// the program is built with exceptions, see uses-exceptions).
 #include <toro.h>
 
 #include <atomic>
+#include <cstring>
 
 extern "C" bool CalleeSavedSurviveTwoSwitches();  // callee_saved.S
 
@@ -105,6 +106,93 @@ volatile PtrUInt g_depth_limit = ~PtrUInt(0);
 }
 PtrInt Overflows(void*) { return PtrInt(Deep(0)); }
 
+volatile PtrInt g_quotient = 0;  // a division whose result is used is not optimised away
+[[gnu::noinline]] PtrInt Divide(PtrInt a, PtrInt b) {
+  g_quotient = a / b;
+  return g_quotient;
+}
+[[gnu::noinline]] void WriteAt(PtrUInt address) { *reinterpret_cast<volatile Byte*>(address) = 1; }
+
+// Toro's TestExceptions-0/1: a division by zero and a write to 0xFFFFFFFFFFFFFFFF, caught.
+bool CatchesDivByZero() {
+  volatile PtrInt zero = 0;
+  try {
+    Divide(1, zero);
+  } catch (const EDivByZero& e) {
+    return e.Vector() == 0 && strcmp(e.Message, "Division by Zero") == 0;
+  }
+  return false;
+}
+bool CatchesPageFault() {
+  try {
+    WriteAt(~PtrUInt(0));
+  } catch (const EAccessViolation& e) {
+    return strcmp(e.Message, "Page Fault") == 0 && e.DataAddress() == ~PtrUInt(0);
+  }
+  return false;
+}
+
+// Destructors run while a fault's exception unwinds, and a software throw is caught too.
+int g_destroyed = 0;
+struct Counted {
+  ~Counted() { ++g_destroyed; }
+};
+[[gnu::noinline]] void FaultsWithLocal(PtrInt zero) {
+  Counted c;
+  Divide(2, zero);
+}
+[[gnu::noinline]] void ThrowsWithLocal() {
+  Counted c;
+  throw 42;
+}
+bool UnwindsDestructors() {
+  g_destroyed = 0;
+  int caught = 0;
+  try {
+    FaultsWithLocal(0);
+  } catch (const Exception&) {
+    ++caught;
+  }
+  try {
+    ThrowsWithLocal();
+  } catch (int v) {
+    caught += v == 42 ? 1 : 0;
+  }
+  return caught == 2 && g_destroyed == 2;
+}
+
+// Threads on every core fault and catch at once, many times: each counts its catches.
+constexpr int kStressRounds = 1000;
+std::atomic<int> g_stress_ok{0};
+PtrInt FaultsInALoop(void* param) {
+  const PtrUInt salt = reinterpret_cast<PtrUInt>(param);
+  int divs = 0, pfs = 0, throws = 0;
+  for (int i = 0; i < kStressRounds; ++i) {
+    volatile PtrInt zero = 0;
+    try {
+      Divide(PtrInt(salt + i), zero);
+    } catch (const EDivByZero&) {
+      ++divs;
+    }
+    try {
+      WriteAt(0x0000400000000000ull + 8 * salt);
+    } catch (const EAccessViolation& e) {
+      pfs += e.DataAddress() == 0x0000400000000000ull + 8 * salt ? 1 : 0;
+    }
+    try {
+      throw PtrUInt(salt + i);
+    } catch (PtrUInt v) {
+      throws += v == salt + i ? 1 : 0;
+    }
+    if (i % 64 == 0) SysThreadSwitch();  // the other thread of this core throws meanwhile
+  }
+  if (divs == kStressRounds && pfs == kStressRounds && throws == kStressRounds)
+    ++g_stress_ok;
+  else
+    WriteConsoleF("FaultsInALoop %d: %d %d %d\n", salt, divs, pfs, throws);
+  return 0;
+}
+
 template <typename Pred>
 bool WaitFor(Pred done, int ms) {
   for (int i = 0; i < ms; ++i) {
@@ -131,6 +219,21 @@ int main() {
 
   SysCreateThread(0, -1, Looper, nullptr);
   Report("TestThreadSwitch-0", CalleeSavedSurviveTwoSwitches());
+  Report("TestExceptions-0", CatchesDivByZero());
+  Report("TestExceptions-1", CatchesPageFault());
+  Report("TestExceptions-destructors", UnwindsDestructors());
+  {
+    int started = 0;
+    for (LongInt core = 0; core < CPU_COUNT && core < 2; ++core) {
+      for (int k = 0; k < 2; ++k) {
+        if (SysCreateThread(0, core, FaultsInALoop, reinterpret_cast<void*>(PtrUInt(1 + 2 * core + k))) != 0) {
+          ++started;
+        }
+      }
+    }
+    Report("TestExceptions-stress",
+           started == 2 * (CPU_COUNT < 2 ? CPU_COUNT : 2) && WaitFor([=] { return g_stress_ok == started; }, 120000));
+  }
   g_stop_looper = true;
 
   t_counter = 1000;  // the main thread's own copy
