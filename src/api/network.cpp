@@ -108,6 +108,46 @@ void _IPAddresstoArray(TIPAddress Ip, Byte Result[4]) {
   for (int i = 0; i < 4; ++i) Result[i] = Byte(Ip >> (8 * i));
 }
 
+void IPStrtoArray(const char* Ip, Byte Result[4]) {
+  Byte out[4] = {};
+  int part = 0, digits = 0;
+  unsigned value = 0;
+  for (const char* c = Ip; c != nullptr; ++c) {
+    if (*c >= '0' && *c <= '9' && digits < 3) {
+      value = value * 10 + unsigned(*c - '0');
+      ++digits;
+      continue;
+    }
+    const bool end = *c == '\0' || *c == ' ';
+    if (digits == 0 || value > 255 || (*c != '.' && !end) || (end != (part == 3))) break;
+    out[part++] = Byte(value);
+    if (end) {
+      memcpy(Result, out, 4);
+      return;
+    }
+    value = 0;
+    digits = 0;
+  }
+  memset(Result, 0, 4);
+}
+
+PMachine GetMacAddress(TIPAddress IP) {
+  net::Interface* i = net::local();
+  if (i == nullptr) return nullptr;
+  const net::Ipv4 hop = i->stack.next_hop(from_toro(IP));
+  net::Mac mac;
+  for (int attempt = 0; !i->stack.lookup(hop, &mac); ++attempt) {
+    if (attempt == 3) return nullptr;
+    i->stack.request(hop);
+    net::socket::detail::wait_for_next_hop(&i->sockets, hop);
+  }
+  auto* out = static_cast<PMachine>(kernel::allocate(sizeof(TMachine)));
+  if (out == nullptr) return nullptr;
+  out->IpAddress = IP;
+  memcpy(out->HardAddress.b, mac.b, 6);
+  return out;
+}
+
 Word SwapWORD(Word n) { return Word((n >> 8) | (n << 8)); }
 
 THardwareAddress GetLocalMAC() {
@@ -184,7 +224,7 @@ LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddr
   return sent ? LongInt(AddrLen) : 0;
 }
 
-LongInt SysSocketSend(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
+LongInt SysSocketSend(PSocket Socket, const char* Addr, DWORD AddrLen, DWORD) {
   if (Socket == nullptr) return 0;
   if (StreamSocket* s = stream_of(Socket)) return LongInt(s->send(Addr, AddrLen, Socket->Blocking));
   return SysSocketSendTo(Socket, Addr, AddrLen, Socket->DestIp, Socket->DestPort);
