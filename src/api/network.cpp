@@ -236,20 +236,30 @@ Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut) {
   return u != nullptr && u->select(TimeOut);
 }
 
+// Toro programs read Socket->UserDefined after SysSocketClose (toro-spec §2.9.6: the stack
+// freed sockets later). So a TSocket stays valid until the service callback that closed it
+// returns (its dispatcher frees it then) or, closed anywhere else, until the closing thread's
+// next kernel call returns: it is parked on the core and freed by the core's next such close.
+// One thread of the core runs at a time (cooperative), so another thread's close can only run
+// inside a kernel call of the closing thread. Internal is cleared: a call on the closed socket
+// (a second close) finds no record and does nothing instead of freeing it twice.
 // A datagram socket must be closed on its own core (the stack is owner-only); from another
 // core it is refused rather than racing the packet thread.
 void SysSocketClose(PSocket Socket) {
   if (StreamSocket* s = stream_of(Socket)) {
-    if (s->close()) kernel::release(Socket);  // else its service frees it after the callback
-    return;
+    if (!s->close()) return;  // its service frees it after the callback
+  } else {
+    UdpSocket* u = udp_of(Socket);
+    if (u == nullptr) return;
+    if (!u->close(net::socket::local())) {
+      kernel::printk("SysSocketClose: the socket belongs to Core#%d\n", u->owner()->core);
+      return;
+    }
   }
-  UdpSocket* u = udp_of(Socket);
-  if (u == nullptr) return;
-  if (!u->close(net::socket::local())) {
-    kernel::printk("SysSocketClose: the socket belongs to Core#%d\n", u->owner()->core);
-    return;
-  }
-  kernel::release(Socket);
+  Socket->Internal = nullptr;
+  void*& parked = kernel::this_cpu()->closed_socket;
+  kernel::release(parked);  // nullptr: nothing
+  parked = Socket;
 }
 
 Boolean SysSocketListen(PSocket Socket, LongInt QueueLen) {

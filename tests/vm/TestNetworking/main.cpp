@@ -59,6 +59,7 @@ int Server(LongInt connections) {
     return 1;
   }
   WriteConsoleF("TestNetworking: listening on port 80\n");
+  bool lifetime_ok = true;
   for (LongInt i = 0; i < connections; ++i) {
     PSocket c = SysSocketAccept(server);
     if (c == nullptr) return 2;
@@ -67,8 +68,14 @@ int Server(LongInt connections) {
     const LongInt sent = data == nullptr ? 0 : SysSocketSend(c, data, n, 0);
     WriteConsoleF("TestNetworking: connection %d: %d bytes echoed\n", i, sent);
     if (data != nullptr) ToroFreeMem(data);
+    // The socket lifetime rule: a closed socket is still readable until this thread's next
+    // kernel call returns, and a second close is a defined no-op (it was a double free).
+    c->UserDefined = &lifetime_ok;
+    SysSocketClose(c);
+    lifetime_ok = lifetime_ok && c->UserDefined == &lifetime_ok;
     SysSocketClose(c);
   }
+  WriteConsoleF("TestSocketLifetime-0: %p\n", lifetime_ok ? "PASSED" : "FAILED");
   SysSocketClose(server);
   Sleep(200);  // the last FIN is acknowledged
   return 0;
