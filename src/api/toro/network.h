@@ -105,7 +105,10 @@ void SysSocketClose(PSocket Socket);
 //  - SysSocketSelect: non-blocking: picks the next callback (DoReceive if data is waiting,
 //    DoClose if the peer closed, else DoTimeOut after TimeOut ms), returns true. Blocking:
 //    waits; true when data is waiting, false on peer close or timeout.
-//  - SysSocketClose: FIN after the queued data; the memory is released by the stack.
+//  - SysSocketClose: FIN after the queued data; the memory is released by the stack. The
+//    TSocket stays readable (UserDefined) until the service callback that closed it returns,
+//    or, closed elsewhere, until the closing thread's next kernel call returns; closing it
+//    again does nothing.
 Boolean SysSocketListen(PSocket Socket, LongInt QueueLen);
 PSocket SysSocketAccept(PSocket Socket);
 Boolean SysSocketConnect(PSocket Socket);
