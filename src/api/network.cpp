@@ -132,19 +132,12 @@ void IPStrtoArray(const char* Ip, Byte Result[4]) {
 }
 
 PMachine GetMacAddress(TIPAddress IP) {
-  net::Interface* i = net::local();
-  if (i == nullptr) return nullptr;
-  const net::Ipv4 hop = i->stack.next_hop(from_toro(IP));
-  net::Mac mac;
-  for (int attempt = 0; !i->stack.lookup(hop, &mac); ++attempt) {
-    if (attempt == 3) return nullptr;
-    i->stack.request(hop);
-    net::socket::detail::wait_for_next_hop(&i->sockets, hop);
-  }
+  const klib::Result<net::Mac> mac = net::socket::resolve(net::socket::local(), from_toro(IP));
+  if (!mac) return nullptr;
   auto* out = static_cast<PMachine>(kernel::allocate(sizeof(TMachine)));
   if (out == nullptr) return nullptr;
   out->IpAddress = IP;
-  memcpy(out->HardAddress.b, mac.b, 6);
+  memcpy(out->HardAddress.b, mac.value().b, 6);
   return out;
 }
 
