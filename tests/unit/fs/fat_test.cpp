@@ -204,6 +204,19 @@ class Fat : public ::testing::TestWithParam<int> {
     out.resize(done);
     return out;
   }
+  // `count` reads of `piece` bytes at pseudo-random offsets, each compared with `data`.
+  void check_random_reads(Inode& in, const std::vector<uint8_t>& data, size_t piece, uint32_t seed, int count) {
+    std::vector<uint8_t> got(piece);
+    uint32_t x = seed;
+    for (int i = 0; i < count; ++i) {
+      x = x * 1103515245u + 12345u;
+      const size_t off = (x >> 8) % data.size();
+      auto r = fs_->read(in, off, got.data(), got.size());
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r.value(), std::min(got.size(), data.size() - off));
+      ASSERT_TRUE(std::equal(got.begin(), got.begin() + r.value(), data.begin() + off)) << off;
+    }
+  }
   uint32_t cluster_bytes() const { return uint32_t(disk_.bytes[13]) * 512; }
 
   std::string dir_, img_;
@@ -445,16 +458,7 @@ TEST_P(Fat, FragmentedChainsReadBackInAnyOrder) {
   }
   EXPECT_EQ(read_all(fa, 777), a);
   EXPECT_EQ(read_all(fb, cb + 1), b);
-  std::vector<uint8_t> piece(3000);
-  uint32_t x = 7;
-  for (int i = 0; i < 200; ++i) {
-    x = x * 1103515245u + 12345u;
-    const size_t off = (x >> 8) % a.size();
-    auto r = fs_->read(fa, off, piece.data(), piece.size());
-    ASSERT_TRUE(r);
-    ASSERT_EQ(r.value(), std::min(piece.size(), a.size() - off));
-    ASSERT_TRUE(std::equal(piece.begin(), piece.begin() + r.value(), a.begin() + off)) << off;
-  }
+  check_random_reads(fa, a, 3000, 7, 200);
   ASSERT_TRUE(fs_->truncate(fa, cb * 3 + 5));  // cut inside the interleaved part
   ASSERT_TRUE(fs_->write_inode(fa));
   ASSERT_TRUE(fs_->write_inode(fb));
@@ -473,19 +477,7 @@ TEST_P(Fat, SeeksIntoAContiguousChainThenATruncatedAndRegrownOne) {
   std::vector<uint8_t> a = pattern(size_t(cb) * 40 + 9, 3);
   Inode fa = inode(fs_->create(root, "a.bin", 5, fs::kInodeReg).value());
   ASSERT_TRUE(fs_->write(fa, 0, a.data(), a.size()));
-  auto check = [&](uint32_t seed) {
-    std::vector<uint8_t> piece(cb + 17);
-    uint32_t x = seed;
-    for (int i = 0; i < 300; ++i) {
-      x = x * 1103515245u + 12345u;
-      const size_t off = (x >> 8) % a.size();
-      auto r = fs_->read(fa, off, piece.data(), piece.size());
-      ASSERT_TRUE(r);
-      ASSERT_EQ(r.value(), std::min(piece.size(), a.size() - off));
-      ASSERT_TRUE(std::equal(piece.begin(), piece.begin() + r.value(), a.begin() + off)) << off;
-    }
-  };
-  check(11);
+  check_random_reads(fa, a, cb + 17, 11, 300);
   ASSERT_TRUE(fs_->truncate(fa, size_t(cb) * 10));  // the learnt run was 40 clusters long
   a.resize(size_t(cb) * 10);
   Inode fc = inode(fs_->create(root, "c.bin", 5, fs::kInodeReg).value());
@@ -494,7 +486,7 @@ TEST_P(Fat, SeeksIntoAContiguousChainThenATruncatedAndRegrownOne) {
   const std::vector<uint8_t> more = pattern(size_t(cb) * 12 + 3, 5);
   ASSERT_TRUE(fs_->write(fa, a.size(), more.data(), more.size()));  // a continues elsewhere
   a.insert(a.end(), more.begin(), more.end());
-  check(12);
+  check_random_reads(fa, a, cb + 17, 12, 300);
   EXPECT_EQ(read_all(fa, cb - 1), a);
   ASSERT_TRUE(fs_->write_inode(fa));
   ASSERT_TRUE(fs_->write_inode(fc));
