@@ -108,6 +108,39 @@ void _IPAddresstoArray(TIPAddress Ip, Byte Result[4]) {
   for (int i = 0; i < 4; ++i) Result[i] = Byte(Ip >> (8 * i));
 }
 
+void IPStrtoArray(const char* Ip, Byte Result[4]) {
+  Byte out[4] = {};
+  int part = 0, digits = 0;
+  unsigned value = 0;
+  for (const char* c = Ip; c != nullptr; ++c) {
+    if (*c >= '0' && *c <= '9' && digits < 3) {
+      value = value * 10 + unsigned(*c - '0');
+      ++digits;
+      continue;
+    }
+    const bool end = *c == '\0' || *c == ' ';
+    if (digits == 0 || value > 255 || (*c != '.' && !end) || (end != (part == 3))) break;
+    out[part++] = Byte(value);
+    if (end) {
+      memcpy(Result, out, 4);
+      return;
+    }
+    value = 0;
+    digits = 0;
+  }
+  memset(Result, 0, 4);
+}
+
+PMachine GetMacAddress(TIPAddress IP) {
+  const klib::Result<net::Mac> mac = net::socket::resolve(net::socket::local(), from_toro(IP));
+  if (!mac) return nullptr;
+  auto* out = static_cast<PMachine>(kernel::allocate(sizeof(TMachine)));
+  if (out == nullptr) return nullptr;
+  out->IpAddress = IP;
+  memcpy(out->HardAddress.b, mac.value().b, 6);
+  return out;
+}
+
 Word SwapWORD(Word n) { return Word((n >> 8) | (n << 8)); }
 
 THardwareAddress GetLocalMAC() {
@@ -184,7 +217,7 @@ LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddr
   return sent ? LongInt(AddrLen) : 0;
 }
 
-LongInt SysSocketSend(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD) {
+LongInt SysSocketSend(PSocket Socket, const char* Addr, DWORD AddrLen, DWORD) {
   if (Socket == nullptr) return 0;
   if (StreamSocket* s = stream_of(Socket)) return LongInt(s->send(Addr, AddrLen, Socket->Blocking));
   return SysSocketSendTo(Socket, Addr, AddrLen, Socket->DestIp, Socket->DestPort);
@@ -196,20 +229,30 @@ Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut) {
   return u != nullptr && u->select(TimeOut);
 }
 
+// Toro programs read Socket->UserDefined after SysSocketClose (toro-spec §2.9.6: the stack
+// freed sockets later). So a TSocket stays valid until the service callback that closed it
+// returns (its dispatcher frees it then) or, closed anywhere else, until the closing thread's
+// next kernel call returns: it is parked on the core and freed by the core's next such close.
+// One thread of the core runs at a time (cooperative), so another thread's close can only run
+// inside a kernel call of the closing thread. Internal is cleared: a call on the closed socket
+// (a second close) finds no record and does nothing instead of freeing it twice.
 // A datagram socket must be closed on its own core (the stack is owner-only); from another
 // core it is refused rather than racing the packet thread.
 void SysSocketClose(PSocket Socket) {
   if (StreamSocket* s = stream_of(Socket)) {
-    if (s->close()) kernel::release(Socket);  // else its service frees it after the callback
-    return;
+    if (!s->close()) return;  // its service frees it after the callback
+  } else {
+    UdpSocket* u = udp_of(Socket);
+    if (u == nullptr) return;
+    if (!u->close(net::socket::local())) {
+      kernel::printk("SysSocketClose: the socket belongs to Core#%d\n", u->owner()->core);
+      return;
+    }
   }
-  UdpSocket* u = udp_of(Socket);
-  if (u == nullptr) return;
-  if (!u->close(net::socket::local())) {
-    kernel::printk("SysSocketClose: the socket belongs to Core#%d\n", u->owner()->core);
-    return;
-  }
-  kernel::release(Socket);
+  Socket->Internal = nullptr;
+  void*& parked = kernel::this_cpu()->closed_socket;
+  kernel::release(parked);  // nullptr: nothing
+  parked = Socket;
 }
 
 Boolean SysSocketListen(PSocket Socket, LongInt QueueLen) {

@@ -53,6 +53,10 @@ struct alignas(64) PerCpu {
   // Start-up of an application processor (kernel/start_cores.cpp).
   alignas(64) arch::CpuTables* ap_tables = nullptr;
   std::atomic<bool> ap_alive{false};
+  // The TSocket SysSocketClose freed last outside a service callback, kept until the core's next
+  // such close (src/api/network.cpp, release_later). Only this core touches it after boot, when
+  // no other core writes this line any more (ap_* are start-up only).
+  void* closed_socket = nullptr;
 };
 static_assert(offsetof(PerCpu, ap_tables) == 64 && sizeof(PerCpu) == 128, "two cache lines per core");
 static_assert(offsetof(PerCpu, reporting) < 64, "what a core writes for itself stays in its first cache line");

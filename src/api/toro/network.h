@@ -27,8 +27,23 @@ Boolean DedicateNetwork(const char* Name, const Byte IP[4], const Byte Gateway[4
 
 void _IPAddress(const Byte Ip[4], TIPAddress& Result);
 void _IPAddresstoArray(TIPAddress Ip, Byte Result[4]);
+// Dotted decimal ("10.0.2.2"), ended by NUL or a space, into four bytes. Bad input (nil, not
+// four numbers of 0-255, other characters) gives 0.0.0.0 (Toro: whatever it had parsed).
+void IPStrtoArray(const char* Ip, Byte Result[4]);
 Word SwapWORD(Word n);
 THardwareAddress GetLocalMAC();
+
+// An ARP answer (toro-spec §1.10 GetMacAddress): the MAC that frames to IpAddress go to.
+struct TMachine {
+  TIPAddress IpAddress;
+  THardwareAddress HardAddress;
+};
+using PMachine = TMachine*;
+// The MAC of IP's next hop (IP itself on the local subnet, else the gateway) from this core's
+// ARP cache, asking up to 3 times and waiting 500 ms each (Toro: 3 x 50 ms). nil when no answer
+// came or the core has no interface. **Changed:** a copy the caller frees with ToroFreeMem
+// (Toro returned its table entry).
+PMachine GetMacAddress(TIPAddress IP);
 
 // Sends an ICMP echo request from this core's interface. Returns 0 if sent, 1 if not (no
 // interface on this core, or the next hop did not answer ARP within 150 ms).
@@ -69,7 +84,8 @@ Boolean SysSocketBind(PSocket Socket, TIPAddress IPLocal, TIPAddress IPRemote, L
 LongInt SysSocketRecv(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD Flags);
 LongInt SysSocketRecvFrom(PSocket Socket, PChar Addr, DWORD AddrLen, TIPAddress* FromIp, DWORD* FromPort);
 // Sends AddrLen bytes to DestIp:DestPort (or the given address); returns AddrLen, 0 on failure.
-LongInt SysSocketSend(PSocket Socket, PChar Addr, DWORD AddrLen, DWORD Flags);
+// Addr is only read: a string literal or a const buffer passes without a cast (Toro: PChar).
+LongInt SysSocketSend(PSocket Socket, const char* Addr, DWORD AddrLen, DWORD Flags);
 LongInt SysSocketSendTo(PSocket Socket, const void* Addr, DWORD AddrLen, TIPAddress ToIp, DWORD ToPort);
 // True as soon as a datagram is waiting; false after TimeOut ms without one.
 Boolean SysSocketSelect(PSocket Socket, LongInt TimeOut);
@@ -89,7 +105,10 @@ void SysSocketClose(PSocket Socket);
 //  - SysSocketSelect: non-blocking: picks the next callback (DoReceive if data is waiting,
 //    DoClose if the peer closed, else DoTimeOut after TimeOut ms), returns true. Blocking:
 //    waits; true when data is waiting, false on peer close or timeout.
-//  - SysSocketClose: FIN after the queued data; the memory is released by the stack.
+//  - SysSocketClose: FIN after the queued data; the memory is released by the stack. The
+//    TSocket stays readable (UserDefined) until the service callback that closed it returns,
+//    or, closed elsewhere, until the closing thread's next kernel call returns; closing it
+//    again does nothing.
 Boolean SysSocketListen(PSocket Socket, LongInt QueueLen);
 PSocket SysSocketAccept(PSocket Socket);
 Boolean SysSocketConnect(PSocket Socket);

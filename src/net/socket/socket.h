@@ -128,6 +128,11 @@ klib::Status send_datagram(Sockets* here, uint16_t from_port, Ipv4 to, uint16_t 
 klib::Status send_echo(Sockets* here, Ipv4 to, uint16_t id, uint16_t seq, const void* data, size_t length);
 bool receive_echo(Sockets* here, EchoReply* out, uint64_t wait_ms);
 
+// The MAC frames to `ip` go to (its next hop: `ip` on the local subnet, else the gateway), from
+// `here`'s ARP cache, asking up to three times and waiting 500 ms each (toro-spec §1.10
+// GetMacAddress). Errors: kNoDevice (no interface), kTimeout (no answer).
+klib::Result<Mac> resolve(Sockets* here, Ipv4 ip);
+
 // ---------------------------------------------------------------------------------------------
 // Inline: the calls the API makes from one place (see the top of this header).
 
@@ -220,6 +225,18 @@ inline bool receive_echo(Sockets* here, EchoReply* out, uint64_t wait_ms) {
     kKernel.sleep_ms(1);
   }
   return false;
+}
+
+inline klib::Result<Mac> resolve(Sockets* here, Ipv4 ip) {
+  if (here == nullptr) return klib::Error::kNoDevice;
+  const Ipv4 hop = here->stack->next_hop(ip);
+  Mac mac;
+  for (int attempt = 0; !here->stack->lookup(hop, &mac); ++attempt) {
+    if (attempt == 3) return klib::Error::kTimeout;
+    here->stack->request(hop);
+    detail::wait_for_next_hop(here, hop);
+  }
+  return mac;
 }
 
 }  // namespace net::socket

@@ -749,4 +749,20 @@ TEST_F(SocketTest, EchoRequestAndReply) {
   EXPECT_GE(g_now / 1000 - start, 1000u);
 }
 
+TEST_F(SocketTest, ResolveAsksArpForTheNextHop) {
+  Lan lan;
+  EXPECT_EQ(ns::resolve(nullptr, kClientIp).error(), klib::Error::kNoDevice);
+  const klib::Result<net::Mac> on_link = ns::resolve(&lan.here, kClientIp);  // the peer answers
+  ASSERT_TRUE(on_link);
+  EXPECT_EQ(on_link.value(), kMacB);
+  // Another subnet: the gateway's MAC (the peer is the gateway).
+  const klib::Result<net::Mac> routed = ns::resolve(&lan.here, Ipv4::from_bytes(192, 0, 2, 1));
+  ASSERT_TRUE(routed);
+  EXPECT_EQ(routed.value(), kMacB);
+  // Nobody answers for an address of the subnet: three requests, 500 ms each, then kTimeout.
+  const uint64_t start = g_now / 1000;
+  EXPECT_EQ(ns::resolve(&lan.here, Ipv4::from_bytes(10, 0, 2, 99)).error(), klib::Error::kTimeout);
+  EXPECT_GE(g_now / 1000 - start, 1500u);
+}
+
 }  // namespace
