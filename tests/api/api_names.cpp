@@ -133,7 +133,11 @@ SIG(SysSocketAccept, PSocket (*)(PSocket));
 SIG(SysSocketConnect, Boolean (*)(PSocket));
 SIG(SysSocketRecv, LongInt (*)(PSocket, PChar, DWORD, DWORD));
 SIG(SysSocketPeek, LongInt (*)(PSocket, PChar, DWORD));
-SIG(SysSocketSend, LongInt (*)(PSocket, PChar, DWORD, DWORD));
+SIG(SysSocketSend, LongInt (*)(PSocket, const char*, DWORD, DWORD));
+SIG(IPStrtoArray, void (*)(const char*, Byte*));
+SIG(GetMacAddress, PMachine (*)(TIPAddress));
+static_assert(std::is_same_v<decltype(TMachine::IpAddress), TIPAddress> &&
+              std::is_same_v<decltype(TMachine::HardAddress), THardwareAddress> && std::is_same_v<PMachine, TMachine*>);
 SIG(SysSocketSelect, Boolean (*)(PSocket, LongInt));
 SIG(SysSocketClose, void (*)(PSocket));
 
@@ -149,3 +153,8 @@ void api_names_calls(char* p, const char* text) {
   TThread* t = GetCurrentThread();
   (void)t;
 }
+
+// Debug
+SIG(DumpDebugRing, void (*)());
+SIG(SetDebugRing, void (*)(PChar, LongInt));
+[[maybe_unused]] static void UsesWriteDebug() { WriteDebug("%p: %d\n", "TestX", 1); }

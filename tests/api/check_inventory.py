@@ -3,7 +3,7 @@
 extension must be used in the compile test (as a whole word), and every name the compile test
 checks with SIG(...) must have such a row. Prints what is wrong; exit status 1 if anything is.
 
-Usage: check_inventory.py API.md api_names.cpp"""
+Usage: check_inventory.py API.md COMPILE_TEST.cpp..."""
 import re
 import sys
 
@@ -11,7 +11,8 @@ ROW = re.compile(r"^\| `([^`]+)` \| ([^|]+) \| (same|differs|extension|absent) \
 
 
 def main():
-    doc, test = sys.argv[1], sys.argv[2]
+    doc, tests = sys.argv[1], sys.argv[2:]
+    test = " + ".join(tests)
     present, absent, problems = set(), set(), []
     for n, line in enumerate(open(doc, encoding="utf-8"), 1):
         if line.startswith("| `"):
@@ -23,7 +24,7 @@ def main():
             if name in present or name in absent:
                 problems.append(f"{doc}:{n}: {name} is listed twice")
             (absent if status == "absent" else present).add(name)
-    source = open(test, encoding="utf-8").read()
+    source = "\n".join(open(t, encoding="utf-8").read() for t in tests)
     code = re.sub(r"//[^\n]*|#define[^\n]*", "", source)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
     for name in sorted(present - words):

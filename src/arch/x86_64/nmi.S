@@ -17,3 +17,4 @@ nmi_shutdown_entry:
         hlt
         jmp 1b
         .size nmi_common, . - nmi_common
+        .section .note.GNU-stack, "", @progbits
