@@ -1,6 +1,7 @@
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/paging.h>
 #include <kernel/memory.h>
+#include <mm/xheap.h>
 #include <toro/memory.h>
 
 #include <cstring>
@@ -51,3 +52,34 @@ Boolean SysGetMemoryStats(LongInt CPU, TMemoryStats* Stats) {
   *Stats = {s.region_bytes, s.bytes_in_use, s.bytes_free, s.largest_free_block, s.remote_frees};
   return true;
 }
+
+namespace {
+mm::XHeap* xheap(PXHeap h) { return reinterpret_cast<mm::XHeap*>(h); }
+// From the calling core's heap (a core's heap is owner-only); given back from any core.
+void* xheap_allocate(void*, size_t size) { return kernel::allocate(size, 16); }
+void xheap_release(void*, void* block) { kernel::release(block); }
+}  // namespace
+
+PXHeap XHeapAcquire(Byte CPU) {
+  if (CPU >= kernel::heap().cores()) return nullptr;
+  const mm::XHeapHooks hooks{xheap_allocate, xheap_release, nullptr};
+  return reinterpret_cast<PXHeap>(mm::XHeap::create(hooks));
+}
+
+Pointer XHeapAlloc(PXHeap Heap, PtrUInt Size) { return Heap == nullptr ? nullptr : xheap(Heap)->alloc(Size); }
+
+void XHeapFree(PXHeap Heap, Pointer P) {
+  if (Heap != nullptr) xheap(Heap)->free(P);
+}
+
+Pointer XHeapRealloc(PXHeap Heap, Pointer P, PtrUInt NewSize) {
+  return Heap == nullptr ? nullptr : xheap(Heap)->realloc(P, NewSize);
+}
+
+void XHeapRelease(PXHeap Heap) {
+  if (Heap != nullptr) xheap(Heap)->destroy();
+}
+
+Boolean XHeapStack(PXHeap Heap) { return Heap != nullptr && xheap(Heap)->push_mark(); }
+
+Boolean XHeapUnstack(PXHeap Heap) { return Heap != nullptr && xheap(Heap)->pop_mark(); }

@@ -158,3 +158,12 @@ void api_names_calls(char* p, const char* text) {
 SIG(DumpDebugRing, void (*)());
 SIG(SetDebugRing, void (*)(PChar, LongInt));
 [[maybe_unused]] static void UsesWriteDebug() { WriteDebug("%p: %d\n", "TestX", 1); }
+
+// Memory: private heaps
+SIG(XHeapAcquire, PXHeap (*)(Byte));
+SIG(XHeapAlloc, Pointer (*)(PXHeap, PtrUInt));
+SIG(XHeapFree, void (*)(PXHeap, Pointer));
+SIG(XHeapRealloc, Pointer (*)(PXHeap, Pointer, PtrUInt));
+SIG(XHeapRelease, void (*)(PXHeap));
+SIG(XHeapStack, Boolean (*)(PXHeap));
+SIG(XHeapUnstack, Boolean (*)(PXHeap));

@@ -54,6 +54,24 @@ inline Pointer NumaReAllocMem(TReAllocPointer P, PtrUInt NewSize) { return ToroR
 // Usable bytes of the block at P (0 if P is not a live block).
 PtrUInt GetPointerSize(Pointer P);
 
+// Private heaps (toro-spec §2.8.5, src/mm/xheap.h): a bump allocator for one thread's
+// short-lived blocks, given back all at once. XHeapAcquire takes a 128 KiB first chunk (nil if
+// CPU is not a core or there is no memory; the chunks come from the calling core's memory, as
+// a core's heap is its own); blocks are 16-byte aligned and
+// XHeapFree gives back only blocks of 1 MiB and more; XHeapStack / XHeapUnstack bracket a scope
+// whose blocks all go at the Unstack (up to 16 nested; false when full / without a Stack).
+// **Changed:** Toro gave every thread a heap at creation; here a program acquires its own.
+// Not thread-safe: one thread uses a heap. A nil Heap is ignored (nil / false results).
+struct TXHeap;
+using PXHeap = TXHeap*;
+PXHeap XHeapAcquire(Byte CPU);
+Pointer XHeapAlloc(PXHeap Heap, PtrUInt Size);
+void XHeapFree(PXHeap Heap, Pointer P);
+Pointer XHeapRealloc(PXHeap Heap, Pointer P, PtrUInt NewSize);
+void XHeapRelease(PXHeap Heap);
+Boolean XHeapStack(PXHeap Heap);
+Boolean XHeapUnstack(PXHeap Heap);
+
 // Mark the pages overlapping [Add, Add + Size) cacheable / uncacheable (write-back / UC through
 // PCD|PWT), on 2 MiB granularity where the region is mapped with 2 MiB pages. Flushes this
 // core's TLB. False if part of the region is not mapped.

@@ -141,6 +141,32 @@ void TestMemoryNames() {
   Check("ToroReAllocMem-Numa", ok);
 }
 
+// XHeap: blocks, a scope given back by XHeapUnstack, the whole heap by XHeapRelease; the core's
+// heap in use comes back to where it was.
+void TestXHeap() {
+  TMemoryStats before{}, after{};
+  SysGetMemoryStats(GetCoreId(), &before);
+  PXHeap h = XHeapAcquire(Byte(GetCoreId()));
+  bool ok = h != nullptr && XHeapAcquire(Byte(MAX_CPU)) == nullptr && XHeapAlloc(nullptr, 8) == nullptr;
+  char* a = ok ? static_cast<char*>(XHeapAlloc(h, 300)) : nullptr;
+  ok = ok && a != nullptr && (PtrUInt(a) & 15) == 0;
+  if (ok) {
+    for (int i = 0; i < 300; ++i) a[i] = char(i);
+    ok = XHeapStack(h);
+    for (int i = 0; ok && i < 3000; ++i) ok = XHeapAlloc(h, 1000) != nullptr;  // past the first chunk
+    Pointer big = XHeapAlloc(h, 2 << 20);
+    ok = ok && big != nullptr && XHeapUnstack(h) && !XHeapUnstack(h);
+    char* b = static_cast<char*>(XHeapRealloc(h, a, 5000));
+    for (int i = 0; ok && i < 300; ++i) ok = b != nullptr && b[i] == char(i);
+    Pointer large = XHeapAlloc(h, 1 << 20);
+    XHeapFree(h, large);
+    XHeapFree(h, large);  // freed already: ignored
+    XHeapRelease(h);
+  }
+  SysGetMemoryStats(GetCoreId(), &after);
+  Check("XHeap", ok && after.BytesInUse == before.BytesInUse);
+}
+
 PtrInt ShutdownThread(void*) { ShutdownInQemu(); }
 }  // namespace
 
@@ -162,5 +188,6 @@ int main() {
   TestProcessNames();
   TestConsoleNames();
   TestMemoryNames();
+  TestXHeap();
   return g_failures;
 }
