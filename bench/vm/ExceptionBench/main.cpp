@@ -65,8 +65,9 @@ int main() {
     }
   });
   const bool ok = caught == 2 * kRounds + 2 * kFaultRounds && g_destroyed == kFaultRounds;
-  WriteConsoleF("ExceptionBench: error return %d cycles, throw/catch %d cycles, fault/catch %d cycles, "
-                "fault/catch with a destructor %d cycles (%d caught: %s)\n",
-                plain, thrown, faulted, guarded, caught, ok ? "all" : "MISSING");
+  WriteConsoleF(
+      "ExceptionBench: error return %d cycles, throw/catch %d cycles, fault/catch %d cycles, "
+      "fault/catch with a destructor %d cycles (%d caught: %s)\n",
+      plain, thrown, faulted, guarded, caught, ok ? "all" : "MISSING");
   return ok ? 0 : 1;
 }
