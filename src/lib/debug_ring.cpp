@@ -121,6 +121,7 @@ size_t DebugRing::drain(const Sink& sink) {
   }
   if (lost != 0) {
     if (mid_line) klib::put_string(sink, "\r\n");
+    mid_line = false;  // ended here: the next drain must not end it a second time (an empty line)
     put_lost(sink, lost);
   }
   tail_ = head;
