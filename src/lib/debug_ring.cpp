@@ -38,6 +38,8 @@ void DebugRing::attach(char* base, size_t size) {
   head_.store(0, std::memory_order_relaxed);
   claim_.store(0, std::memory_order_relaxed);
   tail_ = 0;
+  mid_line_ = false;
+  skipping_ = false;
 }
 
 bool DebugRing::move_to(char* base, size_t size) {
@@ -49,7 +51,7 @@ bool DebugRing::move_to(char* base, size_t size) {
   size_ = size;
   head_.store(fresh.head_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   claim_.store(fresh.claim_.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  tail_ = 0;
+  tail_ = 0;  // mid_line_ and skipping_ stay: they describe what the device has seen
   return true;
 }
 
@@ -81,7 +83,9 @@ size_t DebugRing::drain(const Sink& sink) {
     lost = head - size_ - p;
     p = head - size_;
   }
-  bool skipping = lost != 0;  // the rest of a line whose start is gone
+  // The rest of a line whose start is gone: lost now, or by the last drain, which ended inside it
+  // (its marker is printed; the rest of the line is dropped and counted in a marker of its own).
+  bool skipping = skipping_ || lost != 0;
   bool mid_line = mid_line_;  // the last byte sent (by this drain or the last) was not a line's end
   // A line (or a piece of a long one) is read first and checked once: every byte read before the
   // claim_ load that was overwritten lies below claim_ - size_ (see top).
@@ -126,6 +130,7 @@ size_t DebugRing::drain(const Sink& sink) {
   }
   tail_ = head;
   mid_line_ = mid_line;
+  skipping_ = skipping;
   return out;
 }
 

@@ -60,7 +60,8 @@ class DebugRing {
   // Drainer-only: the next position to drain, and the unbuffered count already reported.
   uint64_t tail_ = 0;
   uint64_t unbuffered_reported_ = 0;
-  bool mid_line_ = false;
+  bool mid_line_ = false;  // the last byte drained was not a line's end
+  bool skipping_ = false;  // the last drain ended inside a line whose start was lost
 };
 
 }  // namespace klib
