@@ -23,24 +23,30 @@ void console_init() { g_com1.init(); }
 
 klib::Sink console_sink() { return klib::Sink{put, nullptr, now}; }
 
-void console_write(const char* fmt, const klib::Arg* args, size_t count) {
-  if (g_panic_mode) {
-    klib::format(console_sink(), fmt, args, count);
-    return;
-  }
-  arch::InterruptGuard no_interrupts;
+// Takes the console lock unless panic mode is on or this core holds it already (a fault or panic
+// inside a console write: waiting would deadlock, so the interrupted line gets the report in the
+// middle). True when this call took it: the caller then gives it back with release_console().
+// Interrupts must be off.
+bool acquire_console() {
+  if (g_panic_mode) return false;
   const int me = int(current_core());
-  if (g_owner.load(std::memory_order_relaxed) == me) {
-    // This core already holds the lock: a fault or panic inside a console write. Waiting would
-    // deadlock; the interrupted line gets the report in the middle.
-    klib::format(console_sink(), fmt, args, count);
-    return;
-  }
+  if (g_owner.load(std::memory_order_relaxed) == me) return false;
   g_console_lock.lock();
   g_owner.store(me, std::memory_order_relaxed);
-  klib::format(console_sink(), fmt, args, count);
+  return true;
+}
+
+void release_console(bool taken) {
+  if (!taken) return;
   g_owner.store(-1, std::memory_order_relaxed);
   g_console_lock.unlock();
+}
+
+void console_write(const char* fmt, const klib::Arg* args, size_t count) {
+  arch::InterruptGuard no_interrupts;
+  const bool taken = acquire_console();
+  klib::format(console_sink(), fmt, args, count);
+  release_console(taken);
 }
 
 void console_flush() { g_com1.flush(); }

@@ -4,6 +4,7 @@
 //   kernel::console_flush();
 #pragma once
 
+#include <arch/x86_64/cpu.h>
 #include <lib/format.h>
 
 #include <cstddef>
@@ -18,8 +19,24 @@ void console_write(const char* fmt, const klib::Arg* args, size_t count);
 void console_flush();
 // From now on writes skip the lock: the fault and panic paths may interrupt a holder of it.
 void console_enter_panic_mode();
-// Unlocked sink for code that already serialises (the fault report).
+// Unlocked sink: for code that holds the console (ConsoleHold) or has stopped the other cores.
 klib::Sink console_sink();
+
+bool acquire_console();
+void release_console(bool taken);
+// Holds the console lock for several writes (a fault report), so that no other core's line lands
+// among them; re-entrant on one core (printk inside it writes at once). Interrupts are off inside.
+class ConsoleHold {
+ public:
+  ConsoleHold() : taken_(acquire_console()) {}
+  ~ConsoleHold() { release_console(taken_); }
+  ConsoleHold(const ConsoleHold&) = delete;
+  ConsoleHold& operator=(const ConsoleHold&) = delete;
+
+ private:
+  arch::InterruptGuard no_interrupts_;  // constructed first: off before the lock is taken
+  bool taken_;
+};
 
 template <typename... Args>
 void printk(klib::FormatString<std::type_identity_t<Args>...> fmt, const Args&... args) {

@@ -36,6 +36,7 @@ namespace {
 }  // namespace
 
 void print_fault_report(const arch::TrapFrame& f) {
+  const ConsoleHold hold;  // the report's lines stay together when several cores fault at once
   const klib::Sink s = console_sink();
   const uint32_t core = current_core();
   if (f.vector == 14) {
