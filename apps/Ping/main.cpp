@@ -25,15 +25,25 @@ int main() {
                   seq);
     if (ICMPSendEcho(target, payload, 32, seq, 0) != 0) {
       WriteConsoleF("\t ToroPing: could not send (no ARP answer from the gateway)\n");
-    } else if (PICMPReply reply = ICMPPoolPackets()) {
+      Sleep(1000);
+      continue;
+    }
+    // Up to three polls of a second each: on a loaded host a reply can come late, and a late
+    // reply to an earlier ping is reported and skipped instead of ending this one's wait.
+    bool matched = false;
+    for (int poll = 0; poll < 3 && !matched; ++poll) {
+      PICMPReply reply = ICMPPoolPackets();
+      if (reply == nullptr) continue;
       if (reply->SourceIP == target && reply->Seq == seq) {
         WriteConsoleF("\t ToroPing: received ping from %d.%d.%d.%d\n", gateway[0], gateway[1], gateway[2], gateway[3]);
         ++received;
+        matched = true;
       } else {
         WriteConsoleF("\t ToroPing: wrong received ping, seq=%d\n", reply->Seq);
       }
       ToroFreeMem(reply);
-    } else {
+    }
+    if (!matched) {
       WriteConsoleF("\t ToroPing: no received ping from %d.%d.%d.%d\n", gateway[0], gateway[1], gateway[2], gateway[3]);
     }
     Sleep(1000);
