@@ -2,10 +2,11 @@
 """Build a libFuzzer target with clang (Debian's libclang-rt-14-dev) and run it for a bounded
 time from its seeds. Fails on any crash or sanitizer report.
 
-Usage: run_fuzz.py SRC_DIR SECONDS [--target net|fs] SOURCE...  (the portable sources to fuzz,
+Usage: run_fuzz.py SRC_DIR SECONDS [--target net|fs|gdb] SOURCE...  (the portable sources to fuzz,
 from meson). net (the default): the network stack (stack_fuzz.cpp) from seed frames. fs: the
 filesystem drivers (fs_fuzz.cpp) from images that mkfs.fat and mtools make here, packed as
-fs_fuzz.cpp reads them; skipped (exit 77) without those tools."""
+fs_fuzz.cpp reads them; skipped (exit 77) without those tools. gdb: the gdb stub's protocol
+session (gdb_fuzz.cpp) from a session as gdb opens it."""
 import os
 import shutil
 import subprocess
@@ -100,9 +101,23 @@ def fs_seeds(tmp):
     return seeds
 
 
+# The gdb session (gdb_fuzz.cpp): byte 0 odd = each line sent as a packet with its checksum; a
+# session as gdb opens it, and raw framing with escapes, a bad checksum and Ctrl-C.
+GDB_SEEDS = {
+    "session": b"\x01" + b"\n".join([
+        b"qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+;xmlRegisters=i386",
+        b"vMustReplyEmpty", b"QStartNoAckMode", b"Hg0", b"qXfer:features:read:target.xml:0,ffb",
+        b"qTStatus", b"?", b"qfThreadInfo", b"qsThreadInfo", b"qAttached", b"Hc-1", b"qC",
+        b"qThreadExtraInfo,2", b"g", b"p10", b"P10=0010400000000000", b"m1000,40", b"M1010,2:abcd",
+        b"X1020,3:a}\x03b", b"Z0,401000,1", b"Z2,1008,8", b"z0,401000,1", b"vCont?", b"vCont;s:2;c",
+        b"c", b"s", b"T2", b"D", b"k"]),
+    "raw": b"\x00$qSupported#37+$g#67$m1000,4#8d$?#00-\x03$vCont;c#a8\x03$X1000,2:}]}\x03#00",
+}
+
 TARGETS = {
     # name: (source file, seeds (a dict, or a function of a temporary directory), -max_len)
     "net": ("stack_fuzz.cpp", SEEDS, 1518),
+    "gdb": ("gdb_fuzz.cpp", GDB_SEEDS, 16384),
     "fs": ("fs_fuzz.cpp", fs_seeds, 65536),
 }
 
