@@ -12,7 +12,7 @@ namespace gdbtest {
 
 using namespace klib::gdb;
 
-class FakeTarget final : public Target {
+class FakeTarget : public Target {
  public:
   static constexpr uint64_t kMemoryBase = 0x1000;
   static constexpr size_t kThreads = 3;  // ids 1..3
