@@ -111,6 +111,16 @@ def choose_tokens(names):
     return tokens, ["".join(parts) for parts in coded]
 
 
+def uleb128(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
 def build_blob(symbols, anchor):
     names = [name for _, _, name in symbols]
     if any(ord(c) <= MAX_TOKENS for n in names for c in n):
@@ -119,20 +129,14 @@ def build_blob(symbols, anchor):
     dictionary = b"".join(t.encode() + b"\0" for t in tokens)
     dictionary += b"\0" * (-len(dictionary) % 4)
     base = symbols[0][0] if symbols else 0
-    strings = bytearray()
-    entries = bytearray()
-    offsets = {}
+    records = bytearray()
+    previous = base
     for (address, size, _), name in zip(symbols, coded):
-        raw = name.encode("utf-8", "replace") + b"\0"
-        if raw not in offsets:  # one copy of a name several symbols share
-            offsets[raw] = len(strings)
-            strings += raw
-        if address - base > 0xFFFFFFFF:
-            sys.exit("ksyms: the code spans more than 4 GiB")
-        entries += struct.pack("<III", address - base, min(size, 0xFFFFFFFF), offsets[raw])
-    header = b"KSYM" + struct.pack("<III", 2, len(symbols), len(strings)) + struct.pack("<QQII", anchor, base,
+        records += uleb128(address - previous) + uleb128(size) + name.encode("utf-8", "replace") + b"\0"
+        previous = address
+    header = b"KSYM" + struct.pack("<III", 3, len(symbols), len(records)) + struct.pack("<QQII", anchor, base,
                                                                                          len(dictionary), 0)
-    return bytes(header + dictionary + entries + strings)
+    return bytes(header + dictionary + records)
 
 
 def main():

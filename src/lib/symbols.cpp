@@ -1,16 +1,51 @@
 #include <lib/symbols.h>
 
 namespace klib {
+namespace {
+
+// A walk over the records (symbols.h): next() reads one, false when it is malformed or past the end.
+struct Record {
+  const uint8_t* p;
+  const uint8_t* end;
+  uint64_t address;  // of the last record read (before the first: the base)
+  uint64_t size = 0;
+  const char* name = nullptr;
+
+  bool uleb(uint64_t* out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p == end) return false;
+      const uint8_t b = *p++;
+      v |= uint64_t(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        *out = v;
+        return true;
+      }
+    }
+    return false;  // more than ten bytes
+  }
+  bool next() {
+    uint64_t delta = 0;
+    if (!uleb(&delta) || !uleb(&size) || address + delta < address) return false;
+    address += delta;
+    name = reinterpret_cast<const char*>(p);
+    while (p < end && *p != 0) ++p;
+    if (p == end) return false;  // names end inside the records
+    ++p;
+    return true;
+  }
+};
+
+}  // namespace
 
 SymbolTable::SymbolTable(const void* blob, size_t size) {
   if (blob == nullptr || size < sizeof(KsymsHeader)) return;
   const auto* h = static_cast<const KsymsHeader*>(blob);
-  if (h->magic[0] != 'K' || h->magic[1] != 'S' || h->magic[2] != 'Y' || h->magic[3] != 'M' || h->version != 2) {
+  if (h->magic[0] != 'K' || h->magic[1] != 'S' || h->magic[2] != 'Y' || h->magic[3] != 'M' || h->version != 3) {
     return;
   }
-  const uint64_t need =
-      sizeof(KsymsHeader) + uint64_t(h->dict_size) + uint64_t(h->count) * sizeof(KsymsEntry) + h->strings_size;
-  if (need > size || h->strings_size == 0 || h->dict_size % 4 != 0) return;
+  const uint64_t need = sizeof(KsymsHeader) + uint64_t(h->dict_size) + uint64_t(h->records_size);
+  if (need > size || h->dict_size % 4 != 0) return;
   const auto* base = static_cast<const char*>(blob);
   const char* dict = base + sizeof(KsymsHeader);
   // Tokens: NUL-terminated strings filling the dictionary (padded with NULs to 4 bytes).
@@ -28,30 +63,28 @@ SymbolTable::SymbolTable(const void* blob, size_t size) {
     }
     if (i == h->dict_size) return;  // not terminated inside the dictionary
   }
-  const auto* entries = reinterpret_cast<const KsymsEntry*>(dict + h->dict_size);
-  const char* strings = dict + h->dict_size + uint64_t(h->count) * sizeof(KsymsEntry);
-  if (strings[h->strings_size - 1] != 0) return;  // names must be terminated inside the blob
+  // The records: every varint and name inside records_size, token bytes the dictionary has.
+  const auto* records = reinterpret_cast<const uint8_t*>(dict + h->dict_size);
+  Record r{records, records + h->records_size, h->base};
   for (uint32_t i = 0; i < h->count; ++i) {
-    if (entries[i].name_offset >= h->strings_size) return;
-    if (i > 0 && entries[i].address < entries[i - 1].address) return;
+    if (!r.next()) return;
+    for (const char* c = r.name; *c != 0; ++c) {
+      if (uint8_t(*c) <= kMaxTokens && uint8_t(*c) > tokens) return;  // a token the dictionary lacks
+    }
   }
-  for (uint32_t i = 0; i < h->strings_size; ++i) {
-    const uint8_t c = uint8_t(strings[i]);
-    if (c != 0 && c <= kMaxTokens && c > tokens) return;  // a token the dictionary lacks
-  }
-  entries_ = entries;
-  strings_ = strings;
+  if (r.p != r.end) return;  // bytes past the last record: not this layout
+  records_ = records;
   token_count_ = tokens;
   count_ = h->count;
-  strings_size_ = h->strings_size;
+  records_size_ = h->records_size;
   anchor_ = h->anchor_address;
   base_ = h->base;
 }
 
-void SymbolTable::decode(uint32_t offset, char* out, size_t capacity) const {
+void SymbolTable::decode(const char* name, char* out, size_t capacity) const {
   size_t n = 0;
   bool cut = false;
-  for (const char* p = strings_ + offset; *p != 0 && !cut; ++p) {
+  for (const char* p = name; *p != 0 && !cut; ++p) {
     const uint8_t c = uint8_t(*p);
     const char* piece = c <= kMaxTokens ? tokens_[c - 1] : p;
     const size_t len = c <= kMaxTokens ? ~size_t(0) : 1;
@@ -70,35 +103,28 @@ void SymbolTable::decode(uint32_t offset, char* out, size_t capacity) const {
 }
 
 bool SymbolTable::lookup(uint64_t address, Symbol* out) const {
-  if (entries_ == nullptr || count_ == 0 || address < address_of(0)) return false;
-  // Last entry whose address <= `address`.
-  uint32_t lo = 0, hi = count_;
-  while (hi - lo > 1) {
-    const uint32_t mid = lo + (hi - lo) / 2;
-    if (address_of(mid) <= address) {
-      lo = mid;
-    } else {
-      hi = mid;
+  if (records_ == nullptr) return false;
+  // The last record at or below `address`; of several at one address (aliases), one whose
+  // extent covers `address` if there is one. The constructor checked every record.
+  Record r{records_, records_ + records_size_, base_};
+  bool found = false, covering = false;
+  uint64_t at = 0, size = 0;
+  const char* name = nullptr;
+  for (uint32_t i = 0; i < count_ && r.next() && r.address <= address; ++i) {
+    if (!found || r.address != at) covering = false;  // a new address
+    if (!covering) {
+      found = true;
+      at = r.address;
+      size = r.size;
+      name = r.name;
+      covering = size != 0 && address < at + size;
     }
   }
-  // Several symbols may share an address; prefer one whose extent covers `address`.
-  uint32_t best = lo;
-  for (uint32_t i = lo + 1; i-- > 0 && entries_[i].address == entries_[lo].address;) {
-    if (entries_[i].size != 0 && address < address_of(i) + entries_[i].size) {
-      best = i;
-      break;
-    }
-  }
-  const KsymsEntry& e = entries_[best];
-  if (strings_[e.name_offset] == 0) return false;  // the end-of-code sentinel
-  if (e.size != 0) {
-    if (address >= address_of(best) + e.size) return false;
-  } else if (lo + 1 < count_ && address >= address_of(lo + 1)) {
-    return false;
-  }
-  decode(e.name_offset, out->name, sizeof out->name);
-  out->address = address_of(best);
-  out->offset = address - out->address;
+  if (!found || *name == 0) return false;               // before the first, or the end-of-code sentinel
+  if (size != 0 && address >= at + size) return false;  // in a gap after a sized symbol
+  decode(name, out->name, sizeof out->name);
+  out->address = at;
+  out->offset = address - at;
   return true;
 }
 

@@ -5,15 +5,18 @@
 //   klib::Symbol s;
 //   if (table.lookup(rip, &s)) print(s.name, s.offset);
 //
-// Blob layout (little endian), written by tools/ksyms.py, version 2:
+// Blob layout (little endian), written by tools/ksyms.py, version 3:
 //   KsymsHeader;
 //   the dictionary: dict_size bytes, up to kMaxTokens NUL-terminated strings;
-//   `count` KsymsEntry sorted by address (12 bytes each: addresses relative to `base`);
-//   the names, NUL-terminated, in which a byte 1..kMaxTokens stands for dictionary string
-//   (byte - 1): "net::tcp::", "unsigned long" and the like, which demangled C++ names repeat.
-// An entry with an empty name marks the end of the code: addresses from there on are not in a
-// function. The table is part of every image's loadable bytes; the dictionary takes it from
-// about 48 to 32 bytes a function.
+//   `count` records sorted by address, records_size bytes in all, each:
+//     the address minus the previous record's (the first: minus `base`), ULEB128;
+//     the size, ULEB128 (0 when unknown: the symbol then extends to the next one);
+//     the name, NUL-terminated, in which a byte 1..kMaxTokens stands for dictionary string
+//     (byte - 1): "net::tcp::", "unsigned long" and the like, which demangled C++ names repeat.
+// A record with an empty name marks the end of the code: addresses from there on are not in a
+// function. The table is part of every image's loadable bytes: the dictionary and the varints
+// take it from about 48 to 24 bytes a function. A lookup walks the records (a fault report
+// makes a handful).
 #pragma once
 
 #include <cstddef>
@@ -23,22 +26,15 @@ namespace klib {
 
 struct KsymsHeader {
   char magic[4];     // "KSYM"
-  uint32_t version;  // 2
+  uint32_t version;  // 3
   uint32_t count;
-  uint32_t strings_size;
+  uint32_t records_size;
   uint64_t anchor_address;  // address of kernel_entry when the table was made (staleness check)
-  uint64_t base;            // entries' addresses are relative to this
+  uint64_t base;            // the first record's address is relative to this
   uint32_t dict_size;       // bytes of dictionary after the header
   uint32_t reserved;
 };
 static_assert(sizeof(KsymsHeader) == 40);
-
-struct KsymsEntry {
-  uint32_t address;  // - base
-  uint32_t size;     // 0 when unknown: the symbol then extends to the next one
-  uint32_t name_offset;
-};
-static_assert(sizeof(KsymsEntry) == 12);
 
 struct Symbol {
   static constexpr size_t kMaxName = 256;  // longer names are cut (and end in "...")
@@ -54,22 +50,20 @@ class SymbolTable {
   // Validates the blob; an invalid or truncated one gives an empty table.
   SymbolTable(const void* blob, size_t size);
 
-  bool valid() const { return entries_ != nullptr; }
+  bool valid() const { return records_ != nullptr; }
   size_t size() const { return count_; }
   uint64_t anchor_address() const { return anchor_; }
   // The symbol containing `address` (its name decoded into out->name), or false.
   bool lookup(uint64_t address, Symbol* out) const;
 
  private:
-  uint64_t address_of(uint32_t i) const { return base_ + entries_[i].address; }
-  void decode(uint32_t offset, char* out, size_t capacity) const;
+  void decode(const char* name, char* out, size_t capacity) const;
 
-  const KsymsEntry* entries_ = nullptr;
-  const char* strings_ = nullptr;
+  const uint8_t* records_ = nullptr;
   const char* tokens_[kMaxTokens] = {};
   uint32_t token_count_ = 0;
   uint32_t count_ = 0;
-  uint32_t strings_size_ = 0;
+  uint32_t records_size_ = 0;
   uint64_t anchor_ = 0;
   uint64_t base_ = 0;
 };

@@ -13,7 +13,16 @@ struct Sym {
   std::string name;
 };
 
-// A version-2 blob: names may hold token bytes (1..31) for the strings of `tokens`.
+void put_uleb(std::vector<uint8_t>* out, uint64_t v) {
+  do {
+    const uint8_t b = v & 0x7F;
+    v >>= 7;
+    out->push_back(uint8_t(b | (v != 0 ? 0x80 : 0)));
+  } while (v != 0);
+}
+
+// A version-3 blob (symbols sorted by address): names may hold token bytes (1..31) for the
+// strings of `tokens`.
 std::vector<uint8_t> make_blob(const std::vector<Sym>& syms, uint64_t anchor = 0x1000,
                                const std::vector<std::string>& tokens = {}) {
   std::vector<uint8_t> dict;
@@ -22,23 +31,22 @@ std::vector<uint8_t> make_blob(const std::vector<Sym>& syms, uint64_t anchor = 0
     dict.push_back(0);
   }
   while (dict.size() % 4 != 0) dict.push_back(0);
-  uint64_t base = syms.empty() ? 0 : syms[0].address;
-  for (const auto& s : syms) base = s.address < base ? s.address : base;
-  std::vector<uint8_t> strings;
-  std::vector<klib::KsymsEntry> entries;
+  const uint64_t base = syms.empty() ? 0 : syms[0].address;
+  std::vector<uint8_t> records;
+  uint64_t previous = base;
   for (const auto& s : syms) {
-    entries.push_back({uint32_t(s.address - base), s.size, uint32_t(strings.size())});
-    strings.insert(strings.end(), s.name.begin(), s.name.end());
-    strings.push_back(0);
+    put_uleb(&records, s.address - previous);
+    put_uleb(&records, s.size);
+    records.insert(records.end(), s.name.begin(), s.name.end());
+    records.push_back(0);
+    previous = s.address;
   }
-  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'},  2, uint32_t(syms.size()), uint32_t(strings.size()), anchor, base,
+  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'},  3, uint32_t(syms.size()), uint32_t(records.size()), anchor, base,
                       uint32_t(dict.size()), 0};
   std::vector<uint8_t> blob(sizeof(h));
   memcpy(blob.data(), &h, sizeof(h));
   blob.insert(blob.end(), dict.begin(), dict.end());
-  const auto* e = reinterpret_cast<const uint8_t*>(entries.data());
-  blob.insert(blob.end(), e, e + entries.size() * sizeof(klib::KsymsEntry));
-  blob.insert(blob.end(), strings.begin(), strings.end());
+  blob.insert(blob.end(), records.begin(), records.end());
   return blob;
 }
 
@@ -98,8 +106,15 @@ TEST(Symbols, RejectsCorruptBlobs) {
   auto bad_magic = blob;
   bad_magic[0] = 'X';
   EXPECT_FALSE(klib::SymbolTable(bad_magic.data(), bad_magic.size()).valid());
-  auto unsorted = make_blob({{0x2000, 0x10, "b"}, {0x1000, 0x10, "a"}});
-  EXPECT_FALSE(klib::SymbolTable(unsorted.data(), unsorted.size()).valid());
+  auto wrapping = make_blob({{0x1000, 0x10, "a"}, {0x1000 - 1, 0x10, "b"}});  // a delta past 2^64
+  EXPECT_FALSE(klib::SymbolTable(wrapping.data(), wrapping.size()).valid());
+  auto endless = blob;  // a varint that never ends: every byte has its high bit
+  for (size_t i = sizeof(klib::KsymsHeader); i < endless.size(); ++i) endless[i] = 0xFF;
+  EXPECT_FALSE(klib::SymbolTable(endless.data(), endless.size()).valid());
+  auto extra = blob;  // a byte past the last record, counted in records_size
+  extra.push_back(0);
+  reinterpret_cast<klib::KsymsHeader*>(extra.data())->records_size += 1;
+  EXPECT_FALSE(klib::SymbolTable(extra.data(), extra.size()).valid());
   auto unterminated = blob;
   unterminated.back() = 'z';
   EXPECT_FALSE(klib::SymbolTable(unterminated.data(), unterminated.size()).valid());
@@ -134,6 +149,22 @@ TEST(Symbols, LongNamesAreCutWithAnEllipsis) {
   EXPECT_LT(got.size(), klib::Symbol::kMaxName);
   EXPECT_EQ(got.substr(got.size() - 3), "...");
   EXPECT_EQ(got.substr(0, 20), "abcdefghijabcdefghij");
+}
+
+TEST(Symbols, ManySymbolsAndLargeGaps) {
+  std::vector<Sym> syms;
+  for (uint64_t i = 0; i < 1000; ++i)
+    syms.push_back({0x100000 + i * i * 16, uint32_t(i % 3 == 0 ? 0 : 8), "f" + std::to_string(i)});
+  auto blob = make_blob(syms);
+  klib::SymbolTable t(blob.data(), blob.size());
+  ASSERT_TRUE(t.valid());
+  EXPECT_EQ(t.size(), 1000u);
+  klib::Symbol s;
+  ASSERT_TRUE(t.lookup(0x100000 + 999 * 999 * 16 + 7, &s));
+  EXPECT_STREQ(s.name, "f999");
+  ASSERT_TRUE(t.lookup(0x100000 + 300 * 300 * 16 + 100, &s));  // f300 has no size: it runs to f301
+  EXPECT_STREQ(s.name, "f300");
+  EXPECT_FALSE(t.lookup(0x100000 + 301 * 301 * 16 + 8, &s));  // past f301's 8 bytes
 }
 
 TEST(Symbols, RejectsTokensTheDictionaryLacks) {
