@@ -16,8 +16,11 @@ forwarded 127.0.0.1 port):
 
 Measured: `ab -n N -c C` (C = 1..1000; failed, non-2xx and stalled requests counted), `wrk
 --latency -H 'Connection: close'` at 1, 10, 100 connections, QEMU start to first HTTP 200,
-HelloWorldMicroservice's image size, the smallest -m that serves, and the host CPU of the idle
-VM. Prints a table with the goals' verdicts, writes results.json, table.txt and rps.png (gnuplot)
+HelloWorldMicroservice's image size, the smallest -m that serves, the host CPU of the idle
+VM, QEMU's CPU time per 1000 requests (ab -n 2000 -c 10) and, from a second boot with QEMU's
+trace events on, the exits per request over ab -n 1000 -c 1 (every MMIO/PIO access of the guest
+and every interrupt delivered; LAPIC writes, NIC accesses, kicks and virtio notifications
+apart; --no-exits skips it). Prints a table with the goals' verdicts, writes results.json, table.txt and rps.png (gnuplot)
 to --out. Everything it starts (QEMU, nginx, ab, wrk) runs in its own process group and is
 killed on exit, on an exception and on SIGINT/SIGTERM.
 """
@@ -54,6 +57,11 @@ GOAL_BOOT_S = 0.15      # QEMU start to the first HTTP 200
 GOAL_IMAGE = 128 * 1024  # bytes
 GOAL_MEM_MB = 8
 STALL_MS = 1000.0       # a wrk answer slower than this counts as stalled (ab: -s, see --ab-timeout)
+# Issue 16: QEMU's CPU per 1000 requests (ab -n 2000 -c 10) and exits per request (ab -c 1,
+# traced) at most a third of what they were before it: the "before" measured at e2b3d4d with
+# `bench/http/run.py --only toro --quick` (bench/RESULTS.md).
+GOAL_CPU_MS_PER_1000 = 40.0
+EXITS_BEFORE = {"toro-e1000": 19.1, "toro-virtio": 15.1, "toro2-e1000": None, "toro2-virtio": None}
 
 # --------------------------------------------------------------------------- processes
 
@@ -391,13 +399,14 @@ class Target:
         self.ports = []
         self.boot_s = None
         self.logfile = None
+        self.extra_qemu = []  # appended to a VM's command line (measure_exits: the trace)
 
     def command(self, ports):
         raise NotImplementedError
 
     def start(self, timeout=60):
         self.ports = [harness.free_port() for _ in range(self.nports)]
-        cmd = self.command(self.ports)
+        cmd = self.command(self.ports) + (self.extra_qemu if self.is_vm else [])
         if self.verbose:
             log("$ " + " ".join(cmd))
         self.logfile = open(os.path.join(self.outdir, f"{self.name}.log"), "wb")  # the last boot's console
@@ -713,6 +722,83 @@ def measure_idle(target, seconds):
     return (c1 - c0) / (t1 - t0) * 100
 
 
+def measure_cpu(target, args):
+    """QEMU's CPU time (user + system, all its threads) per 1000 requests across ab -n 2000 -c 10."""
+    c0 = target.cpu_seconds()
+    a = ab_run(target.ports, 2000, 10, args.ab_timeout)
+    c1 = target.cpu_seconds()
+    done = a.get("done") or 0
+    return (c1 - c0) * 1000 / (done / 1000) if done else None
+
+
+# QEMU trace events that stand for exits to the hypervisor (on KVM each is a VM exit or an
+# injection): every MMIO and I/O-port access the guest makes (memory_region_ops_*, cpu >= 0;
+# the local APIC's registers, the NIC's, a virtqueue kick among them) and every interrupt
+# delivered to a core (apic_deliver_irq). virtio_queue_notify (kicks) and virtio_notify (the
+# device interrupting the guest, or skipping it) are shown as well.
+TRACE_EVENTS = ["memory_region_ops_read", "memory_region_ops_write", "apic_deliver_irq", "apic_mem_writel",
+                "virtio_queue_notify", "virtio_notify"]
+TRACE_LINE = re.compile(r"^(?:\d+@[\d.]+:)?(\w+)(.*)$")
+
+
+def count_trace(lines):
+    counts = {}
+
+    def add(key):
+        counts[key] = counts.get(key, 0) + 1
+    for line in lines:
+        m = TRACE_LINE.match(line)
+        if not m:
+            continue
+        event, rest = m.groups()
+        if event.startswith("memory_region_ops_"):
+            cpu = re.search(r"cpu (-?\d+)", rest)
+            name = re.search(r"name '([^']*)'", rest)
+            if cpu is None or int(cpu.group(1)) < 0:
+                continue  # a device's own access (an MSI write), not the guest's
+            add(f"{event[18:]} {name.group(1) if name else '?'}")
+            add("exits")
+        elif event in TRACE_EVENTS:
+            add(event)
+            if event == "apic_deliver_irq":
+                add("exits")
+    return counts
+
+
+def measure_exits(target, requests=1000):
+    """Boots `target` again with QEMU's trace events on and counts them per request across
+    ab -n REQUESTS -c 1 (sequential requests: nothing to batch). Returns the counts per request."""
+    events = os.path.join(target.outdir, "trace-events")
+    with open(events, "w") as f:
+        f.write("\n".join(TRACE_EVENTS) + "\n")
+    trace = os.path.join(target.outdir, f"{target.name}.trace")
+    target.extra_qemu = ["-trace", f"events={events}", "-D", trace]
+    try:
+        if not target.start(timeout=60):
+            return None
+        time.sleep(1.0)  # the boot's own accesses (PCI probing, TSC calibration) end first
+        with open(trace, "rb") as f:
+            start = f.seek(0, os.SEEK_END)
+        a = ab_one(target.ports[0], requests, 1, 10, 120)
+        time.sleep(0.5)
+        with open(trace, "rb") as f:
+            f.seek(start)
+            lines = f.read().decode(errors="replace").splitlines()
+    finally:
+        target.stop()
+        target.extra_qemu = []
+    done = a.get("done") or 0
+    if not done:
+        return None
+    per = {k: v / done for k, v in count_trace(lines).items()}
+    per["requests"] = done
+    try:
+        os.unlink(trace)
+    except OSError:
+        pass
+    return per
+
+
 def serves_with(elf, mem, outdir, verbose):
     t = Toro(outdir, verbose, elf, "e1000", mem)
     t.name = f"toro-mem{mem}"
@@ -804,6 +890,19 @@ def report(res, meta, args):
     row("first 200 s (median)", [fmt(res[n].get("boot_s"), "{:.3f}") for n in names])
     row("NIC interrupt seen", [res[n].get("nic_interrupts", "-") for n in names])
     row("idle host CPU %", [fmt(res[n].get("idle_cpu_pct"), "{:.1f}") for n in names])
+    row("QEMU CPU ms/1000 req", [fmt(res[n].get("cpu_ms_per_1000")) for n in names])
+
+    def per_request(n, *keys):
+        e = res[n].get("exits")
+        return None if not e else sum(v for k, v in e.items() if any(k == x or k.startswith(x + " ") for x in keys))
+    row("exits/req (c=1)", [fmt(per_request(n, "exits"), "{:.1f}") for n in names])
+    row(" LAPIC writes/req", [fmt(per_request(n, "apic_mem_writel"), "{:.1f}") for n in names])
+    row(" IRQs delivered/req", [fmt(per_request(n, "apic_deliver_irq"), "{:.1f}") for n in names])
+    row(" NIC accesses/req", [fmt(None if not res[n].get("exits") else sum(
+        v for k, v in res[n]["exits"].items() if k.split(" ")[0] in ("read", "write") and
+        any(x in k for x in ("e1000", "virtio"))), "{:.1f}") for n in names])
+    row(" kicks/req", [fmt(per_request(n, "virtio_queue_notify"), "{:.1f}") for n in names])
+    row(" virtio notifies/req", [fmt(per_request(n, "virtio_notify"), "{:.1f}") for n in names])
     lines.append("")
 
     # Goals: Toro (a) on each card against nginx-host, in this run.
@@ -842,6 +941,15 @@ def report(res, meta, args):
             b = wrk_at(res, base, 100) or {}
             goal(f"{n} p99 < {GOAL_P99_MS:.0f} ms at 100 connections", w["p99_ms"] < GOAL_P99_MS,
                  f"{w['p99_ms']:.1f} ms (nginx-host {fmt(b.get('p99_ms'), '{:.1f}')} ms)")
+        cpu = res[n].get("cpu_ms_per_1000")
+        if cpu is not None:
+            lc = res.get(n.replace("toro", "linux"), {}).get("cpu_ms_per_1000")
+            goal(f"{n} QEMU CPU per 1000 requests <= {GOAL_CPU_MS_PER_1000:.0f} ms", cpu <= GOAL_CPU_MS_PER_1000,
+                 f"{cpu:.0f} ms (Linux guest, same card: {fmt(lc)} ms)")
+        ex, before = (res[n].get("exits") or {}).get("exits"), EXITS_BEFORE.get(n)
+        if ex is not None and before:
+            goal(f"{n} exits per request <= a third of before issue 16 ({before:.1f})", ex <= before / 3,
+                 f"{ex:.1f} per request")
         bs = res[n].get("boot_s")
         if bs is not None:
             lb = res.get(n.replace("toro", "linux"), {}).get("boot_s")
@@ -933,6 +1041,7 @@ def main():
     p.add_argument("--boots", type=int, default=5, help="boots of Toro for the median first-200 time")
     p.add_argument("--idle-seconds", type=float, default=5.0)
     p.add_argument("--no-mem-bisect", action="store_true")
+    p.add_argument("--no-exits", action="store_true", help="skip the traced boot that counts exits per request")
     p.add_argument("--quick", action="store_true", help="a short run: -n 200, ab c=1,10,100, wrk 1 s, 1 boot")
     p.add_argument("--report", metavar="RESULTS_JSON", help="print the table and plot of a saved run, measure nothing")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -1042,6 +1151,8 @@ def main():
                 if t.is_vm:
                     r["idle_cpu_pct"] = measure_idle(t, args.idle_seconds)
                     log(f"  idle: {r['idle_cpu_pct']:.1f} % of a host core")
+                    r["cpu_ms_per_1000"] = measure_cpu(t, args)
+                    log(f"  QEMU CPU per 1000 requests (ab -n 2000 -c 10): {fmt(r['cpu_ms_per_1000'])} ms")
                 measure_load(t, args, res)
             finally:
                 t.stop()
@@ -1050,6 +1161,11 @@ def main():
                     r["nic_interrupts"] = irq
                     if irq != "yes":
                         log(f"  the card's interrupts: {irq} (see {t.name}.log)")
+            if t.is_vm and not args.no_exits:
+                r["exits"] = measure_exits(t)
+                e = r["exits"] or {}
+                log(f"  exits per request (ab -n 1000 -c 1, traced): {fmt(e.get('exits'), '{:.1f}')}; "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in sorted(e.items()) if k not in ("exits", "requests")))
 
         if "toro" in only and not args.no_mem_bisect:
             log("== smallest -m that serves (toro-e1000)")
