@@ -142,7 +142,7 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
   switch (frame->vector) {
     case arch::kVectorWake:
     case arch::kVectorTimer:
-      sched::on_wake_interrupt();  // EOI; the idle loop looks for work when hlt returns
+      sched::on_wake_interrupt(frame->vector == arch::kVectorTimer);  // EOI; the idle loop looks for work
       return;
     case arch::kVectorSpurious:
     case 0x27:  // spurious IRQ 7 / 15 of the (masked, remapped) 8259s

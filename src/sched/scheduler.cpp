@@ -27,7 +27,10 @@ struct alignas(64) CoreSched {
   Thread* zombies = nullptr;  // dead threads whose memory the core frees from another stack
   Thread* spare = nullptr;    // records of dead threads, reused (type-stable: ids stay checkable)
   std::atomic<bool> running{false};
-  std::atomic<bool> halted{false};            // in (or about to enter) hlt: wake it with an IPI
+  std::atomic<bool> halted{false};  // in (or about to enter) hlt: wake it with an IPI
+  // The TSC deadline the LAPIC timer is armed for (0: not armed, or fired). Only this core
+  // touches it: the idle loop (interrupts off) and the timer interrupt, which clears it.
+  uint64_t timer_deadline = 0;
   alignas(64) std::atomic<bool> mail{false};  // written by other cores
 };
 
@@ -200,14 +203,21 @@ void schedule(bool honor_kill = true) {
       switch_to(c, next);
       continue;
     }
-    // Nothing to run: halt until an interrupt. The LAPIC timer is armed for the next sleeper.
+    // Nothing to run: halt until an interrupt. The LAPIC timer must fire no later than the next
+    // sleeper's deadline; it is written only when it would fire too late (not armed, or armed
+    // for a later deadline). A timer armed earlier than needed is left counting: it wakes this
+    // loop once, which arms it again. So an idle core that wakes for a packet and halts again
+    // (the packet thread's guard sleep moving on each time) costs no timer write (issue 16:
+    // every LAPIC write is an exit to the hypervisor), at most one early interrupt per guard
+    // period instead.
     const uint64_t deadline = c.queue.next_deadline();
-    if (deadline != 0) {
+    if (deadline != 0 && (c.timer_deadline == 0 || deadline < c.timer_deadline)) {
       const uint64_t now = arch::rdtsc();
       const uint64_t cycles = deadline > now ? deadline - now : 1;
       const uint64_t ticks =
           cycles / 1000000 * g_timing.lapic_per_mcycles + cycles % 1000000 * g_timing.lapic_per_mcycles / 1000000 + 1;
-      arch::lapic_timer_oneshot(ticks > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(ticks));
+      arch::lapic_timer_arm(ticks > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(ticks));
+      c.timer_deadline = deadline;
     }
     c.halted.store(true, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the fence in wake()
@@ -217,7 +227,6 @@ void schedule(bool honor_kill = true) {
       arch::enable_interrupts_and_halt();
     }
     c.halted.store(false, std::memory_order_relaxed);
-    if (deadline != 0) arch::lapic_timer_stop();
   }
 }
 
@@ -412,7 +421,10 @@ void exit_current() {
 
 void exit_after_fault() { exit_current(); }
 
-void on_wake_interrupt() { arch::lapic_eoi(); }
+void on_wake_interrupt(bool timer) {
+  if (timer) me().timer_deadline = 0;  // fired: the count has stopped
+  arch::lapic_eoi();
+}
 
 void run_idle_loop() { idle_loop(); }
 

@@ -65,7 +65,8 @@ uint64_t thread_id(const Thread* t);
 Thread* from_id(uint64_t id);  // nullptr for a stale or invalid id
 
 // Interrupt-time hooks (trap.cpp).
-void on_wake_interrupt();
+// The wake-up IPI or the LAPIC timer (`timer`): EOI; the idle loop looks for work.
+void on_wake_interrupt(bool timer);
 // After a fault report in a thread other than the main thread: that thread dies, the core goes on.
 [[noreturn]] void exit_after_fault();
 

@@ -22,13 +22,14 @@ void wait_icr_idle() {
 }  // namespace
 
 void lapic_init() {
-  wrmsr(0x1B, rdmsr(0x1B) | (1u << 11));       // global enable
-  reg(kTpr) = 0;                               // accept every priority
-  reg(kSvr) = 0x100 | kVectorSpurious;         // software enable + spurious vector
-  reg(kLvtTimer) = (1u << 16) | kVectorTimer;  // masked until used
-  reg(kTimerDivide) = 0x3;                     // divide by 16
-  reg(0x350) = 1u << 16;                       // LINT0 masked (no ExtINT from the 8259)
-  reg(0x360) = 4u << 8;                        // LINT1: NMI (QEMU's monitor `nmi` arrives here)
+  wrmsr(0x1B, rdmsr(0x1B) | (1u << 11));  // global enable
+  reg(kTpr) = 0;                          // accept every priority
+  reg(kSvr) = 0x100 | kVectorSpurious;    // software enable + spurious vector
+  reg(kTimerInitial) = 0;                 // stopped until armed
+  reg(kLvtTimer) = kVectorTimer;          // one-shot, unmasked: arming is one write
+  reg(kTimerDivide) = 0x3;                // divide by 16
+  reg(0x350) = 1u << 16;                  // LINT0 masked (no ExtINT from the 8259)
+  reg(0x360) = 4u << 8;                   // LINT1: NMI (QEMU's monitor `nmi` arrives here)
 }
 
 uint32_t lapic_id() { return reg(kId) >> 24; }
@@ -58,14 +59,11 @@ void lapic_send_startup(uint32_t apic_id, uint8_t vector) {
 
 bool lapic_ipi_pending() { return reg(kIcrLow) & (1u << 12); }
 
-void lapic_timer_oneshot(uint32_t ticks) {
-  reg(kLvtTimer) = kVectorTimer;  // one-shot, unmasked
-  reg(kTimerInitial) = ticks == 0 ? 1 : ticks;
-}
+void lapic_timer_arm(uint32_t ticks) { reg(kTimerInitial) = ticks == 0 ? 1 : ticks; }
 
 void lapic_timer_stop() {
-  reg(kLvtTimer) = (1u << 16) | kVectorTimer;
   reg(kTimerInitial) = 0;
+  reg(kLvtTimer) = kVectorTimer;
 }
 
 uint32_t lapic_timer_current() { return reg(kTimerCurrent); }

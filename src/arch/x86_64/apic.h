@@ -22,8 +22,11 @@ void lapic_send_init(uint32_t apic_id);
 void lapic_send_startup(uint32_t apic_id, uint8_t vector);
 bool lapic_ipi_pending();
 
-// LAPIC timer, one-shot, divide-by-16: `ticks` counts down at the calibrated rate.
-void lapic_timer_oneshot(uint32_t ticks);
+// LAPIC timer, one-shot, divide-by-16: `ticks` counts down at the calibrated rate. The LVT
+// entry stays unmasked in one-shot mode (lapic_init, lapic_timer_stop), so arming is one register
+// write (a new initial count restarts the count; SDM vol. 3 §10.5.4).
+void lapic_timer_arm(uint32_t ticks);
+// After calibration: the count stopped, the LVT entry back to unmasked one-shot.
 void lapic_timer_stop();
 uint32_t lapic_timer_current();
 void lapic_timer_start_free_running();  // for calibration: counts down from 0xFFFFFFFF
