@@ -59,6 +59,12 @@ class Virtqueue {
   // (§2.7.10) while it is processing the queue anyway (QEMU: while it has buffers to fill, or
   // its transmit handler runs), and a notification then is an I/O exit for nothing.
   bool device_wants_notify() const { return (reinterpret_cast<const volatile uint16_t*>(used_)[0] & 1) == 0; }
+  // Asks the device not to interrupt when it returns buffers of this queue
+  // (VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.7: a hint the device may ignore; without
+  // VIRTIO_F_EVENT_IDX, QEMU honours it). For a queue the driver reclaims by polling, such as
+  // virtio-net's transmit queue, whose interrupts would each be an exit for nothing.
+  void suppress_interrupts() { reinterpret_cast<volatile uint16_t*>(avail_)[0] = 1; }
+  bool interrupts_suppressed() const { return avail_[0] & 1; }
   // The next buffer the device is done with: its id and the bytes it wrote; the descriptor (or
   // the chain it heads) is free again. False when the device has not returned anything new.
   bool pop_used(uint16_t* id, uint32_t* length);

@@ -175,6 +175,11 @@ TEST(VirtioNet, FeatureNegotiationAndQueueSetup) {
   EXPECT_NE(t.queue_phys[0], 0u);
   EXPECT_NE(t.queue_phys[1], 0u);
   EXPECT_EQ(t.queue_phys[0] % 4096, 0u);
+  // The transmit queue's avail flags ask for no interrupts (reclaimed by polling); receive's do not.
+  const auto* rx_avail = reinterpret_cast<const uint16_t*>(t.queue_phys[0] + 16 * 16);
+  const auto* tx_avail = reinterpret_cast<const uint16_t*>(t.queue_phys[1] + 16 * 16);
+  EXPECT_EQ(rx_avail[0], 0);
+  EXPECT_EQ(tx_avail[0], 1);
   EXPECT_EQ(nic.mac().b[5], 0xEF);
   EXPECT_TRUE(nic.link_up());
   t.config[6] = 0;
