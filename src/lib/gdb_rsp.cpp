@@ -68,6 +68,10 @@ struct Builder {
     while (shift > 0 && (v >> shift) == 0) shift -= 4;
     for (; shift >= 0; shift -= 4) put(kHex[(v >> shift) & 15]);
   }
+  void decimal(unsigned v) {
+    if (v >= 10) decimal(v / 10);
+    put(char('0' + v % 10));
+  }
   void thread(ThreadId t) {
     if (t < 0) {
       text("-1");
@@ -78,46 +82,58 @@ struct Builder {
 };
 
 // The target description: gdb's amd64 core feature (x87 registers included, as gdb requires
-// them in it; the stub reports them unavailable).
-constexpr char kTargetXml[] =
-    "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
-    "<target version=\"1.0\"><architecture>i386:x86-64</architecture>"
-    "<feature name=\"org.gnu.gdb.i386.core\">"
-    "<flags id=\"i386_eflags\" size=\"4\"><field name=\"CF\" start=\"0\" end=\"0\"/>"
-    "<field name=\"\" start=\"1\" end=\"1\"/><field name=\"PF\" start=\"2\" end=\"2\"/>"
-    "<field name=\"AF\" start=\"4\" end=\"4\"/><field name=\"ZF\" start=\"6\" end=\"6\"/>"
-    "<field name=\"SF\" start=\"7\" end=\"7\"/><field name=\"TF\" start=\"8\" end=\"8\"/>"
-    "<field name=\"IF\" start=\"9\" end=\"9\"/><field name=\"DF\" start=\"10\" end=\"10\"/>"
-    "<field name=\"OF\" start=\"11\" end=\"11\"/><field name=\"NT\" start=\"14\" end=\"14\"/>"
-    "<field name=\"RF\" start=\"16\" end=\"16\"/><field name=\"VM\" start=\"17\" end=\"17\"/>"
-    "<field name=\"AC\" start=\"18\" end=\"18\"/><field name=\"VIF\" start=\"19\" end=\"19\"/>"
-    "<field name=\"VIP\" start=\"20\" end=\"20\"/><field name=\"ID\" start=\"21\" end=\"21\"/></flags>"
-    "<reg name=\"rax\" bitsize=\"64\" type=\"int64\"/><reg name=\"rbx\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rcx\" bitsize=\"64\" type=\"int64\"/><reg name=\"rdx\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rsi\" bitsize=\"64\" type=\"int64\"/><reg name=\"rdi\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rbp\" bitsize=\"64\" type=\"data_ptr\"/><reg name=\"rsp\" bitsize=\"64\" type=\"data_ptr\"/>"
-    "<reg name=\"r8\" bitsize=\"64\" type=\"int64\"/><reg name=\"r9\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r10\" bitsize=\"64\" type=\"int64\"/><reg name=\"r11\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r12\" bitsize=\"64\" type=\"int64\"/><reg name=\"r13\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r14\" bitsize=\"64\" type=\"int64\"/><reg name=\"r15\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rip\" bitsize=\"64\" type=\"code_ptr\"/>"
-    "<reg name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\"/>"
-    "<reg name=\"cs\" bitsize=\"32\" type=\"int32\"/><reg name=\"ss\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"ds\" bitsize=\"32\" type=\"int32\"/><reg name=\"es\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"fs\" bitsize=\"32\" type=\"int32\"/><reg name=\"gs\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\"/><reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\"/><reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\"/><reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\"/><reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "</feature></target>";
+// them in it; the stub reports them unavailable), generated from these tables (the document
+// itself would be 3.3 KB in every image that carries the stub).
+constexpr char kRegisterNames[] =
+    "rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags cs ss ds es fs gs "
+    "st0 st1 st2 st3 st4 st5 st6 st7 fctrl fstat ftag fiseg fioff foseg fooff fop ";
+constexpr char kEflagsFields[] =
+    "CF:0 :1 PF:2 AF:4 ZF:6 SF:7 TF:8 IF:9 DF:10 OF:11 NT:14 RF:16 VM:17 AC:18 VIF:19 VIP:20 ID:21 ";
+
+const char* register_type(unsigned r) {
+  if (r == kRbp || r == kRsp) return "data_ptr";
+  if (r < kRip) return "int64";
+  if (r == kRip) return "code_ptr";
+  if (r == kEflags) return "i386_eflags";
+  if (r < kProvidedRegisters) return "int32";
+  if (r < kProvidedRegisters + 8) return "i387_ext";
+  return "int\" group=\"float";  // fctrl..fop
+}
+
+// Writes the whole document into `b`.
+void target_description(Builder& b) {
+  b.text(
+      "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target version=\"1.0\">"
+      "<architecture>i386:x86-64</architecture><feature name=\"org.gnu.gdb.i386.core\">"
+      "<flags id=\"i386_eflags\" size=\"4\">");
+  for (const char* f = kEflagsFields; *f != 0;) {
+    const char* colon = f;
+    while (*colon != ':') ++colon;
+    const char* space = colon;
+    while (*space != ' ') ++space;
+    b.text("<field name=\"");
+    while (f < colon) b.put(*f++);
+    for (int k = 0; k < 2; ++k) {
+      b.text(k == 0 ? "\" start=\"" : "\" end=\"");
+      for (const char* d = colon + 1; d < space; ++d) b.put(*d);
+    }
+    b.text("\"/>");
+    f = space + 1;
+  }
+  b.text("</flags>");
+  const char* name = kRegisterNames;
+  for (unsigned r = 0; r < kRegisterCount; ++r) {
+    b.text("<reg name=\"");
+    while (*name != ' ') b.put(*name++);
+    ++name;
+    b.text("\" bitsize=\"");
+    b.decimal(unsigned(register_size(r) * 8));
+    b.text("\" type=\"");
+    b.text(register_type(r));
+    b.text("\"/>");
+  }
+  b.text("</feature></target>");
+}
 
 }  // namespace
 
@@ -335,13 +351,15 @@ void Session::features(const char* p, const char* end) {
   if (!parse_hex(p, end, &offset) || p == end || *p++ != ',' || !parse_hex(p, end, &length) || p != end) {
     return reply_error(0);
   }
-  const size_t total = sizeof kTargetXml - 1;
+  // Built in last_ after its first byte, then the window asked for moved to its place.
+  Builder b{last_ + 1, kMaxPacket - 1};
+  target_description(b);
+  const size_t total = b.length;
   if (offset > total) return reply_error(0);
   if (length > kMaxPacket - 1) length = kMaxPacket - 1;
   const size_t n = total - offset < length ? total - offset : size_t(length);
-  char* buf = last_;  // built in place: reply() sends it without copying
-  buf[0] = offset + n < total ? 'm' : 'l';
-  memcpy(buf + 1, kTargetXml + offset, n);
+  memmove(last_ + 1, last_ + 1 + offset, n);
+  last_[0] = offset + n < total ? 'm' : 'l';
   last_length_ = n + 1;
   reply(last_, last_length_);
 }
