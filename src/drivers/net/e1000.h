@@ -34,6 +34,7 @@ class E1000 final : public Nic {
   // burst of a thousand connections, three frames each, 256 and even 1024 overran).
   // The owner picks the count by the memory it can spare: 2 KiB each.
   static constexpr uint32_t kMinRxDescs = 256, kMaxRxDescs = 4096, kTxDescs = 64, kBufferSize = 2048;
+  static constexpr uint32_t kGiveBackBatch = 32;  // receive buffers handed back per tail write (poll)
 
   // Resets and brings up the device with `rx_descs` receive buffers (a multiple of 8 between
   // kMinRxDescs and kMaxRxDescs, else kMinRxDescs); kTimeout if the reset never completes,
