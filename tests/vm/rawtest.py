@@ -15,7 +15,8 @@ datagram a frame), and exchanges whole frames with it:
   bound     'H' makes the guest stop reading for 2 s while 100 frames arrive: exactly the first
             64 come back (the queue's bound), the rest were dropped, and the guest goes on.
 
-Then 'Q': exit code 0. Usage: rawtest.py TORO BUILD_DIR ELF CARD (e1000 or virtionet)"""
+At -smp 2, RawFrames also checks the calls on core 1, which has no card. Then 'Q': exit code 0.
+Usage: rawtest.py TORO BUILD_DIR ELF CARD (e1000 or virtionet)"""
 import os
 import re
 import select
@@ -79,7 +80,7 @@ def main():
     wire = Wire()
     vm = harness.Vm.toro(toro, build_dir, "RawFrames", elf,
                          ["--nic", "e1000" if card == "e1000" else "virtio", "--netdev", wire.netdev,
-                          "--append", card, "--timeout", "120"])
+                          "--append", card, "--smp", "2", "--timeout", "120"])
     checks = {}
     code = None
     try:

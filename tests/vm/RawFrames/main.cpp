@@ -6,9 +6,11 @@
 // XOR 0xFF); even sequences reuse the received packet (Delete set: the kernel frees it), odd
 // ones a new one from AllocatePacket (freed here after the send). 'H' hold: no reading for 2 s
 // (the peer fills the queue meanwhile). 'Q' quit: exit code 0.
-// Bad arguments are checked first (TestRawBadArgs-0). -append CARD (e1000 or virtionet).
+// Bad arguments are checked first (TestRawBadArgs-0), and with a second core the calls there,
+// where no card is dedicated. -append CARD (e1000 or virtionet).
 #include <toro.h>
 
+#include <atomic>
 #include <cstring>
 
 namespace {
@@ -49,6 +51,21 @@ bool bad_arguments() {
   return ok;
 }
 
+// On a core without a card (core 1 at -smp 2): nil and false, and a Delete packet still freed.
+std::atomic<int> g_other_core{-1};
+PtrInt NoCardHere(void*) {
+  PPacket p = AllocatePacket(60);
+  bool ok = p != nullptr && SysNetworkRead() == nullptr;
+  if (p != nullptr) {
+    memset(p->Data, 0, 60);
+    ok = ok && !SysNetworkSend(p) && p->Ready && !p->Status;
+    p->Delete = true;
+    ok = ok && !SysNetworkSend(p);
+  }
+  g_other_core = ok ? 1 : 0;
+  return 0;
+}
+
 void echo(PPacket in, const Byte* data, LongInt length, Word seq) {
   const LongInt size = kHeader + length;
   PPacket out = (seq & 1) == 0 ? in : AllocatePacket(size);
@@ -80,6 +97,11 @@ int main() {
   const Byte ip[4] = {10, 0, 2, 15}, gw[4] = {10, 0, 2, 2}, mask[4] = {255, 255, 255, 0};
   if (!DedicateNetwork(card, ip, gw, mask, nullptr)) return 2;
   if (!bad_arguments()) return 3;
+  if (CPU_COUNT > 1) {
+    SysCreateThread(0, 1, NoCardHere, nullptr);
+    while (g_other_core < 0) SysThreadSwitch();
+    if (!check(g_other_core == 1, "no card on core 1: nil and false")) return 3;
+  }
   WriteConsoleF("TestRawBadArgs-0: PASSED\n");
   WriteConsoleF("RawFrames: ready\n");
   LongInt echoed = 0;
