@@ -20,6 +20,12 @@
 //  - the fault slots g_slot: one per core, written by the trap handler and read back by the
 //    trampoline on the same core before the thread can yield (nothing else runs in between
 //    but interrupt handlers, which never write a slot: they run with interrupts off).
+//  - the emergency stacks g_emergency_stack (stack overflows): one per core, allocated by the
+//    core's trap handler at its first overflow and used from the trap's return until the
+//    unwinder lands in a handler on the thread's own stack. Nothing in between yields
+//    (trampoline, __cxa_allocate_exception, the unwinder; a cooperative scheduler switches only
+//    at a yield), so one thread of the core at a time is on it; interrupts nest on it as on
+//    any stack.
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/cpus.h>
 #include <arch/x86_64/trap.h>
@@ -90,6 +96,7 @@ const void* _Unwind_Find_FDE(void* pc, dwarf_eh_bases* bases);  // libgcc_eh
 void toro_fault_trampoline();                                   // fault_trampoline.S
 
 arch::FaultFrame g_fault_slot[arch::kMaxCpus];
+void* g_emergency_stack[arch::kMaxCpus];  // lowest usable byte; kEmergencyStack bytes above
 
 }  // extern "C"
 
@@ -98,6 +105,10 @@ namespace {
 // The stack a throw needs below the faulting rsp: the unwinder's contexts and the frames of
 // __cxa_throw and the personality routine (about 3 KiB; more than twice that).
 constexpr uint64_t kThrowStackRoom = 8192;
+// A stack overflow is thrown from the core's emergency stack (allocate_stack: a guard page
+// below it too): four times kThrowStackRoom.
+constexpr uint64_t kEmergencyStack = 32 * 1024;
+constexpr uint64_t kGuardPage = 4096;
 // Toro prints the report of every fault it raises; past this many per boot, Toro C++ throws
 // without the report (an uncaught one still gets it), so a program that faults in a loop is not
 // bound by the serial port.
@@ -128,8 +139,10 @@ extern "C" {
 
 // trap.cpp's hook, in the trap handler (interrupts off). Thrown: a fault the thread itself
 // caused with interrupts on (not in a kernel critical section), on its own stack with room for
-// the unwinder (a stack overflow into the guard page has none), at an instruction with unwind
-// information (only code built with exceptions has it: never the kernel's).
+// the unwinder, at an instruction with unwind information (only code built with exceptions has
+// it: never the kernel's). A page fault in the thread's own guard page (a stack overflow) has
+// no room left: it is thrown from the core's emergency stack, unless the thread is already
+// unwinding (an overflow in a destructor the unwinding runs: reported, the thread ends).
 bool toro_fault_to_throw(arch::TrapFrame* frame) {
   const sched::Thread* t = sched::current();
   if (!throwable_vector(frame->vector) || t == nullptr || t->is_idle || t->stack == nullptr ||
@@ -137,14 +150,22 @@ bool toro_fault_to_throw(arch::TrapFrame* frame) {
     return false;
   }
   const uint64_t bottom = reinterpret_cast<uint64_t>(t->stack);
-  if (frame->rsp > bottom + t->stack_size || frame->rsp < bottom + kThrowStackRoom) return false;
   const uint64_t cr2 = arch::read_cr2();
   uint64_t owner = 0;
-  if (frame->vector == 14 && kernel::guard_page_owner(cr2, &owner)) return false;
+  const bool overflow = frame->vector == 14 && kernel::guard_page_owner(cr2, &owner);
+  if (overflow && ((cr2 & ~(kGuardPage - 1)) != bottom - kGuardPage || std::uncaught_exceptions() != 0)) return false;
+  const uint64_t lowest = overflow ? bottom - kGuardPage : bottom + kThrowStackRoom;
+  if (frame->rsp > bottom + t->stack_size || frame->rsp < lowest) return false;
   dwarf_eh_bases bases;
   const uint32_t core = kernel::current_core();
   if (core >= arch::kMaxCpus || _Unwind_Find_FDE(reinterpret_cast<void*>(frame->rip), &bases) == nullptr) {
     return false;
+  }
+  if (overflow && g_emergency_stack[core] == nullptr) {
+    // The faulting code is the program's (it has unwind information), so this core is not
+    // inside its heap or the guard-page table: allocating here is safe.
+    g_emergency_stack[core] = kernel::allocate_stack(kEmergencyStack, 0);  // owner 0: no thread
+    if (g_emergency_stack[core] == nullptr) return false;
   }
   const bool report = g_faults_reported.load(std::memory_order_relaxed) < kFaultReportsShown;
   if (report) {
@@ -158,7 +179,11 @@ bool toro_fault_to_throw(arch::TrapFrame* frame) {
   slot.cr2 = cr2;
   slot.core = core;
   slot.reported = report ? 1 : 0;
-  frame->rip = reinterpret_cast<uint64_t>(&toro_fault_trampoline);  // rsp stays: see the trampoline
+  frame->rip = reinterpret_cast<uint64_t>(&toro_fault_trampoline);
+  // rsp stays (see the trampoline), or, for an overflow, becomes the top of the emergency stack:
+  // the trampoline's CFI takes the faulting rsp from the copied frame, so the unwinder still
+  // walks the thread's own stack, and the handler it lands in runs there.
+  if (overflow) frame->rsp = reinterpret_cast<uint64_t>(g_emergency_stack[core]) + kEmergencyStack;
   return true;
 }
 
@@ -180,8 +205,11 @@ void toro_take_fault_frame(arch::FaultFrame* out) { *out = g_fault_slot[kernel::
       throw EInvalidOp("Device not available", r);
     case 13:
       throw EAccessViolation("General Protection", r);
-    case 14:
+    case 14: {
+      uint64_t owner = 0;
+      if (kernel::guard_page_owner(r.cr2, &owner)) throw EStackOverflow("Stack Overflow", r);
       throw EAccessViolation("Page Fault", r);
+    }
     case 16:
       throw EInvalidOp("FPU", r);
     case 17:

@@ -39,6 +39,9 @@ void Stack::receive_frame(const uint8_t* frame, size_t length) {
     handle_arp(frame + kEthHeader, length - kEthHeader);
   } else if (type == kEtherIpv4) {
     handle_ipv4(frame, frame + kEthHeader, length - kEthHeader);
+  } else if (raw_.take != nullptr) {
+    ++counters_.raw_in;
+    raw_.take(raw_.ctx, frame, length);
   } else {
     ++counters_.dropped_unknown_type;
   }

@@ -30,6 +30,7 @@ struct Counters {
   uint64_t dropped_bad_arp, dropped_bad_icmp, arp_requests_answered, echo_requests_answered;
   uint64_t dropped_bad_udp, dropped_no_port, dropped_queue_full, udp_in, udp_out, tcp_out_no_route;
   uint64_t dropped_no_arp;  // held for an ARP reply, pushed out by newer ones
+  uint64_t raw_in;          // frames of other EtherTypes handed to the raw sink
 };
 
 // A received UDP datagram waiting in a port's queue.
@@ -100,6 +101,22 @@ class Stack {
   Ipv4 gateway() const { return gateway_; }
   Ipv4 mask() const { return mask_; }
 
+  // Frames of an EtherType the stack does not handle (addressed to us or broadcast) go to
+  // `take` instead of being dropped (src/api/network_raw.cpp installs it at a program's first
+  // SysNetworkRead/SysNetworkSend, so a program that reads no frames links none of that code).
+  struct RawSink {
+    void (*take)(void* ctx, const uint8_t* frame, size_t length);
+    void* ctx;
+  };
+  void set_raw_sink(RawSink sink) { raw_ = sink; }
+  const RawSink& raw_sink() const { return raw_; }
+  // A whole frame a program built (destination, source, EtherType, payload; at least 60 bytes),
+  // as it is: false if the card did not take it.
+  bool send_raw(const uint8_t* frame, size_t length) {
+    ++counters_.frames_out;
+    return sender_.send != nullptr && sender_.send(sender_.ctx, frame, length);
+  }
+
   // The MAC for `ip` if the cache has a fresh entry.
   bool lookup(Ipv4 ip, Mac* out) const;
   // Sends an ARP request for `ip` (the next hop).
@@ -155,6 +172,7 @@ class Stack {
   uint16_t ip_id_ = 1;
   UdpPort* udp_[kUdpPorts] = {};
   tcp::Tcp* tcp_ = nullptr;
+  RawSink raw_{};
   Counters counters_{};
 };
 

@@ -9,7 +9,8 @@ static_assert(std::is_same_v<decltype(Exception::Message), const char*>);
 static_assert(std::is_base_of_v<Exception, EExternal>);
 static_assert(std::is_base_of_v<EExternal, EDivByZero> && std::is_base_of_v<EExternal, EAccessViolation> &&
               std::is_base_of_v<EExternal, EIntOverflow> && std::is_base_of_v<EExternal, ERangeError> &&
-              std::is_base_of_v<EExternal, EIllegalInstruction> && std::is_base_of_v<EExternal, EInvalidOp>);
+              std::is_base_of_v<EExternal, EIllegalInstruction> && std::is_base_of_v<EExternal, EInvalidOp> &&
+              std::is_base_of_v<EExternal, EStackOverflow>);
 
 // A catch clause as a ported `try ... except on E: EDivByZero do` writes it.
 const char* ApiExceptionMessage(void (*body)()) {

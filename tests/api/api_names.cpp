@@ -140,6 +140,13 @@ static_assert(std::is_same_v<decltype(TMachine::IpAddress), TIPAddress> &&
               std::is_same_v<decltype(TMachine::HardAddress), THardwareAddress> && std::is_same_v<PMachine, TMachine*>);
 SIG(SysSocketSelect, Boolean (*)(PSocket, LongInt));
 SIG(SysSocketClose, void (*)(PSocket));
+static_assert(std::is_same_v<PPacket, TPacket*> && std::is_same_v<decltype(TPacket::Size), LongInt> &&
+              std::is_same_v<decltype(TPacket::Data), Pointer> && std::is_same_v<decltype(TPacket::Status), Boolean> &&
+              std::is_same_v<decltype(TPacket::Ready), Boolean> && std::is_same_v<decltype(TPacket::Delete), Boolean> &&
+              std::is_same_v<decltype(TPacket::Next), PPacket>);
+SIG(SysNetworkRead, PPacket (*)());
+SIG(SysNetworkSend, Boolean (*)(PPacket));
+SIG(AllocatePacket, PPacket (*)(LongInt));
 
 // Calls whose forms the signatures above cannot show: the format checks of WriteConsoleF and
 // Panic, and both ToroReAllocMem forms (a variable is updated; any pointer value works).

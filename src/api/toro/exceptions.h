@@ -12,8 +12,12 @@
 // it raises the exception; so does Toro C++ (the first kFaultReportsShown faults of a boot, so a
 // program that faults in a loop does not spend its time printing). Uncaught: the report, then
 // the main thread ends the VM with exit code 120 and any other thread ends alone.
-// Not thrown (reported as before): faults in kernel code or with interrupts off, #DF, NMI, #MC,
-// and a stack overflow into the guard page (no room left on the thread's stack to unwind on).
+// A stack overflow into the thread's guard page is thrown as EStackOverflow (`Stack Overflow`):
+// the throw runs on a per-core emergency stack and the catch lands back on the thread's own
+// stack, so the thread goes on normally. Not thrown (reported as before, ending the thread):
+// faults in kernel code or with interrupts off, #DF, NMI, #MC, and an overflow while the thread
+// is still unwinding an exception (std::uncaught_exceptions() > 0: a destructor run by the
+// unwinding overflowed again).
 #pragma once
 
 #include <toro/types.h>
@@ -58,4 +62,5 @@ TORO_EXTERNAL_EXCEPTION(ERangeError);          // #BR (bound): `Bound`
 TORO_EXTERNAL_EXCEPTION(EIllegalInstruction);  // #UD: `Illegal Instruction`
 TORO_EXTERNAL_EXCEPTION(EAccessViolation);     // #PF: `Page Fault`, #GP: `General Protection`, #AC
 TORO_EXTERNAL_EXCEPTION(EInvalidOp);           // #NM, #MF, #XM: `Device not available`, `FPU`, `SIMD`
+TORO_EXTERNAL_EXCEPTION(EStackOverflow);       // #PF in the thread's guard page: `Stack Overflow`
 #undef TORO_EXTERNAL_EXCEPTION

@@ -60,6 +60,37 @@ using PICMPReply = TICMPReply*;
 // ToroFreeMem), waiting up to 1 s for one; nil if none came.
 PICMPReply ICMPPoolPackets();
 
+// Raw Ethernet frames (toro-spec §1.10 SysNetworkRead/SysNetworkSend, §1.11 AllocatePacket):
+// for programs that read and write frames themselves beside the stack. A frame is a whole
+// Ethernet II frame without FCS: destination, source, EtherType, payload; 14 to 1514 bytes.
+//  - SysNetworkRead: the oldest frame that arrived on this core's card with an EtherType the
+//    stack does not handle (not IPv4 or ARP), addressed to the card or broadcast; nil if none
+//    is waiting (it never blocks) or the core has no card. Frames are kept from the core's first
+//    SysNetworkRead or SysNetworkSend on (before, they are dropped as Toro's stack dropped
+//    them), at most 64 unread (more are dropped and counted). The packet is the program's: one
+//    block with its Data, freed with ToroFreeMem (or handed back to SysNetworkSend with
+//    Delete set). Delete is false, Next nil.
+//  - SysNetworkSend: sends Packet's Size bytes at Data on this core's card (shorter than 60:
+//    padded with zeros). The frame is copied before it returns: afterwards Ready is true and
+//    Status says whether the card took it (the result too). False for nil, Data nil, Size
+//    outside 14..1514 or no card on this core. If Delete is set the kernel frees Packet
+//    (ToroFreeMem) in every case, sent or not, as Toro freed a Delete packet after sending.
+//  - AllocatePacket: a packet with Size bytes of Data in the same block (freed with
+//    ToroFreeMem); nil for Size outside 0..1514 or no memory.
+struct TPacket;
+using PPacket = TPacket*;
+struct TPacket {
+  LongInt Size;
+  Pointer Data;
+  Boolean Status;  // SysNetworkSend: the card took the frame
+  Boolean Ready;   // SysNetworkSend: done with the packet
+  Boolean Delete;  // SysNetworkSend: free the packet afterwards
+  PPacket Next;
+};
+PPacket SysNetworkRead();
+Boolean SysNetworkSend(PPacket Packet);
+PPacket AllocatePacket(LongInt Size);
+
 // Sockets: datagram (UDP) and stream (TCP).
 constexpr LongInt SOCKET_DATAGRAM = 1;
 constexpr LongInt SOCKET_STREAM = 2;

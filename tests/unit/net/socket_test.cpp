@@ -51,6 +51,7 @@ struct Handle {
   bool blocking = false;
   uint16_t local_port = 0, remote_port = 0;
   Ipv4 remote;
+  uintptr_t user = 0;  // as TSocket::UserDefined: the application's own
 };
 using Callback = void (*)(Handle* h);
 // Copied by Service::create, as the API copies a TNetworkHandler: plain data only.
@@ -61,6 +62,11 @@ struct Handler {
 
 int g_handles = 0;  // opened by the module and not yet freed
 bool g_refuse_handles = false;
+// With g_poison, a freed handle is filled with kPoison and kept (not given back) until the test
+// looks at it: a read of a handle after its free shows the pattern instead of the old values.
+constexpr uint8_t kPoison = 0xA5;
+bool g_poison = false;
+std::vector<Handle*> g_quarantine;
 std::vector<std::pair<ns::Event, Handle*>> g_calls;
 
 struct TestUp {
@@ -72,6 +78,11 @@ struct TestUp {
   }
   static void free(void* handle) {
     --g_handles;
+    if (g_poison) {
+      memset(handle, kPoison, sizeof(Handle));
+      g_quarantine.push_back(static_cast<Handle*>(handle));
+      return;
+    }
     delete static_cast<Handle*>(handle);
   }
   static void init(const void* app) {
@@ -421,6 +432,37 @@ TEST_F(SocketTest, ServiceRunsDoInitOnceThenAcceptsAndAnswers) {
   EXPECT_TRUE(c->conn.peer_closed());
   w.finish(c);
   EXPECT_EQ(g_inits, 1);
+}
+
+// Toro programs read Socket->UserDefined after SysSocketClose in the same callback (issue 13;
+// toro-spec §2.9.6: Toro's stack freed sockets later): a handle closed in its callback stays
+// valid until the callback returns, and is freed then. Freed handles are poisoned: had close()
+// freed it, the read after it would see the pattern.
+TEST_F(SocketTest, AHandleClosedInItsCallbackStaysValidUntilTheCallbackReturns) {
+  static uintptr_t seen_after_close;
+  static Handle* closed;
+  seen_after_close = 0;
+  closed = nullptr;
+  g_poison = true;
+  ServiceWorld w({{ns::Event::kAccept, [](Handle* h) {
+                     h->user = 0x1234;
+                     h->socket->close();
+                     seen_after_close = h->user;
+                     closed = h;
+                   }}});
+  tcp::Socket* c = w.connect();
+  EXPECT_TRUE(w.pass());
+  EXPECT_EQ(seen_after_close, 0x1234u);
+  ASSERT_NE(closed, nullptr);
+  ASSERT_EQ(g_quarantine.size(), 1u);  // freed once the callback returned ...
+  EXPECT_EQ(g_quarantine[0], closed);
+  uintptr_t poisoned;
+  memset(&poisoned, kPoison, sizeof poisoned);
+  EXPECT_EQ(closed->user, poisoned);  // ... and its memory was overwritten then
+  g_poison = false;
+  for (Handle* h : g_quarantine) delete h;
+  g_quarantine.clear();
+  w.finish(c);
 }
 
 TEST_F(SocketTest, ACallbackThatDoesNotMoveItsSocketOnIsCalledAgain) {

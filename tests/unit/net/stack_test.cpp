@@ -208,6 +208,38 @@ TEST_F(StackTest, MalformedFramesAreCountedAndDropped) {
   EXPECT_TRUE(g_sent.empty());
 }
 
+// Frames of an EtherType the stack does not handle go to the raw sink once one is set (a program
+// that reads frames itself, src/api/network_raw.cpp); ARP and IPv4 never do, nor frames for
+// another MAC, and the sink's frame is the received one, whole.
+TEST_F(StackTest, OtherEtherTypesGoToTheRawSinkOnceSet) {
+  static std::vector<std::vector<uint8_t>> taken;
+  taken.clear();
+  auto mine = eth(kOurMac, kGwMac, 0x88B5);
+  mine.push_back(0x42);
+  s.receive_frame(mine.data(), mine.size());  // no sink yet: dropped
+  EXPECT_EQ(s.counters().dropped_unknown_type, 1u);
+  s.set_raw_sink({[](void*, const uint8_t* f, size_t n) { taken.emplace_back(f, f + n); }, nullptr});
+  s.receive_frame(mine.data(), mine.size());
+  auto broadcast = eth(net::kBroadcast, kGwMac, 0x88B6);
+  s.receive_frame(broadcast.data(), broadcast.size());
+  auto other = eth(kGwMac, kGwMac, 0x88B5);
+  s.receive_frame(other.data(), other.size());
+  auto req = arp(1, kGwMac, kGw, kOurIp);
+  s.receive_frame(req.data(), req.size());
+  auto ping = icmp(8, kGw, kOurIp, 1, 1);
+  s.receive_frame(ping.data(), ping.size());
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0], mine);
+  EXPECT_EQ(taken[1], broadcast);
+  EXPECT_EQ(s.counters().raw_in, 2u);
+  EXPECT_EQ(s.counters().dropped_unknown_type, 1u);
+  EXPECT_EQ(g_sent.size(), 2u);  // the ARP reply and the echo reply: the stack kept its frames
+  const uint8_t frame[60] = {1, 2, 3};
+  ASSERT_TRUE(s.send_raw(frame, sizeof frame));
+  ASSERT_EQ(g_sent.size(), 3u);
+  EXPECT_EQ(g_sent[2], std::vector<uint8_t>(frame, frame + 60));
+}
+
 TEST(Checksum, Rfc1071Example) {
   // RFC 1071 §3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2; the checksum is its complement.
   const uint8_t data[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};

@@ -1,8 +1,8 @@
 // Port of Toro's tests/process/TestProcess (toro-spec §3.3, §3.5) and more of the process API:
 // thread creation on the local and a remote core, registers across switches, Sleep, suspend and
 // resume, kill, ThreadExit, a faulting thread that dies while the others go on, and a thread's
-// stack overflow caught by its guard page, and faults thrown as C++ exceptions (TestExceptions-*:
-// the program is built with exceptions, see uses-exceptions).
+// stack overflow caught by its guard page (thrown as EStackOverflow), and faults thrown as C++ exceptions
+// (TestExceptions-*: the program is built with exceptions, see uses-exceptions).
 #include <toro.h>
 
 #include <atomic>
@@ -105,6 +105,60 @@ volatile PtrUInt g_depth_limit = ~PtrUInt(0);
   return Deep(n + 1) + frame[n % 64];
 }
 PtrInt Overflows(void*) { return PtrInt(Deep(0)); }
+
+// A stack overflow thrown as EStackOverflow: caught twice in a row by the overflowing thread,
+// which then goes on normally (a call chain of 64 frames, a division, a page fault caught).
+[[gnu::noinline]] PtrUInt Chain(PtrUInt n) {
+  volatile PtrUInt frame[8];
+  frame[n % 8] = n;
+  return n == 0 ? 0 : Chain(n - 1) + frame[n % 8];
+}
+PtrInt Divide(PtrInt a, PtrInt b);
+// A destructor that the unwinding of an overflow runs in the deepest frames, whose rsp already
+// lies in the guard page: installing that cleanup faults again, in the unwinder on the emergency
+// stack. A second overflow while the first is unwinding is not thrown: the report, and the
+// thread ends (no hang, no corrupted kernel).
+struct NeedsStack {
+  ~NeedsStack() { g_sink = Chain(32); }
+  static inline volatile PtrUInt g_sink = 0;
+};
+[[gnu::noinline]] PtrUInt DeepWithDestructor(PtrUInt n) {
+  NeedsStack local;
+  volatile PtrUInt frame[64];
+  frame[n % 64] = n;
+  if (n >= g_depth_limit) return frame[0];
+  return DeepWithDestructor(n + 1) + frame[n % 64];
+}
+PtrInt OverflowsTwice(void*) {
+  try {
+    DeepWithDestructor(0);
+  } catch (const Exception&) {
+    WriteConsoleF("TestStackOverflow-unwinding: FAILED (caught)\n");
+  }
+  return 0;
+}
+// One such thread on every core at once: each core throws from its own emergency stack.
+std::atomic<int> g_overflow_done{0}, g_overflow_passed{0};
+PtrInt CatchesOverflows(void*) {
+  int caught = 0;
+  for (int round = 0; round < 2; ++round) {
+    try {
+      Deep(0);
+    } catch (const EStackOverflow& e) {
+      caught += StrCmp(e.Message, "Stack Overflow", 15) && e.Vector() == EXC_PAGEFAUL ? 1 : 0;
+    }
+  }
+  bool page_fault = false;
+  try {
+    *reinterpret_cast<volatile int*>(0xFFFFFFFFFFFFFFF0) = 1;
+  } catch (const EStackOverflow&) {
+  } catch (const EAccessViolation&) {
+    page_fault = true;  // a fault that is not an overflow is not taken for one
+  }
+  if (caught == 2 && page_fault && Chain(64) == 64 * 65 / 2 && Divide(84, 2) == 42) ++g_overflow_passed;
+  ++g_overflow_done;
+  return 0;
+}
 
 volatile PtrInt g_quotient = 0;  // a division whose result is used is not optimised away
 [[gnu::noinline]] PtrInt Divide(PtrInt a, PtrInt b) {
@@ -309,6 +363,15 @@ int main() {
   // (A thread that is gone answers SysResumeThread with DWORD(-1).)
   const TThreadID faulty = SysCreateThread(0, CPU_COUNT - 1, Faults, nullptr);
   Report("TestFaultingThread", faulty != 0 && WaitFor([=] { return SysResumeThread(faulty) == DWORD(-1); }, 5000));
+  bool catchers = true;
+  for (LongInt core = 0; core < CPU_COUNT; ++core) {
+    catchers = catchers && SysCreateThread(0, core, CatchesOverflows, nullptr) != 0;
+  }
+  Report("TestStackOverflow-caught",
+         catchers && WaitFor([] { return g_overflow_done == CPU_COUNT; }, 10000) && g_overflow_passed == CPU_COUNT);
+  const TThreadID twice = SysCreateThread(0, -1, OverflowsTwice, nullptr);
+  Report("TestStackOverflow-unwinding",
+         twice != 0 && WaitFor([=] { return SysResumeThread(twice) == DWORD(-1); }, 5000));
   const TThreadID deep = SysCreateThread(0, -1, Overflows, nullptr);
   Report("TestStackOverflow", deep != 0 && WaitFor([=] { return SysResumeThread(deep) == DWORD(-1); }, 5000));
 
