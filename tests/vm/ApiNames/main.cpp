@@ -177,6 +177,18 @@ int main() {
     BeginThread(nullptr, 0, ShutdownThread, nullptr, DWORD(-1), id);
     SysSuspendThread(0);
   }
+  if (mode != nullptr && StrCmp(mode, "serial", 7)) {  // a line from the host on COM1, echoed
+    char line[64];
+    size_t n = 0;
+    for (XChar c = 0; n + 1 < sizeof line;) {
+      ReadFromSerial(c);
+      if (c == '\n' || c == '\r') break;
+      line[n++] = c;
+    }
+    line[n] = 0;
+    WriteConsoleF("ReadFromSerial: %p (%d characters)\n", line, n);
+    return 0;
+  }
   if (mode != nullptr && StrCmp(mode, "reboot", 7)) {
     WriteConsoleF("Reboot: now\n");
     Reboot();
