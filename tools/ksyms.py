@@ -11,6 +11,7 @@ anchor does not match (a stale OUT.o from another link).
 Out-of-tree apps use it as `toro-ksyms` (see README, "Out of tree").
 """
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -57,6 +58,45 @@ def read_symbols(elf):
 
 
 MAX_TOKENS = 31  # bytes 1..31 in a name stand for dictionary strings (src/lib/symbols.h)
+
+
+def short_name(name):
+    """`name` without its parameter list ("net::tcp::Tcp::tick()" -> "net::tcp::Tcp::tick"), a
+    clone suffix kept ("Divide [clone .isra.0]"); the name itself where it has none (data, an
+    operator)."""
+    clone = ""
+    m = re.search(r"( \[clone [^\]]*\])+$", name)
+    s = name
+    if m:
+        clone, s = s[m.start():], s[:m.start()]
+    for qualifier in (" const", " volatile", " &&", " &"):
+        if s.endswith(qualifier):
+            s = s[:-len(qualifier)]
+    if not s.endswith(")"):
+        return name
+    depth = 0
+    for i in range(len(s) - 1, -1, -1):
+        if s[i] == ")":
+            depth += 1
+        elif s[i] == "(":
+            depth -= 1
+            if depth == 0:
+                break
+    else:
+        return name
+    base = s[:i]
+    if not base or base.endswith("operator"):
+        return name
+    return base + clone
+
+
+def shorten(symbols):
+    """Names without parameter lists where that leaves them unique (overloads keep theirs): a
+    backtrace needs the function, gdb has the rest, and the table shrinks by a third."""
+    counts = {}
+    for _, _, n in symbols:
+        counts[short_name(n)] = counts.get(short_name(n), 0) + 1
+    return [(a, size, short_name(n) if counts[short_name(n)] == 1 else n) for a, size, n in symbols]
 
 
 def boundaries(name):
@@ -144,7 +184,7 @@ def main():
         sys.exit(__doc__)
     elf, out = sys.argv[1], sys.argv[2]
     symbols, anchor = read_symbols(elf)
-    blob = build_blob(symbols, anchor)
+    blob = build_blob(shorten(symbols), anchor)
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, "ksyms.bin")
         asm = os.path.join(tmp, "ksyms.s")

@@ -6,6 +6,7 @@
 #include <drivers/rtc/cmos_rtc.h>
 #include <drivers/serial/uart16550.h>
 #include <kernel/debug_log.h>
+#include <kernel/gdb_stub.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <lib/debug_ring.h>
@@ -77,6 +78,7 @@ void debug_write(const char* fmt, const klib::Arg* args, size_t count) {
 }
 
 void debug_dump() {
+  if (gdb_stub_active()) return;  // COM2 carries gdb's protocol: the rings stay in memory
   as_drainer([] {
     if (!g_uart_ready) {
       g_debug_uart.init();

@@ -14,6 +14,7 @@
 #include <kernel/console.h>
 #include <kernel/debug.h>
 #include <kernel/devices.h>
+#include <kernel/gdb_stub.h>
 #include <kernel/irq.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
@@ -49,6 +50,7 @@ sched::Timing g_timing;
 arch::BootInfo& g_boot = g_boot_info;
 klib::KernelParams& g_params = g_kernel_params;
 arch::CpuList& g_cpus = g_cpu_list;
+bool g_gdb = false;  // the command line holds `gdb`: the gdb stub starts before main (gdb_stub.h)
 
 const char* memory_type_name(uint32_t type) {
   switch (type) {
@@ -142,6 +144,7 @@ void read_boot_info() {
       arch::parse_boot_info(g_magic, reinterpret_cast<const void*>(static_cast<uintptr_t>(g_info)), &g_boot);
   if (!boot_ok) panic("unknown boot protocol (magic %h, info %h)", g_magic, g_info);
   g_params.parse(g_boot.cmdline);
+  g_gdb = g_params.take("gdb");  // the kernel's own token: the program's parameters do not show it
   if (g_params.count() > 0) {
     printk("Kernel Parameters:\n");
     for (size_t i = 0; i < g_params.count(); ++i) printk("param[%d]: %p\n", i, g_params.get(i));
@@ -176,6 +179,7 @@ void init_cores() { toro::detail::set_cpu_count(LongInt(start_cores(g_cpus, g_ti
 void init_devices() { devices_init(g_cpus); }  // I/O APICs masked, PCI scanned, drivers bound
 
 void start_main_thread() {
+  if (g_gdb) gdb_stub_start();  // before the main thread can run: it stops at main
   sched::Thread* main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
   if (main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", main_thread);

@@ -10,6 +10,7 @@
 #include <arch/x86_64/trap.h>
 #include <kernel/console.h>
 #include <kernel/debug.h>
+#include <kernel/gdb_stub.h>
 #include <kernel/irq.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
@@ -114,6 +115,8 @@ namespace {
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
   if (frame->vector < arch::kExceptionCount) {
+    // #DB and #BP go to the gdb stub when the kernel command line asked for it (gdb_stub.h).
+    if (g_debug_trap != nullptr && g_debug_trap(frame)) return;
     PerCpu* cpu = this_cpu();
     if (++cpu->trap_depth > 2) {
       // Even the nested-fault message faulted: stop with no further memory use.

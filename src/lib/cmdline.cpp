@@ -42,6 +42,19 @@ const char* KernelParams::value(const char* key) const {
   return nullptr;
 }
 
+bool KernelParams::take(const char* token) {
+  for (size_t i = 0; i < count_; ++i) {
+    const char* t = params_[i];
+    size_t k = 0;
+    while (token[k] != 0 && t[k] == token[k]) ++k;
+    if (token[k] != 0 || t[k] != 0) continue;
+    for (size_t j = i + 1; j < count_; ++j) params_[j - 1] = params_[j];
+    params_[--count_] = nullptr;
+    return true;
+  }
+  return false;
+}
+
 bool parse_amount(const char* text, uint64_t whole, uint64_t* out) {
   if (text == nullptr || *text < '0' || *text > '9') return false;
   uint64_t n = 0;

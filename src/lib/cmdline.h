@@ -25,6 +25,9 @@ class KernelParams {
   bool truncated() const { return truncated_; }
   // The text after `key=` in the first token that starts so, or nullptr.
   const char* value(const char* key) const;
+  // Removes the first token equal to `token` (the kernel's own, such as `gdb`, which the
+  // program's GetKernelParam then does not see); false if there is none.
+  bool take(const char* token);
 
  private:
   char buffer_[kMaxLength + 1] = {};

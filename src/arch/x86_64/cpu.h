@@ -59,6 +59,31 @@ inline uint64_t read_cr4() {
   return v;
 }
 
+// Debug registers (SDM vol. 3 §18.2): DR0-DR3 addresses, DR6 status, DR7 control.
+inline void write_dr(int n, uint64_t v) {
+  switch (n) {
+    case 0:
+      asm volatile("mov %0, %%dr0" ::"r"(v));
+      break;
+    case 1:
+      asm volatile("mov %0, %%dr1" ::"r"(v));
+      break;
+    case 2:
+      asm volatile("mov %0, %%dr2" ::"r"(v));
+      break;
+    default:
+      asm volatile("mov %0, %%dr3" ::"r"(v));
+      break;
+  }
+}
+inline uint64_t read_dr6() {
+  uint64_t v;
+  asm volatile("mov %%dr6, %0" : "=r"(v));
+  return v;
+}
+inline void write_dr6(uint64_t v) { asm volatile("mov %0, %%dr6" ::"r"(v)); }
+inline void write_dr7(uint64_t v) { asm volatile("mov %0, %%dr7" ::"r"(v)); }
+
 inline uint64_t rdmsr(uint32_t msr) {
   uint32_t lo, hi;
   asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));

@@ -110,26 +110,28 @@ bool PageTableBuilder::set_read_only(uint64_t start, uint64_t end) {
   return true;
 }
 
-bool PageTableBuilder::translate(uint64_t root, uint64_t vaddr, uint64_t* paddr) {
+bool PageTableBuilder::translate(uint64_t root, uint64_t vaddr, uint64_t* paddr, bool* writable) {
   if (vaddr >= (1ull << 47)) return false;  // only the lower canonical half is ever mapped
+  bool rw = true;
+  auto leaf = [&](uint64_t entry, uint64_t size) {
+    *paddr = (entry & kPageAddressMask & ~(size - 1)) + (vaddr & (size - 1));
+    if (writable != nullptr) *writable = rw && (entry & kPageWritable);
+    return true;
+  };
   const uint64_t pml4e = table(root)[pml4_index(vaddr)];
   if (!(pml4e & kPagePresent)) return false;
+  rw = rw && (pml4e & kPageWritable);
   const uint64_t pdpte = table(pml4e & kPageAddressMask)[pdpt_index(vaddr)];
   if (!(pdpte & kPagePresent)) return false;
-  if (pdpte & kPageLarge) {
-    *paddr = (pdpte & kPageAddressMask & ~((1ull << 30) - 1)) + (vaddr & ((1ull << 30) - 1));
-    return true;
-  }
+  if (pdpte & kPageLarge) return leaf(pdpte, 1ull << 30);
+  rw = rw && (pdpte & kPageWritable);
   const uint64_t pde = table(pdpte & kPageAddressMask)[pd_index(vaddr)];
   if (!(pde & kPagePresent)) return false;
-  if (pde & kPageLarge) {
-    *paddr = (pde & kPageAddressMask & ~(kPage2M - 1)) + (vaddr & (kPage2M - 1));
-    return true;
-  }
+  if (pde & kPageLarge) return leaf(pde, kPage2M);
+  rw = rw && (pde & kPageWritable);
   const uint64_t pte = table(pde & kPageAddressMask)[pt_index(vaddr)];
   if (!(pte & kPagePresent)) return false;
-  *paddr = (pte & kPageAddressMask) + (vaddr & (kPage4K - 1));
-  return true;
+  return leaf(pte, kPage4K);
 }
 
 bool PageTableBuilder::set_uncached(uint64_t root, uint64_t start, uint64_t end, bool uncached) {

@@ -44,8 +44,9 @@ class PageTableBuilder {
   // 2 MiB pages as needed. With CR0.WP set, ring-0 writes there fault.
   bool set_read_only(uint64_t start, uint64_t end);
 
-  // Walks tables rooted at `root`; returns true and the physical address if `vaddr` is mapped.
-  static bool translate(uint64_t root, uint64_t vaddr, uint64_t* paddr);
+  // Walks tables rooted at `root`; returns true and the physical address if `vaddr` is mapped,
+  // and in *writable (if given) whether every level allows writes.
+  static bool translate(uint64_t root, uint64_t vaddr, uint64_t* paddr, bool* writable = nullptr);
   // Sets (uncached) or clears PCD|PWT on every leaf entry that maps part of [start, end): a
   // whole 2 MiB page where the range touches one. False if part of the range is unmapped (the
   // mapped part is still changed). The caller flushes the TLB.

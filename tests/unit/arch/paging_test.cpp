@@ -131,6 +131,14 @@ TEST(Paging, ReadOnlyRangeSplitsLargePagesAndKeepsTheRestWritable) {
   uint64_t phys;
   ASSERT_TRUE(arch::PageTableBuilder::translate(b.root(), 0x304123, &phys));
   EXPECT_EQ(phys, 0x304123u);
+  // translate() tells whether a write may go there (the gdb stub's memory writes ask).
+  bool writable = true;
+  ASSERT_TRUE(arch::PageTableBuilder::translate(b.root(), 0x200000, &phys, &writable));
+  EXPECT_FALSE(writable);
+  ASSERT_TRUE(arch::PageTableBuilder::translate(b.root(), 0x305000, &phys, &writable));
+  EXPECT_TRUE(writable);
+  ASSERT_TRUE(arch::PageTableBuilder::translate(b.root(), 6ull << 20, &phys, &writable));  // a 2 MiB page
+  EXPECT_TRUE(writable);
 }
 
 TEST(Paging, AttachedBuilderEditsLiveTables) {

@@ -78,4 +78,18 @@ TEST(ParseAmount, BytesUnitsAndPercentages) {
   EXPECT_EQ(v, 7u);
 }
 
+TEST(KernelParams, TakeRemovesTheKernelsOwnToken) {
+  klib::KernelParams p;
+  p.parse("10.0.2.15,gdb,virtionet gdb");
+  EXPECT_TRUE(p.take("gdb"));
+  ASSERT_EQ(p.count(), 3u);
+  EXPECT_STREQ(p.get(0), "10.0.2.15");
+  EXPECT_STREQ(p.get(1), "virtionet");
+  EXPECT_STREQ(p.get(2), "gdb");  // only the first
+  EXPECT_TRUE(p.take("gdb"));
+  EXPECT_FALSE(p.take("gdb"));
+  EXPECT_FALSE(p.take("gd"));  // whole tokens only
+  EXPECT_EQ(p.get(2), nullptr);
+}
+
 }  // namespace

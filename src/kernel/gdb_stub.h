@@ -1,0 +1,24 @@
+// The in-guest gdb stub (issue 15), first slice: with the kernel command-line token `gdb` the
+// program stops at `main` and waits for gdb on COM2 (the GDB remote protocol of
+// src/lib/gdb_rsp.h over a polled 16550). Breakpoints and watchpoints are the debug registers
+// (they work where int3 cannot run in ring 0); single step is the trap flag.
+//
+//   qemu-system-x86_64 -kernel APP.elf -append gdb -serial stdio -serial tcp:127.0.0.1:1234,server=on,wait=off
+//   gdb APP.elf -ex 'target remote :1234'
+//
+// What this slice does not do yet: stop the other cores, show threads other than the stopped
+// one, Ctrl-C, a stop on a fault. Without the token nothing of it runs.
+#pragma once
+
+#include <arch/x86_64/trap.h>
+
+namespace kernel {
+
+// On the boot core, before the main thread starts: takes COM2 and arms a breakpoint on main.
+void gdb_stub_start();
+// True once gdb_stub_start ran: COM2 is gdb's (the debug ring's dump stays off it).
+bool gdb_stub_active();
+// trap.cpp's hook for #DB and #BP: true when the stub handled the trap (resume from `frame`).
+extern bool (*g_debug_trap)(arch::TrapFrame* frame);
+
+}  // namespace kernel

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""The in-guest gdb stub (src/kernel/gdb_stub.cpp) with the real gdb: GdbStub boots with the
+kernel command-line token `gdb` and COM2 on a TCP port (QEMU `-serial tcp:...,server=on`), and
+gdb in batch mode, connected to it, must
+  stop at main with its file and line;
+  break in Square (gdb's Z0, an execute debug register here), continue, step a line, print a local;
+  watch g_counter (Z2, a write debug register), continue, see the old and new value;
+  step one instruction; read rip;
+  detach, after which the program runs to its end: "GdbStub: total 14, counter 14", exit 0.
+Usage: gdbstubtest.py TORO BUILD_DIR ELF"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+GDB_EXPECT = {
+    "stopped at main, with its file and line": r"^main \(\) at \S*tests/vm/GdbStub/main\.cpp:\d+",
+    "the breakpoint in Square was hit": r"^Breakpoint 1, Square \(x=(x@entry=)?1\) at \S*main\.cpp:\d+",
+    "a local read (y after one step over)": r"^\$1 = 1$",
+    "the watchpoint fired with old and new values": r"Hardware watchpoint 2: g_counter\s+Old value = 0\s+New value = 1",
+    "detached": r"\[Inferior 1 \(Remote target\) detached\]",
+}
+
+
+def main():
+    toro, build_dir, elf = sys.argv[1:4]
+    if shutil.which("gdb") is None:
+        print("FAIL: gdb is not installed")
+        return 1
+    port = harness.free_port()
+    cmd = harness.qemu_command(elf, build_dir, append="gdb") + [
+        "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+    vm = harness.Vm(cmd)
+    checks = {}
+    try:
+        checks["the kernel says it waits for gdb"] = vm.wait_for("waits for gdb on COM2", 30)
+        gdb = ["gdb", "-nx", "-batch", elf, "-ex", "set pagination off", "-ex", "set confirm off",
+               "-ex", f"target remote 127.0.0.1:{port}",
+               "-ex", "break Square", "-ex", "continue",
+               "-ex", "next", "-ex", "print y",
+               "-ex", "delete", "-ex", "watch g_counter", "-ex", "continue",
+               "-ex", "delete",
+               "-ex", "set $before = $rip", "-ex", "stepi",
+               "-ex", "printf \"rip before 0x%lx, after stepi 0x%lx\\n\", $before, $rip",
+               "-ex", "detach"]
+        r = harness.run(gdb, timeout=90)
+        print(r.out)
+        for name, pattern in GDB_EXPECT.items():
+            checks[name] = re.search(pattern, r.out or "", re.M) is not None
+        m = re.search(r"^rip before 0x([0-9a-f]+), after stepi 0x([0-9a-f]+)$", r.out or "", re.M)
+        checks["stepi moved rip"] = m is not None and m[1] != m[2]
+        checks["gdb did not lose the target"] = "Remote connection closed" not in (r.out or "")
+        code = vm.wait(60)
+    finally:
+        vm.stop()
+    text = vm.text()
+    print(text[-2000:])
+    checks["the program ran on after detach"] = "GdbStub: total 14, counter 14" in text
+    # isa-debug-exit: QEMU's status is (code << 1) | 1, so 1 with the kernel's line is exit code 0.
+    checks["exit code 0"] = code == 1 and "System_Exit due to ExitCode: 0" in text
+    return harness.report(checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
