@@ -28,7 +28,8 @@ white space is not significant):
                             debug-lines, the exact set: every line it selects is one of these
   debug-lines REGEX         which debug lines form the set (default: all); e.g. `: (PASSED|FAILED)$`
   debug-any REGEX           must match somewhere in the debug device's output (prefix kept)
-  stop-at SYMBOL            gdbtest.py: where gdb stops (its `expect-any` lines are about gdb's output)
+  stop-at SYMBOL            gdbtest.py: where gdb stops (its `expect-any` lines are about gdb's output;
+                            its `run` options go to `tools/toro debug`, e.g. --stub)
   include NAME              the lines of a fragment of this file or of tests/vm/common.expect
 
 A REGEX is the rest of the line after the keyword and one space, as Python's `re` reads it with
@@ -54,7 +55,7 @@ FILE_NAME = "tests.expect"
 DEBUG_CHECKS = {"debug-line", "debug-lines", "debug-any"}
 CASE_DRIVERS = {"vmtest.py": {"run", "exit", "expect", "expect-any", "reject"} | DEBUG_CHECKS,
                 "blocktest.py": {"run", "exit", "expect", "expect-any", "reject"},
-                "gdbtest.py": {"stop-at", "expect-any"}}
+                "gdbtest.py": {"stop-at", "expect-any", "run"}}
 CHECKS = {"run", "exit", "expect", "expect-any", "reject", "stop-at"} | DEBUG_CHECKS
 SETTINGS = {"suite", "timeout", "parallel", "image", "driver"}
 IN_FRAGMENT = {"exit", "expect", "expect-any", "reject", "include"} | DEBUG_CHECKS

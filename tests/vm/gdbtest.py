@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""gdb in batch mode over QEMU's GDB stub (via `tools/toro debug --batch`): stop at the case's
+"""gdb in batch mode over QEMU's GDB stub, or the in-guest one with `run --stub` (via `tools/toro
+debug --batch`): stop at the case's
 symbol (`stop-at`), print a backtrace, and require the case's `expect-any` regular expressions
 in gdb's output (the program's tests.expect; the format: tests/vm/cases.py).
 
@@ -16,7 +17,8 @@ def main():
     args, case = cases.driver_arguments("NAME.elf")
     app = os.path.basename(os.path.dirname(os.path.abspath(args.image)))
     r = harness.run(harness.toro_command(args.toro, args.build_dir, "debug", app, args.image,
-                                         ["--batch", "--stop-at", case.stop_at, "--gdb-ex", "bt", "--timeout", "60"]))
+                                         ["--batch", "--stop-at", case.stop_at, "--gdb-ex", "bt", "--timeout", "60"]
+                                         + list(case.run)))
     print(r.out)
     failures = case.check(r.out)
     for failure in failures:
