@@ -220,6 +220,11 @@ int main() {
     r->Length = 0;
     TThreadID tid;
     if (BeginThread(nullptr, kConnectionStack, ProcessesSocket, r, 0, tid) == 0) {
+      // Said on the console (the first time, then every 1000th), not answered with silence only.
+      static LongInt refused = 0;
+      if (refused++ % 1000 == 0) {
+        WriteConsoleF("StaticWebServer: no thread for a connection (%d so far): closed unanswered\n", refused);
+      }
       SysSocketClose(client);
       ToroFreeMem(r);
     }

@@ -7,7 +7,9 @@
 #include <kernel/shutdown.h>
 #include <lib/sort.h>
 
+#include <atomic>
 #include <cstring>
+#include <new>
 
 extern "C" char __image_start[], __image_end[];
 
@@ -23,14 +25,35 @@ struct OomReport {
 };
 OomReport g_oom[mm::kMaxCores] = {};
 
+// The guard pages of the thread stacks, with the thread each belongs to, so a fault there is
+// reported as that thread's stack overflow. A list of chunks: the first in .bss, more from the
+// heap as threads grow in number (never freed; a free slot is reused), so the count of live
+// threads has no fixed bound. Writers hold g_guard_lock; guard_page_owner() reads without it on
+// fault paths: a chunk is published (release) only once initialised, and a removal copies the
+// last entry into the freed slot before lowering the count, so a reader never misses a live one.
 struct Guard {
   uint64_t page;
   uint64_t owner;
 };
-constexpr size_t kMaxGuards = 1024;
-Guard g_guards[kMaxGuards];
-size_t g_guard_count = 0;
+struct GuardChunk {
+  static constexpr size_t kEntries = 254;  // a chunk is 4 KiB
+  Guard entries[kEntries] = {};
+  std::atomic<GuardChunk*> next{nullptr};
+  uint64_t reserved = 0;
+};
+static_assert(sizeof(GuardChunk) <= 4096);
+constinit GuardChunk g_first_guards;  // constant-initialised: no constructor runs before boot
+std::atomic<size_t> g_guard_count{0};
 arch::SpinLock g_guard_lock;  // page-table edits and the guard list are shared by all cores
+
+Guard* guard_slot(size_t index) {
+  GuardChunk* c = &g_first_guards;
+  for (; index >= GuardChunk::kEntries; index -= GuardChunk::kEntries) {
+    c = c->next.load(std::memory_order_acquire);
+    if (c == nullptr) return nullptr;
+  }
+  return &c->entries[index];
+}
 
 uint64_t zeroed_heap_page(void*) {
   void* p = allocate(4096, 4096);
@@ -133,15 +156,30 @@ void* allocate_stack(size_t size, uint64_t owner) {
   if (block == nullptr) return nullptr;
   const uint64_t guard = reinterpret_cast<uintptr_t>(block);
   arch::IrqSaveGuard lock(g_guard_lock);
+  const size_t n = g_guard_count.load(std::memory_order_relaxed);
+  Guard* slot = guard_slot(n);
+  if (slot == nullptr) {  // every chunk full: one more, linked after the last
+    auto* chunk = static_cast<GuardChunk*>(allocate(sizeof(GuardChunk), 64));
+    if (chunk == nullptr) {
+      release(block);
+      return nullptr;
+    }
+    new (chunk) GuardChunk();
+    GuardChunk* last = &g_first_guards;
+    while (GuardChunk* next = last->next.load(std::memory_order_relaxed)) last = next;
+    last->next.store(chunk, std::memory_order_release);
+    slot = &chunk->entries[0];
+  }
   arch::PageTableBuilder tables(arch::read_cr3() & arch::kPageAddressMask, zeroed_heap_page, nullptr);
-  if (g_guard_count == kMaxGuards || !tables.unmap_4k(guard)) {
+  if (!tables.unmap_4k(guard)) {
     release(block);
     return nullptr;
   }
   // Other cores may hold a stale TLB entry only if they touched this page, which was free heap
   // memory until now; the owner core flushes its own.
   arch::invlpg(guard);
-  g_guards[g_guard_count++] = {guard, owner};
+  *slot = {guard, owner};
+  g_guard_count.store(n + 1, std::memory_order_release);  // the entry before the count
   return block + 4096;
 }
 
@@ -153,9 +191,12 @@ void free_stack(void* stack) {
     arch::PageTableBuilder tables(arch::read_cr3() & arch::kPageAddressMask, zeroed_heap_page, nullptr);
     tables.identity_map(guard, guard + 4096, arch::kPageWritable);
     arch::invlpg(guard);
-    for (size_t i = 0; i < g_guard_count; ++i) {
-      if (g_guards[i].page == guard) {
-        g_guards[i] = g_guards[--g_guard_count];
+    const size_t n = g_guard_count.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < n; ++i) {
+      Guard* g = guard_slot(i);
+      if (g->page == guard) {
+        *g = *guard_slot(n - 1);  // the last entry first, then the count: see the top
+        g_guard_count.store(n - 1, std::memory_order_release);
         break;
       }
     }
@@ -165,9 +206,11 @@ void free_stack(void* stack) {
 
 bool guard_page_owner(uint64_t address, uint64_t* owner) {
   const uint64_t page = address & ~uint64_t(4095);
-  for (size_t i = 0; i < g_guard_count; ++i) {  // read without the lock: called on fault paths
-    if (g_guards[i].page == page) {
-      *owner = g_guards[i].owner;
+  const size_t n = g_guard_count.load(std::memory_order_acquire);  // without the lock: fault paths
+  for (size_t i = 0; i < n; ++i) {
+    const Guard* g = guard_slot(i);
+    if (g != nullptr && g->page == page) {
+      *owner = g->owner;
       return true;
     }
   }

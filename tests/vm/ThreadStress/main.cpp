@@ -35,6 +35,31 @@ PtrInt Spawner(void*) {
   return 0;
 }
 
+// More threads alive at once than a fixed table of stack guard pages once held (1024): each
+// waits until all have started, so all their stacks (and guard pages) exist together.
+constexpr int kAlive = 1100;
+std::atomic<int> g_alive_started{0}, g_alive_done{0};
+std::atomic<bool> g_alive_release{false};
+PtrInt WaitsForTheOthers(void*) {
+  ++g_alive_started;
+  while (!g_alive_release) Sleep(1);
+  ++g_alive_done;
+  return 0;
+}
+bool ManyAliveAtOnce() {
+  int failed = 0;
+  for (int i = 0; i < kAlive; ++i) {
+    if (SysCreateThread(8192, GetCoreId(), WaitsForTheOthers, nullptr) == 0) ++failed;
+  }
+  for (int wait = 0; wait < 20000 && g_alive_started + failed < kAlive; ++wait) Sleep(1);
+  const int started = g_alive_started;
+  g_alive_release = true;
+  for (int wait = 0; wait < 20000 && g_alive_done < started; ++wait) Sleep(1);
+  WriteConsoleF("ThreadStress: %d threads alive at once, %d not created, %d ended\n", started, failed,
+                g_alive_done.load());
+  return failed == 0 && started == kAlive && g_alive_done == kAlive;
+}
+
 }  // namespace
 
 int main() {
@@ -64,5 +89,7 @@ int main() {
     }
   }
   WriteConsoleF("TestPerCPUVar: %p\n", aligned ? "PASSED" : "FAILED");
-  return ok && aligned ? 0 : 1;
+  const bool many = ManyAliveAtOnce();
+  WriteConsoleF("ThreadStress-1100-alive: %p\n", many ? "PASSED" : "FAILED");
+  return ok && aligned && many ? 0 : 1;
 }
