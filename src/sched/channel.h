@@ -17,7 +17,7 @@
 
 namespace sched {
 
-enum class ChannelError : uint8_t { kOk, kEmpty, kTooLarge, kBufferTooSmall };
+enum class ChannelError : uint8_t { kOk, kEmpty, kTooLarge, kBufferTooSmall, kBadCore, kSelf };
 
 struct ChannelRecv {
   ChannelError error;
@@ -90,6 +90,40 @@ class Channel {
   alignas(64) std::atomic<size_t> head_{0};  // consumer's line
   alignas(64) std::atomic<size_t> tail_{0};  // producer's line
   alignas(64) Slot slots_[N];
+};
+
+// The channels of all ordered pairs of `cores` cores: `table` holds cores*cores pointers,
+// table[from * cores + to] (the diagonal unused), filled by the caller, which places each
+// channel in the receiver's memory. Checks the core numbers Toro did not check.
+template <size_t N>
+class ChannelBus {
+ public:
+  ChannelBus(size_t cores, Channel<N>** table) : cores_(cores), table_(table) {}
+
+  template <typename Wait>
+  ChannelError send(size_t from, size_t to, const void* data, size_t len, Wait&& wait) {
+    Channel<N>* ch = nullptr;
+    if (ChannelError e = find(from, to, ch); e != ChannelError::kOk) return e;
+    return ch->send(data, len, wait);
+  }
+
+  template <typename Wait>
+  ChannelRecv poll(size_t from, size_t to, void* out, size_t cap, Wait&& wait) {
+    Channel<N>* ch = nullptr;
+    if (ChannelError e = find(from, to, ch); e != ChannelError::kOk) return {e, 0};
+    return ch->poll(out, cap, wait);
+  }
+
+ private:
+  ChannelError find(size_t from, size_t to, Channel<N>*& ch) const {
+    if (from >= cores_ || to >= cores_) return ChannelError::kBadCore;
+    if (from == to) return ChannelError::kSelf;
+    ch = table_[from * cores_ + to];
+    return ChannelError::kOk;
+  }
+
+  size_t cores_;
+  Channel<N>** table_;
 };
 
 }  // namespace sched

@@ -62,4 +62,27 @@ TEST(Channel, SpscStressAnySize) {
   producer.join();
 }
 
+TEST(ChannelBus, BadCoreAndSelfAndPairsApart) {
+  constexpr size_t kCores = 3;
+  sched::Channel<4> chans[kCores * kCores];
+  sched::Channel<4>* table[kCores * kCores];
+  for (size_t i = 0; i < kCores * kCores; ++i) table[i] = &chans[i];
+  sched::ChannelBus<4> bus(kCores, table);
+  char out[8];
+  EXPECT_EQ(bus.send(0, 3, "x", 1, never), sched::ChannelError::kBadCore);
+  EXPECT_EQ(bus.send(7, 1, "x", 1, never), sched::ChannelError::kBadCore);
+  EXPECT_EQ(bus.send(1, 1, "x", 1, never), sched::ChannelError::kSelf);
+  EXPECT_EQ(bus.poll(0, 3, out, sizeof out, never).error, sched::ChannelError::kBadCore);
+  EXPECT_EQ(bus.poll(2, 2, out, sizeof out, never).error, sched::ChannelError::kSelf);
+  ASSERT_EQ(bus.send(0, 2, "a", 1, never), sched::ChannelError::kOk);
+  ASSERT_EQ(bus.send(1, 2, "bb", 2, never), sched::ChannelError::kOk);
+  EXPECT_EQ(bus.poll(0, 1, out, sizeof out, never).error, sched::ChannelError::kEmpty);
+  auto r = bus.poll(1, 2, out, sizeof out, never);
+  EXPECT_EQ(r.length, 2u);
+  EXPECT_EQ(std::string(out, 2), "bb");
+  r = bus.poll(0, 2, out, sizeof out, never);
+  EXPECT_EQ(r.length, 1u);
+  EXPECT_EQ(out[0], 'a');
+}
+
 }  // namespace
