@@ -15,6 +15,7 @@
 #include <toro/network.h>
 #include <toro/process.h>
 #include <toro/types.h>
+#include <toro/virtiobus.h>
 #if defined(__cpp_exceptions)
 #include <toro/exceptions.h>  // programs built with exceptions: faults as C++ exceptions
 #endif

@@ -174,3 +174,12 @@ SIG(XHeapRealloc, Pointer (*)(PXHeap, Pointer, PtrUInt));
 SIG(XHeapRelease, void (*)(PXHeap));
 SIG(XHeapStack, Boolean (*)(PXHeap));
 SIG(XHeapUnstack, Boolean (*)(PXHeap));
+
+// VirtIOBus
+SIG(SendTo, void (*)(DWORD, const void*, DWORD));
+SIG(RecvFrom, void (*)(DWORD, void*));
+SIG(SendToCore, LongInt (*)(DWORD, const void*, DWORD));
+SIG(RecvFromCore, LongInt (*)(DWORD, void*, DWORD, LongInt));
+SIG(PollFromCore, LongInt (*)(DWORD, void*, DWORD));
+static_assert(VIRTIO_CPU_MAX_PKT_SIZE == 1024 && VIRTIO_CPU_MAX_PKT_PAYLOAD_SIZE == 1020 &&
+              VIRTIOBUS_MAX_MESSAGE == 1u << 20 && VIRTIOBUS_E_BAD_CORE < 0);
