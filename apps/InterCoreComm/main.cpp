@@ -26,6 +26,14 @@ PtrInt Worker(void*) {
   return 0;
 }
 
+// `-append wait,SECONDS`: core 1 waits for a message from core 0 and core 0 for one from core 1,
+// neither sent: both sleep (their cores halt) until the timeout (idletest.py measures the host).
+LongInt g_wait_ms = 0;
+PtrInt WaitsForCore0(void*) {
+  char buf[8];
+  return RecvFromCore(0, buf, sizeof buf, g_wait_ms) == VIRTIOBUS_E_TIMEOUT ? 0 : 1;
+}
+
 bool Check(const char* name, bool ok) {
   WriteConsoleF("%p: %p\n", name, ok ? "PASSED" : "FAILED");
   return ok;
@@ -37,6 +45,19 @@ int main() {
   if (CPU_COUNT < 2) {
     WriteConsoleF("CPU_COUNT must be > 2!\n");
     return 1;
+  }
+  if (const char* p = GetKernelParam(0); p != nullptr && StrCmp(p, "wait", 5)) {
+    LongInt seconds = 0;
+    for (const char* q = GetKernelParam(1); q != nullptr && *q >= '0' && *q <= '9'; ++q)
+      seconds = seconds * 10 + (*q - '0');
+    g_wait_ms = seconds * 1000;
+    TThreadID tid;
+    BeginThread(nullptr, 0, WaitsForCore0, nullptr, 1, tid);
+    WriteConsoleF("InterCoreComm: cores 0 and 1 wait for each other\n");
+    char buf[8];
+    const bool timed_out = RecvFromCore(1, buf, sizeof buf, g_wait_ms) == VIRTIOBUS_E_TIMEOUT;
+    WriteConsoleF("InterCoreComm: the wait is over\n");
+    return timed_out ? 0 : 1;
   }
   if (const char* p = GetKernelParam(0)) {
     g_rounds = 0;
