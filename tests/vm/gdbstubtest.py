@@ -7,12 +7,18 @@ gdb in batch mode, connected to it, must
   watch g_counter (Z2, a write debug register), continue, see the old and new value;
   step one instruction; read rip;
   detach, after which the program runs to its end: "GdbStub: total 14, counter 14", exit 0.
+Before gdb, a client sends the stub malformed packets (bad checksums, no checksum, an
+unterminated packet, a packet over 4 KiB, binary noise, unknown and truncated commands) and
+checks the answers it must get (a '-' for a bad checksum, an empty reply to an unknown packet,
+E16 for the oversized one); gdb then connects to the same stub.
 Usage: gdbstubtest.py TORO BUILD_DIR ELF"""
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -24,6 +30,52 @@ GDB_EXPECT = {
     "the watchpoint fired with old and new values": r"Hardware watchpoint 2: g_counter\s+Old value = 0\s+New value = 1",
     "detached": r"\[Inferior 1 \(Remote target\) detached\]",
 }
+
+
+def frame(payload):
+    return b"$" + payload + b"#%02x" % (sum(payload) & 0xFF)
+
+
+def hostile_client(port, checks):
+    """Malformed input first; the stub must answer as the protocol says and stay usable."""
+    sock = None
+    for _ in range(100):
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            break
+        except OSError:
+            time.sleep(0.1)
+    if sock is None:
+        checks["a client connects to COM2"] = False
+        return
+    got = b""
+
+    def exchange(data, want, seconds=5):
+        nonlocal got
+        sock.sendall(data)
+        deadline = time.monotonic() + seconds
+        while want not in got and time.monotonic() < deadline:
+            try:
+                sock.settimeout(max(0.05, deadline - time.monotonic()))
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            except socket.timeout:
+                break
+        found = want in got
+        got = got[got.find(want) + len(want):] if found else b""
+        return found
+
+    checks["a bad checksum gets '-'"] = exchange(b"$?#00", b"-")
+    checks["noise and an unterminated packet, then a packet that restarts it, get the stop reply"] = exchange(
+        bytes(range(0, 256, 7)) + b"$m1000,4" + frame(b"?"), b"$T05")
+    checks["an unknown packet gets an empty reply"] = exchange(frame(b"vNoSuchThing;1"), b"$#00")
+    checks["a truncated command gets an error"] = exchange(frame(b"m1000"), b"$E01")
+    checks["a packet over 4 KiB gets E16"] = exchange(frame(b"M1000,1:" + b"0" * 5000), b"$E16")
+    checks["memory outside the page tables gets E0e, not a fault"] = exchange(frame(b"m800000000000,4"), b"$E0e")
+    checks["the stub still answers"] = exchange(frame(b"qC"), b"$QC")
+    sock.close()
 
 
 def main():
@@ -38,6 +90,7 @@ def main():
     checks = {}
     try:
         checks["the kernel says it waits for gdb"] = vm.wait_for("waits for gdb on COM2", 30)
+        hostile_client(port, checks)
         gdb = ["gdb", "-nx", "-batch", elf, "-ex", "set pagination off", "-ex", "set confirm off",
                "-ex", f"target remote 127.0.0.1:{port}",
                "-ex", "break Square", "-ex", "continue",
