@@ -78,6 +78,8 @@ class Channel {
   }
 
   bool empty() const { return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire); }
+  // Producer side: no free slot (send would wait).
+  bool full() const { return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire) == N; }
 
  private:
   struct Slot {

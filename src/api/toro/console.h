@@ -39,13 +39,13 @@ void DisabledConsole();
 extern Byte Color;
 // Toro 2019's CleanConsole cleared the VGA screen: a serial console has none; prints nothing.
 inline void CleanConsole() {}
-// CR LF (Toro HEAD's FlushUp).
-void FlushUp();
+// CR LF (Toro HEAD's FlushUp). C linkage, as Toro exported it: C files call it (ToroMpi.h).
+extern "C" void FlushUp();
 // Waits (yielding to the core's other threads) for a character on COM1 and stores it in C
 // (Toro HEAD's ReadFromSerial).
 void ReadFromSerial(XChar& C);
 
-// Unsigned decimal, no newline.
-void PrintDecimal(PtrUInt Value);
-// One raw character (Toro HEAD's PutCtoSerial).
-void PutCtoSerial(XChar C);
+// Unsigned decimal, no newline. C linkage, as FlushUp.
+extern "C" void PrintDecimal(PtrUInt Value);
+// One raw character (Toro HEAD's PutCtoSerial). C linkage, as FlushUp.
+extern "C" void PutCtoSerial(XChar C);
