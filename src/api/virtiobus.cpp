@@ -2,6 +2,7 @@
 // of cores, set up at the first call; a receiver with nothing to read sleeps (its core halts
 // when idle) and the sender wakes it (an IPI when that core is halted); a sender facing a full
 // ring sleeps the same way until the receiver has made room.
+#include <arch/x86_64/cpu.h>
 #include <arch/x86_64/spinlock.h>
 #include <kernel/console.h>
 #include <kernel/memory.h>
@@ -19,6 +20,8 @@ using Channel = sched::Channel<64>;  // 64 slots of 64 bytes: 4 KiB a pair
 
 // A thread of one side of a pair sleeping until the other side makes its condition true (data
 // for the receiver, room for the sender), and the flag the other side sets (see sleep_until).
+constexpr int kSpinLooks = 200;
+
 struct Sleeper {
   std::atomic<sched::Thread*> thread{nullptr};
   std::atomic<bool> signal{false};
@@ -86,6 +89,9 @@ LongInt find(DWORD from, DWORD to, Pair** out) {
 // miss (see there). False when the time ran out.
 template <typename Ready>
 bool sleep_until(Sleeper& s, Ready&& ready, uint64_t deadline_ms) {
+  // A short look first: when the other side is running, its message (or room) is usually a few
+  // microseconds away, cheaper to wait for than a sleep and an IPI (exits under a hypervisor).
+  for (int i = 0; i < kSpinLooks && !ready(); ++i) arch::cpu_relax();
   sched::Thread* self = sched::current();
   while (!ready()) {
     s.signal.store(false, std::memory_order_seq_cst);
