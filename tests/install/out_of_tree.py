@@ -59,6 +59,9 @@ def main():
             print("FAIL: no toro.pc installed")
             return 1
         pc_dir = os.path.dirname(pcs[0])
+        if not os.path.isfile(os.path.join(pc_dir, "toro-gdb.py")):
+            print("FAIL: the gdb extension toro-gdb.py is not installed beside toro.pc")
+            return 1
         prefix_line = [l for l in open(pcs[0]) if l.startswith("prefix=")][0].strip()
         prefix = dest + prefix_line.split("=", 1)[1]
         env = dict(os.environ, PKG_CONFIG_PATH=pc_dir)

@@ -1,0 +1,34 @@
+// Threads for gdb to find (tests.expect: tools/gdb/toro.py over QEMU's stub): a sleeper on core
+// 1 and a napper on core 0, both inside Sleep, when main reaches ThreadsReady (gdb stops there).
+#include <toro.h>
+
+namespace {
+
+volatile LongInt g_started = 0;
+
+[[gnu::noinline]] PtrInt Sleeper(void*) {
+  __atomic_add_fetch(&g_started, 1, __ATOMIC_SEQ_CST);
+  for (;;) Sleep(1000);
+  return 0;
+}
+
+[[gnu::noinline]] PtrInt Napper(void*) {
+  __atomic_add_fetch(&g_started, 1, __ATOMIC_SEQ_CST);
+  Sleep(60000);
+  return 0;
+}
+
+}  // namespace
+
+// Where gdb stops: every thread exists and the two others sleep.
+extern "C" [[gnu::noinline]] void ThreadsReady() { asm volatile("" ::: "memory"); }
+
+int main() {
+  SysCreateThread(0, CPU_COUNT > 1 ? 1 : 0, Sleeper, nullptr);
+  SysCreateThread(0, 0, Napper, nullptr);
+  while (__atomic_load_n(&g_started, __ATOMIC_SEQ_CST) < 2) Sleep(10);
+  Sleep(50);  // both are inside Sleep by now
+  ThreadsReady();
+  WriteConsoleF("GdbThreads: done\n");
+  return 0;
+}
