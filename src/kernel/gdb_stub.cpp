@@ -1,15 +1,21 @@
 // The in-guest gdb stub's kernel side (see gdb_stub.h): the Target the protocol session of
 // src/lib/gdb_rsp.h reads and changes, on the trap frame of the stopped context.
+#include <arch/x86_64/apic.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/hw_breakpoints.h>
 #include <arch/x86_64/paging.h>
 #include <arch/x86_64/power.h>
+#include <drivers/device.h>
 #include <drivers/serial/uart16550.h>
 #include <kernel/console.h>
+#include <kernel/devices.h>
 #include <kernel/gdb_stub.h>
 #include <kernel/percpu.h>
 #include <lib/gdb_rsp.h>
+#include <sched/scheduler.h>
+#include <sched/thread.h>
 
+#include <atomic>
 #include <new>
 
 extern "C" int main();
@@ -39,26 +45,87 @@ arch::HwKind hw_kind(BreakKind k) {
   }
 }
 
+// All-stop: the core that stops (a breakpoint, a step, Ctrl-C) leads; it sends every other
+// core the kVectorDebugStop IPI, and each parks in its handler with its interrupted context in
+// g_frames until the leader releases them (g_release changes). gdb then sees every Toro thread
+// of every core: a core's running thread through its frame, the others through the registers
+// arch_switch saved on their stacks (r15..rbx, rbp, the return address).
+std::atomic<int> g_leader{-1};                   // the core talking to gdb, -1: none
+std::atomic<bool> g_stopping{false};             // the leader wants the others parked
+std::atomic<uint32_t> g_parked{0};               // how many have parked since the leader's request
+std::atomic<uint64_t> g_release{0};              // a new value lets the parked cores go
+std::atomic<bool> g_interrupt{false};            // Ctrl-C came: the core it reached stops (SIGINT)
+arch::TrapFrame* g_frames[arch::kMaxCpus] = {};  // a stopped core's context (its current thread's)
+
+constexpr size_t kMaxThreads = 512;  // listed to gdb (a core's first ones when there are more)
+
+ThreadId id_of(const sched::Thread* t) { return ThreadId(reinterpret_cast<uintptr_t>(t)); }
+
+// The thread and its core for a gdb id: only threads that the scheduler lists (a stale id from
+// gdb is not dereferenced).
+sched::Thread* find_thread(ThreadId id, uint32_t* core_out) {
+  sched::Thread* list[kMaxThreads];
+  for (uint32_t c = 0; c < sched::core_count(); ++c) {
+    const size_t n = sched::debug_threads(c, list, kMaxThreads);
+    for (size_t i = 0; i < n; ++i) {
+      if (id_of(list[i]) == id) {
+        if (core_out != nullptr) *core_out = c;
+        return list[i];
+      }
+    }
+  }
+  return nullptr;
+}
+
+// The context of thread `t` on `core`: its core's frame if it is the one running there.
+arch::TrapFrame* frame_of(sched::Thread* t, uint32_t core) {
+  sched::Thread* first = nullptr;
+  return sched::debug_threads(core, &first, 1) == 1 && first == t ? g_frames[core] : nullptr;
+}
+
 class StubTarget final : public Target {
  public:
-  arch::TrapFrame* frame = nullptr;  // the stopped context (on the stopped core's stack)
-  ThreadId thread = 1;               // this slice: one gdb thread, the stopped core's (core + 1)
+  ThreadId stopped_thread = 0;  // the leader's running thread: the one a step runs
   arch::HwBreakpoints bp;
   bool resumed = false;
   bool step = false;
 
-  bool read_registers(ThreadId t, RegisterFile* out) override {
-    if (t != thread) return false;
-    const arch::TrapFrame& f = *frame;
-    const uint64_t v[kProvidedRegisters] = {f.rax, f.rbx,    f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp,
-                                            f.r8,  f.r9,     f.r10, f.r11, f.r12, f.r13, f.r14, f.r15,
-                                            f.rip, f.rflags, f.cs,  f.ss,  0x10,  0x10,  0,     0};
-    for (unsigned i = 0; i < kProvidedRegisters; ++i) out->value[i] = v[i];
+  bool read_registers(ThreadId id, RegisterFile* out) override {
+    uint32_t core = 0;
+    sched::Thread* t = find_thread(id, &core);
+    if (t == nullptr) return false;
+    if (const arch::TrapFrame* fp = frame_of(t, core)) {
+      const arch::TrapFrame& f = *fp;
+      const uint64_t v[kProvidedRegisters] = {f.rax, f.rbx,    f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp,
+                                              f.r8,  f.r9,     f.r10, f.r11, f.r12, f.r13, f.r14, f.r15,
+                                              f.rip, f.rflags, f.cs,  f.ss,  0x10,  0x10,  0,     0};
+      for (unsigned i = 0; i < kProvidedRegisters; ++i) out->value[i] = v[i];
+      return true;
+    }
+    if (t == sched::debug_current(core)) return false;  // running on a core that did not park
+    // Switched out: arch_switch pushed rbp, rbx, r12..r15 and returns to its caller.
+    uint64_t saved[7];
+    if (read_memory(t->saved_rsp, reinterpret_cast<uint8_t*>(saved), sizeof saved) != sizeof saved) return false;
+    *out = RegisterFile{};
+    out->value[kR15] = saved[0];
+    out->value[kR14] = saved[1];
+    out->value[kR13] = saved[2];
+    out->value[kR12] = saved[3];
+    out->value[kRbx] = saved[4];
+    out->value[kRbp] = saved[5];
+    out->value[kRip] = saved[6];
+    out->value[kRsp] = t->saved_rsp + sizeof saved;
+    out->value[kEflags] = 0x202;
+    out->value[kCs] = 0x08;
+    out->value[kSs] = out->value[kDs] = out->value[kEs] = 0x10;
     return true;
   }
-  bool write_register(ThreadId t, unsigned index, uint64_t value) override {
-    if (t != thread) return false;
-    arch::TrapFrame& f = *frame;
+  bool write_register(ThreadId id, unsigned index, uint64_t value) override {
+    uint32_t core = 0;
+    sched::Thread* t = find_thread(id, &core);
+    arch::TrapFrame* fp = t == nullptr ? nullptr : frame_of(t, core);
+    if (fp == nullptr) return false;  // a switched-out thread's registers are not written
+    arch::TrapFrame& f = *fp;
     uint64_t* const slots[] = {&f.rax, &f.rbx, &f.rcx, &f.rdx, &f.rsi, &f.rdi, &f.rbp, &f.rsp, &f.r8,
                                &f.r9,  &f.r10, &f.r11, &f.r12, &f.r13, &f.r14, &f.r15, &f.rip, &f.rflags};
     if (index < sizeof slots / sizeof slots[0]) {
@@ -84,23 +151,57 @@ class StubTarget final : public Target {
         insert ? bp.insert(hw_kind(kind), address, length) : bp.remove(hw_kind(kind), address, length);
     return r == arch::HwResult::kOk ? Status::kOk : Status::kError;
   }
+  // Every core's threads, in core order, each core's running one first.
   size_t list_threads(size_t first, ThreadId* out, size_t max) override {
-    if (first != 0 || max == 0) return 0;
-    out[0] = thread;
-    return 1;
+    sched::Thread* list[kMaxThreads];
+    size_t index = 0, n_out = 0;
+    for (uint32_t c = 0; c < sched::core_count() && n_out < max; ++c) {
+      const size_t n = sched::debug_threads(c, list, kMaxThreads);
+      for (size_t i = 0; i < n && n_out < max; ++i, ++index) {
+        if (index >= first) out[n_out++] = id_of(list[i]);
+      }
+    }
+    return n_out;
   }
-  bool thread_alive(ThreadId t) override { return t == thread; }
-  size_t describe_thread(ThreadId t, char* out, size_t max) override {
-    const char text[] = {'C', 'o', 'r', 'e', ' ', char('0' + (t - 1) % 10)};
+  bool thread_alive(ThreadId id) override { return find_thread(id, nullptr) != nullptr; }
+  // "Core 1, sleeping" (running: the core's current thread; idle: the core's idle loop).
+  size_t describe_thread(ThreadId id, char* out, size_t max) override {
+    uint32_t core = 0;
+    sched::Thread* t = find_thread(id, &core);
+    if (t == nullptr) return 0;
+    const char* state = t == sched::debug_current(core) ? "running" : "ready";
+    switch (t->state.load(std::memory_order_relaxed)) {
+      case sched::ThreadState::kSleeping:
+        if (t != sched::debug_current(core)) state = "sleeping";
+        break;
+      case sched::ThreadState::kSuspended:
+        state = "suspended";
+        break;
+      default:
+        break;
+    }
     size_t n = 0;
-    for (; n < sizeof text && n < max; ++n) out[n] = text[n];
+    auto add = [&](const char* text) {
+      for (; *text != 0 && n < max; ++text) out[n++] = *text;
+    };
+    char number[12];
+    size_t digits = 0;
+    uint32_t v = core;
+    do {
+      number[digits++] = char('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    add("Core ");
+    while (digits > 0 && n < max) out[n++] = number[--digits];
+    add(", ");
+    add(t->is_idle ? "idle" : state);
     return n;
   }
   void resume(const ResumeRequest& request) override {
-    step = request.step != 0;
+    step = request.step != 0;  // the leader's thread steps (others stay parked meanwhile)
     resumed = true;
   }
-  void interrupt() override {}  // Ctrl-C: not in this slice (the core polls COM2 only when stopped)
+  void interrupt() override {}  // Ctrl-C while running arrives through COM2's interrupt (on_com2)
   void detach() override {
     bp = arch::HwBreakpoints();
     step = false;
@@ -137,27 +238,55 @@ void load_debug_registers() {
   arch::write_dr7(g_target.bp.dr7);
 }
 
-// #DB (1) or #BP (3), interrupts off: report the stop to gdb and serve it until it resumes.
-bool debug_trap(arch::TrapFrame* f) {
-  if (f->vector != 1 && f->vector != 3) return false;
-  const uint64_t dr6 = f->vector == 1 ? arch::read_dr6() : 0;
-  if (f->vector == 1) arch::write_dr6(0);
-  if (g_stop_at_main) {  // the stub's own breakpoint: gdb did not set it
-    g_stop_at_main = false;
-    g_target.bp.remove(arch::HwKind::kExecute, reinterpret_cast<uint64_t>(&main), 1);
+// Bytes COM2's interrupt (on_com2) took that are not a Ctrl-C, for the session (a client that
+// writes before the first stop). Touched with interrupts off on the boot core only.
+char g_early[256];
+size_t g_early_count = 0;
+
+// A core that another core stopped: its context in g_frames until the leader lets it go, then
+// the debug registers gdb left (they are per core).
+void park(arch::TrapFrame* f) {
+  const uint32_t me = current_core();
+  const uint64_t generation = g_release.load(std::memory_order_acquire);
+  g_frames[me] = f;
+  // release: the frame is published before the leader counts us (its acquire load of g_parked).
+  g_parked.fetch_add(1, std::memory_order_acq_rel);
+  while (g_release.load(std::memory_order_acquire) == generation) arch::cpu_relax();
+  g_frames[me] = nullptr;
+  load_debug_registers();
+}
+
+// The leader: every other running core parks (or 100 ms pass: a core with interrupts off that
+// long is shown without its running thread's registers).
+void stop_the_others(uint32_t me) {
+  g_parked.store(0, std::memory_order_relaxed);
+  g_stopping.store(true, std::memory_order_seq_cst);
+  uint32_t others = 0;
+  for (uint32_t c = 0; c < sched::core_count(); ++c) {
+    if (c == me || !sched::core_running(c)) continue;
+    ++others;
+    arch::lapic_send_ipi(percpu(c).apic_id, arch::kVectorDebugStop);
   }
-  StopReason reason{5, ThreadId(current_core()) + 1};
-  const int slot = g_target.bp.slot_hit(dr6);
-  if (slot >= 0 && g_target.bp.kind(slot) != arch::HwKind::kExecute) {
-    reason.watch = true;
-    reason.watch_kind = g_target.bp.kind(slot) == arch::HwKind::kWrite ? BreakKind::kWrite : BreakKind::kAccess;
-    reason.watch_address = g_target.bp.address[slot];
-  }
-  (void)kDr6Step;  // a step and a breakpoint are both SIGTRAP for gdb
-  g_target.frame = f;
-  g_target.thread = reason.thread;
+  const uint64_t deadline = arch::rdtsc() + sched::tsc_hz() / 10;
+  while (g_parked.load(std::memory_order_acquire) < others && arch::rdtsc() < deadline) arch::cpu_relax();
+}
+
+void release_the_others() {
+  g_stopping.store(false, std::memory_order_seq_cst);
+  g_leader.store(-1, std::memory_order_release);
+  g_release.fetch_add(1, std::memory_order_acq_rel);
+}
+
+// Serves gdb on the leading core until it resumes; returns with f set up to run on.
+void serve(arch::TrapFrame* f, const StopReason& reason) {
+  g_frames[current_core()] = f;
+  g_target.stopped_thread = reason.thread;
   g_target.resumed = false;
   g_session->stopped(reason);
+  if (current_core() == 0) {  // what COM2's interrupt kept (it runs on the boot core)
+    for (size_t i = 0; i < g_early_count && !g_target.resumed; ++i) g_session->feed(g_early[i]);
+    g_early_count = 0;
+  }
   while (!g_target.resumed) {
     char c;
     if (g_port.try_get(&c)) {
@@ -166,6 +295,7 @@ bool debug_trap(arch::TrapFrame* f) {
       arch::cpu_relax();
     }
   }
+  g_frames[current_core()] = nullptr;
   f->rflags = (f->rflags & ~kTrapFlag) | (g_target.step ? kTrapFlag : 0);
   // Resuming on an execute breakpoint's own instruction: RF lets it run once (SDM §18.3.1.1).
   for (int i = 0; i < arch::HwBreakpoints::kSlots; ++i) {
@@ -174,8 +304,83 @@ bool debug_trap(arch::TrapFrame* f) {
     }
   }
   load_debug_registers();
+  // A step keeps the other cores parked (the leader comes back at the next #DB); anything else
+  // lets every core go.
+  if (!g_target.step) release_the_others();
+}
+
+// This core stops everything and talks to gdb (false: another core leads: park instead).
+bool lead(arch::TrapFrame* f, StopReason reason) {
+  const int me = int(current_core());
+  int expected = -1;
+  if (!g_leader.compare_exchange_strong(expected, me, std::memory_order_acq_rel) && expected != me) return false;
+  if (expected == -1) stop_the_others(uint32_t(me));  // (expected == me: back from a step, all parked)
+  reason.thread = ThreadId(reinterpret_cast<uintptr_t>(sched::debug_current(uint32_t(me))));
+  serve(f, reason);
   return true;
 }
+
+// #DB (1), #BP (3) and the stop IPI, interrupts off.
+bool debug_trap(arch::TrapFrame* f) {
+  if (f->vector == arch::kVectorDebugStop) {
+    arch::lapic_eoi();
+    if (g_stopping.load(std::memory_order_acquire) && g_leader.load(std::memory_order_acquire) != int(current_core())) {
+      park(f);
+    } else if (g_interrupt.exchange(false, std::memory_order_acq_rel) && !lead(f, StopReason{2, 0})) {
+      park(f);
+    }
+    return true;
+  }
+  if (f->vector != 1 && f->vector != 3) return false;
+  const uint64_t dr6 = f->vector == 1 ? arch::read_dr6() : 0;
+  if (f->vector == 1) arch::write_dr6(0);
+  if (g_stop_at_main) {  // the stub's own breakpoint: gdb did not set it
+    g_stop_at_main = false;
+    g_target.bp.remove(arch::HwKind::kExecute, reinterpret_cast<uint64_t>(&main), 1);
+  }
+  StopReason reason{5, 0};
+  const int slot = g_target.bp.slot_hit(dr6);
+  if (slot >= 0 && g_target.bp.kind(slot) != arch::HwKind::kExecute) {
+    reason.watch = true;
+    reason.watch_kind = g_target.bp.kind(slot) == arch::HwKind::kWrite ? BreakKind::kWrite : BreakKind::kAccess;
+    reason.watch_address = g_target.bp.address[slot];
+  }
+  (void)kDr6Step;  // a step and a breakpoint are both SIGTRAP for gdb
+  // Two cores at a breakpoint at once: the second parks; an execute breakpoint fires again when
+  // it resumes (a watchpoint's or a step's stop is lost then).
+  if (!lead(f, reason)) park(f);
+  return true;
+}
+
+// COM2's receive interrupt (on the boot core) while the program runs: a Ctrl-C (0x03) from gdb
+// makes this core stop, in the stop IPI's handler, which has the interrupted context.
+void on_com2(void*) {
+  char c;
+  bool ctrl_c = false;
+  while (g_port.try_get(&c)) {
+    if (c == 0x03) {
+      ctrl_c = true;
+    } else if (g_early_count < sizeof g_early) {
+      g_early[g_early_count++] = c;  // (more is dropped: gdb resends unacknowledged packets)
+    }
+  }
+  if (ctrl_c && g_leader.load(std::memory_order_acquire) < 0) {
+    g_interrupt.store(true, std::memory_order_release);
+    arch::lapic_send_ipi(this_cpu()->apic_id, arch::kVectorDebugStop);  // taken after this handler's EOI
+  }
+}
+
+constexpr drivers::Driver kCom2{"gdb",
+                                "gdb",
+                                drivers::DeviceClass::kNetwork,
+                                0,
+                                drivers::Driver::kAny,
+                                drivers::Driver::kAny,
+                                drivers::Driver::kAnyClass,
+                                drivers::Driver::kAnyClass,
+                                nullptr,
+                                0x2F8,
+                                3};
 
 }  // namespace
 
@@ -188,6 +393,13 @@ void gdb_stub_start() {
   g_target.bp.insert(arch::HwKind::kExecute, reinterpret_cast<uint64_t>(&main), 1);
   g_stop_at_main = true;
   load_debug_registers();
+  // Ctrl-C: COM2's IRQ 3 to this core.
+  drivers::Device com2{&kCom2, drivers::Transport::kIsa, false, nullptr, 0};
+  if (attach_interrupt(com2, on_com2, nullptr)) {
+    g_port.enable_rx_interrupt();
+  } else {
+    printk("gdb: no interrupt for COM2: Ctrl-C will not stop the program\n");
+  }
   printk("gdb: the program stops at main and waits for gdb on COM2\n");
 }
 

@@ -6,8 +6,12 @@
 //   qemu-system-x86_64 -kernel APP.elf -append gdb -serial stdio -serial tcp:127.0.0.1:1234,server=on,wait=off
 //   gdb APP.elf -ex 'target remote :1234'
 //
-// What this slice does not do yet: stop the other cores, show threads other than the stopped
-// one, Ctrl-C, a stop on a fault. Without the token nothing of it runs.
+// All-stop: the core that stops (breakpoint, step, Ctrl-C) sends the others an IPI
+// (kVectorDebugStop) and they park with their contexts until gdb resumes; every Toro thread of
+// every core is a gdb thread (running ones from their core's context, the others from the
+// registers arch_switch saved). Ctrl-C arrives through COM2's interrupt. A step runs the
+// stopped core's thread only (the others stay parked). Not yet: a stop on a fault, virtio-console,
+// Bochs. Without the token nothing of it runs.
 #pragma once
 
 #include <arch/x86_64/trap.h>

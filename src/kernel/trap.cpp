@@ -147,6 +147,9 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
     case arch::kVectorTimer:
       sched::on_wake_interrupt(frame->vector == arch::kVectorTimer);  // EOI; the idle loop looks for work
       return;
+    case arch::kVectorDebugStop:  // the gdb stub's stop IPI (its handler signals EOI)
+      if (g_debug_trap == nullptr || !g_debug_trap(frame)) arch::lapic_eoi();
+      return;
     case arch::kVectorSpurious:
     case 0x27:  // spurious IRQ 7 / 15 of the (masked, remapped) 8259s
     case 0x2F:

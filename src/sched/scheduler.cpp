@@ -428,6 +428,29 @@ void on_wake_interrupt(bool timer) {
 
 void run_idle_loop() { idle_loop(); }
 
+Thread* debug_current(uint32_t core) {
+  if (core >= g_core_count || !core_running(core)) return nullptr;
+  return of(core).current;
+}
+
+size_t debug_threads(uint32_t core, Thread** out, size_t max) {
+  if (core >= g_core_count || !core_running(core) || max == 0) return 0;
+  CoreSched& c = of(core);
+  size_t n = 0;
+  auto add = [&](Thread* t) {
+    if (t == nullptr || n == max) return;
+    for (size_t i = 0; i < n; ++i) {
+      if (out[i] == t) return;
+    }
+    out[n++] = t;
+  };
+  add(c.current);
+  Thread* t = c.queue.head();
+  for (size_t i = 0; t != nullptr && i < c.queue.size(); ++i, t = t->next) add(t);
+  add(c.idle);
+  return n;
+}
+
 }  // namespace sched
 
 // First code of every thread (entered from thread_trampoline in context_switch.S).

@@ -64,6 +64,12 @@ bool is_thread(const Thread* t);
 uint64_t thread_id(const Thread* t);
 Thread* from_id(uint64_t id);  // nullptr for a stale or invalid id
 
+// For a debugger, while every core is stopped (the gdb stub): `core`'s threads, its current one
+// first, then the rest of its ring and its idle thread; up to `max`; returns how many.
+size_t debug_threads(uint32_t core, Thread** out, size_t max);
+// The thread `core` runs (its idle thread when it has nothing to run); nullptr for no such core.
+Thread* debug_current(uint32_t core);
+
 // Interrupt-time hooks (trap.cpp).
 // The wake-up IPI or the LAPIC timer (`timer`): EOI; the idle loop looks for work.
 void on_wake_interrupt(bool timer);

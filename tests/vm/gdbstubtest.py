@@ -25,7 +25,7 @@ import harness  # noqa: E402
 
 GDB_EXPECT = {
     "stopped at main, with its file and line": r"^main \(\) at \S*tests/vm/GdbStub/main\.cpp:\d+",
-    "the breakpoint in Square was hit": r"^Breakpoint 1, Square \(x=(x@entry=)?1\) at \S*main\.cpp:\d+",
+    "the breakpoint in Square was hit": r"^(Thread \S+ hit )?Breakpoint 1, Square \(x=(x@entry=)?1\) at \S*main\.cpp:\d+",
     "a local read (y after one step over)": r"^\$1 = 1$",
     "the watchpoint fired with old and new values": r"Hardware watchpoint 2: g_counter\s+Old value = 0\s+New value = 1",
     "detached": r"\[Inferior 1 \(Remote target\) detached\]",

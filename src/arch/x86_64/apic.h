@@ -9,9 +9,10 @@
 
 namespace arch {
 
-constexpr uint8_t kVectorTimer = 0xF0;     // LAPIC timer (sleep deadlines of an idle core)
-constexpr uint8_t kVectorWake = 0xF1;      // IPI: work arrived for a core
-constexpr uint8_t kVectorSpurious = 0xFF;  // LAPIC spurious interrupts (no EOI)
+constexpr uint8_t kVectorTimer = 0xF0;      // LAPIC timer (sleep deadlines of an idle core)
+constexpr uint8_t kVectorWake = 0xF1;       // IPI: work arrived for a core
+constexpr uint8_t kVectorDebugStop = 0xF2;  // IPI: the gdb stub stops this core (kernel/gdb_stub.cpp)
+constexpr uint8_t kVectorSpurious = 0xFF;   // LAPIC spurious interrupts (no EOI)
 
 void lapic_init();
 uint32_t lapic_id();

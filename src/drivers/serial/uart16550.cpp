@@ -20,6 +20,12 @@ void Uart16550::init() {
   arch::outb(base_ + kMcr, 0x03);  // DTR, RTS
 }
 
+void Uart16550::enable_rx_interrupt() {
+  arch::outb(base_ + kFcr, 0x07);  // FIFO on, clear, trigger at 1 byte
+  arch::outb(base_ + kMcr, 0x0B);  // DTR, RTS, OUT2
+  arch::outb(base_ + kIer, 0x01);  // received data available
+}
+
 void Uart16550::put(char c) {
   for (int i = 0; i < kMaxPolls && !(arch::inb(base_ + kLsr) & kLsrThrEmpty); ++i) arch::cpu_relax();
   arch::outb(base_ + kData, uint8_t(c));

@@ -18,6 +18,9 @@ class Uart16550 {
   void init();
   void put(char c);
   void flush();
+  // An interrupt for every byte received (the FIFO's trigger at one byte; OUT2 gates the UART's
+  // interrupt onto its ISA line): the gdb stub's Ctrl-C.
+  void enable_rx_interrupt();
   // A received character, if one is waiting (polled; false otherwise).
   bool try_get(char* c) const;
 

@@ -1,5 +1,7 @@
-// Threads for gdb to find (tests.expect: tools/gdb/toro.py over QEMU's stub): a sleeper on core
-// 1 and a napper on core 0, both inside Sleep, when main reaches ThreadsReady (gdb stops there).
+// Threads for gdb to find, over QEMU's stub with tools/gdb/toro.py and over the in-guest stub
+// (tests.expect, tests/vm/gdbstubthreads.py): a sleeper on core 1 and a napper on core 0, both
+// inside Sleep, when main reaches ThreadsReady (gdb stops there). `-append spin`: main spins
+// until gdb clears g_spin (after a Ctrl-C).
 #include <toro.h>
 
 namespace {
@@ -20,10 +22,19 @@ volatile LongInt g_started = 0;
 
 }  // namespace
 
+volatile LongInt g_spin = 1;  // global scope: its symbol is plain `g_spin`
+
 // Where gdb stops: every thread exists and the two others sleep.
 extern "C" [[gnu::noinline]] void ThreadsReady() { asm volatile("" ::: "memory"); }
 
 int main() {
+  if (const char* p = GetKernelParam(0); p != nullptr && StrCmp(p, "spin", 5)) {
+    WriteConsoleF("GdbThreads: spinning\n");
+    while (g_spin != 0) {
+    }
+    WriteConsoleF("GdbThreads: gdb stopped the spin\n");
+    return 0;
+  }
   SysCreateThread(0, CPU_COUNT > 1 ? 1 : 0, Sleeper, nullptr);
   SysCreateThread(0, 0, Napper, nullptr);
   while (__atomic_load_n(&g_started, __ATOMIC_SEQ_CST) < 2) Sleep(10);
