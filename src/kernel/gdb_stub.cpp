@@ -10,6 +10,7 @@
 #include <kernel/console.h>
 #include <kernel/devices.h>
 #include <kernel/gdb_stub.h>
+#include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <lib/gdb_rsp.h>
 #include <sched/scheduler.h>
@@ -57,7 +58,7 @@ std::atomic<uint64_t> g_release{0};              // a new value lets the parked 
 std::atomic<bool> g_interrupt{false};            // Ctrl-C came: the core it reached stops (SIGINT)
 arch::TrapFrame* g_frames[arch::kMaxCpus] = {};  // a stopped core's context (its current thread's)
 
-constexpr size_t kMaxThreads = 512;  // listed to gdb (a core's first ones when there are more)
+constexpr size_t kMaxThreads = 256;  // listed to gdb (a core's first ones when there are more)
 
 ThreadId id_of(const sched::Thread* t) { return ThreadId(reinterpret_cast<uintptr_t>(t)); }
 
@@ -89,6 +90,9 @@ class StubTarget final : public Target {
   arch::HwBreakpoints bp;
   bool resumed = false;
   bool step = false;
+  uint8_t signal = 0;     // gdb passed the stop's signal on (a fault: let it take its course)
+  bool detached = false;  // gdb left: faults take their course without stopping
+  bool serving = false;   // a fault while serving gdb is the stub's own: not for gdb
 
   bool read_registers(ThreadId id, RegisterFile* out) override {
     uint32_t core = 0;
@@ -199,12 +203,15 @@ class StubTarget final : public Target {
   }
   void resume(const ResumeRequest& request) override {
     step = request.step != 0;  // the leader's thread steps (others stay parked meanwhile)
+    signal = request.signal;
     resumed = true;
   }
   void interrupt() override {}  // Ctrl-C while running arrives through COM2's interrupt (on_com2)
   void detach() override {
     bp = arch::HwBreakpoints();
     step = false;
+    signal = 0;
+    detached = true;
     resumed = true;
   }
   void kill() override { arch::poweroff(0); }
@@ -282,6 +289,8 @@ void serve(arch::TrapFrame* f, const StopReason& reason) {
   g_frames[current_core()] = f;
   g_target.stopped_thread = reason.thread;
   g_target.resumed = false;
+  g_target.detached = false;
+  g_target.serving = true;
   g_session->stopped(reason);
   if (current_core() == 0) {  // what COM2's interrupt kept (it runs on the boot core)
     for (size_t i = 0; i < g_early_count && !g_target.resumed; ++i) g_session->feed(g_early[i]);
@@ -295,6 +304,7 @@ void serve(arch::TrapFrame* f, const StopReason& reason) {
       arch::cpu_relax();
     }
   }
+  g_target.serving = false;
   g_frames[current_core()] = nullptr;
   f->rflags = (f->rflags & ~kTrapFlag) | (g_target.step ? kTrapFlag : 0);
   // Resuming on an execute breakpoint's own instruction: RF lets it run once (SDM §18.3.1.1).
@@ -320,6 +330,42 @@ bool lead(arch::TrapFrame* f, StopReason reason) {
   return true;
 }
 
+// The signal gdb shows for a CPU exception (0: not stopped for: NMI, #DF, #MC, ...).
+uint8_t fault_signal(uint64_t vector) {
+  switch (vector) {
+    case 0:      // #DE
+    case 16:     // #MF
+    case 19:     // #XM
+      return 8;  // SIGFPE
+    case 6:
+      return 4;  // SIGILL
+    case 5:
+    case 12:
+    case 13:
+    case 14:
+      return 11;  // SIGSEGV
+    case 17:
+      return 7;  // SIGBUS (#AC)
+    default:
+      return 0;
+  }
+}
+
+// A fault with gdb attached: stop there (gdb shows "Program received signal SIGSEGV" at the
+// faulting line). gdb's `continue` passes the signal on (C0b): false, the fault takes its course
+// (report, or a C++ exception); `signal 0` retries the instruction (gdb may have changed it).
+bool stop_on_fault(arch::TrapFrame* f) {
+  const uint8_t signal = fault_signal(f->vector);
+  if (signal == 0 || g_target.serving || g_target.detached) return false;
+  uint64_t owner = 0;
+  if (f->vector == 14 && guard_page_owner(arch::read_cr2(), &owner)) return false;  // no stack left for gdb
+  if (!lead(f, StopReason{signal, 0})) {
+    park(f);  // another core has gdb: this fault comes back after
+    return true;
+  }
+  return g_target.signal == 0;
+}
+
 // #DB (1), #BP (3) and the stop IPI, interrupts off.
 bool debug_trap(arch::TrapFrame* f) {
   if (f->vector == arch::kVectorDebugStop) {
@@ -331,7 +377,7 @@ bool debug_trap(arch::TrapFrame* f) {
     }
     return true;
   }
-  if (f->vector != 1 && f->vector != 3) return false;
+  if (f->vector != 1 && f->vector != 3) return stop_on_fault(f);
   const uint64_t dr6 = f->vector == 1 ? arch::read_dr6() : 0;
   if (f->vector == 1) arch::write_dr6(0);
   if (g_stop_at_main) {  // the stub's own breakpoint: gdb did not set it

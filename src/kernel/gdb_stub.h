@@ -10,8 +10,9 @@
 // (kVectorDebugStop) and they park with their contexts until gdb resumes; every Toro thread of
 // every core is a gdb thread (running ones from their core's context, the others from the
 // registers arch_switch saved). Ctrl-C arrives through COM2's interrupt. A step runs the
-// stopped core's thread only (the others stay parked). Not yet: a stop on a fault, virtio-console,
-// Bochs. Without the token nothing of it runs.
+// stopped core's thread only (the others stay parked). A fault (#DE, #UD, #GP, #PF, ...) stops
+// with its signal; gdb's `continue` passes it on (the fault takes its course), `signal 0`
+// retries. Not yet: virtio-console, Bochs. Without the token nothing of it runs.
 #pragma once
 
 #include <arch/x86_64/trap.h>

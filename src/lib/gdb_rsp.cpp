@@ -298,9 +298,9 @@ void Session::vcont(const char* p, const char* end) {
   while (p < end) {
     if (*p++ != ';' || p == end) return reply_error(1);
     const char action = *p++;
-    if (action == 'C' || action == 'S') {  // a signal number follows: ignored (no signals here)
-      uint64_t ignored = 0;
-      if (!parse_hex(p, end, &ignored)) return reply_error(1);
+    uint64_t signal = 0;
+    if (action == 'C' || action == 'S') {  // a signal number follows, for the stopped thread
+      if (!parse_hex(p, end, &signal) || signal > 0xFF) return reply_error(1);
     } else if (action != 'c' && action != 's' && action != 't') {
       return reply_error(1);
     }
@@ -310,6 +310,7 @@ void Session::vcont(const char* p, const char* end) {
       if (!parse_thread(p, end, &thread)) return reply_error(1);
     }
     const bool step = action == 's' || action == 'S';
+    if (signal != 0 && (thread == -1 || thread == 0 || thread == stop_.thread)) request.signal = uint8_t(signal);
     if (thread == -1 || thread == 0) {
       if (step) return reply_error(1);  // stepping every thread at once: not supported
       if (action != 't') request.others_run = true;
@@ -565,9 +566,15 @@ void Session::on_packet() {
       // An optional address (s/c ADDR) or signal (C/S SIG[;ADDR]): resuming elsewhere is not
       // supported; gdb does not ask for it.
       if (p != end && (packet_[0] == 'c' || packet_[0] == 's')) return reply_error(1);
+      uint64_t signal = 0;
+      if ((packet_[0] == 'C' || packet_[0] == 'S') && (!parse_hex(p, end, &signal) || signal > 0xFF)) {
+        return reply_error(1);
+      }
       const bool step = packet_[0] == 's' || packet_[0] == 'S';
       const ThreadId t = c_thread_ > 0 ? c_thread_ : stop_.thread;
-      return resume(step ? ResumeRequest{t, false} : ResumeRequest{0, true});
+      ResumeRequest request = step ? ResumeRequest{t, false} : ResumeRequest{0, true};
+      request.signal = uint8_t(signal);
+      return resume(request);
     }
     case 'v':
       if (starts_with(packet_, length_, "vCont?")) return reply("vCont;c;C;s;S;t");

@@ -70,11 +70,13 @@ struct StopReason {
   uint64_t watch_address = 0;
 };
 
-// What gdb asked the stopped target to do (c, s, vCont): `step` steps one instruction (0: no
-// thread steps); the other threads run when `others_run`, else they stay stopped.
+// What gdb asked the stopped target to do (c, s, C, S, vCont): `step` steps one instruction (0:
+// no thread steps); the other threads run when `others_run`, else they stay stopped; `signal`:
+// gdb passes the stop's signal on (after a fault: let the fault take its course).
 struct ResumeRequest {
   ThreadId step = 0;
   bool others_run = true;
+  uint8_t signal = 0;  // C/S SIG: the signal to deliver to the stopped thread (0: none)
 };
 
 // The kernel side. Every call but interrupt() comes while the target is stopped (all cores).

@@ -6,6 +6,9 @@ main on core 0, Napper sleeping on core 0, Sleeper sleeping on core 1):
   its core and state, `thread apply all bt` walks the sleeping ones to their Sleep lines and
   core 1's idle thread to the idle loop (so core 1 stopped too: its registers come from where it
   parked); gdb detaches and the program ends by itself;
+  booted with `-append fault`, gdb continues into a write through a null pointer and must stop
+  there with SIGSEGV at the faulting line; its next `continue` passes the signal on and the
+  fault takes its course (the kernel's report, exit code 120);
   then, booted with `-append spin`, a client lets the program run, sends Ctrl-C (0x03) while
   main spins on core 0 and must get a SIGINT stop reply; it clears g_spin through the stub
   (an M packet), detaches, and the program says gdb stopped the spin and exits 0.
@@ -29,8 +32,8 @@ GDB_EXPECT = {
     "info threads: Sleeper's thread sleeping on core 1": r"^\s+\d+\s+Thread \d+ \(Core 1, sleeping\)",
     "info threads: core 1's idle thread": r"^\s+\d+\s+Thread \d+ \(Core 1, idle\)",
     "info threads: main running on core 0": r"^\*\s+\d+\s+Thread \d+ \(Core 0, running\)\s+ThreadsReady",
-    "bt of the sleeping Napper": r"in \(anonymous namespace\)::Napper \(\) at \S*GdbThreads/main\.cpp:19",
-    "bt of the sleeping Sleeper (core 1)": r"in \(anonymous namespace\)::Sleeper \(\) at \S*GdbThreads/main\.cpp:13",
+    "bt of the sleeping Napper": r"in \(anonymous namespace\)::Napper \(\) at \S*GdbThreads/main\.cpp:20",
+    "bt of the sleeping Sleeper (core 1)": r"in \(anonymous namespace\)::Sleeper \(\) at \S*GdbThreads/main\.cpp:14",
     "bt of core 1's idle thread, from where core 1 parked (its halt)":
         r"^Thread \d+ \(Thread \d+ \(Core 1, idle\)\):\n#0 .* in arch::enable_interrupts_and_halt \(\)",
     "detached": r"\[Inferior 1 \(Remote target\) detached\]",
@@ -131,6 +134,28 @@ def ctrl_c(toro, build_dir, elf, checks):
     checks["the program saw g_spin cleared and exited 0"] = "GdbThreads: gdb stopped the spin" in text and code == 1
 
 
+def fault(toro, build_dir, elf, checks):
+    vm, port = boot(build_dir, elf, "fault gdb")
+    try:
+        checks["the kernel says it waits for gdb (fault)"] = vm.wait_for("waits for gdb on COM2", 30)
+        gdb = ["gdb", "-nx", "-batch", elf, "-ex", "set pagination off", "-ex", "set confirm off",
+               "-ex", f"target remote 127.0.0.1:{port}", "-ex", "continue", "-ex", "print p", "-ex", "continue"]
+        r = harness.run(gdb, timeout=90)
+        print(r.out)
+        checks["gdb stops at the fault with SIGSEGV, at the faulting line"] = re.search(
+            r"received signal SIGSEGV, Segmentation fault\.\n(\[\S.*\]\n)?Faults \(p=(p@entry=)?0x0\) at "
+            r"\S*GdbThreads/main\.cpp:31", r.out or "") is not None
+        checks["a local read at the fault (p = 0x0)"] = re.search(r"^\$1 = \(volatile LongInt \*\) 0x0$", r.out or "",
+                                                                    re.M) is not None
+        code = vm.wait(60)
+    finally:
+        vm.stop()
+    text = vm.text()
+    print(text[-1200:])
+    checks["continue passed SIGSEGV on: the kernel's report, exit code 120"] = (
+        "Page Fault" in text and "GdbThreads: the fault was skipped" not in text and code == (120 << 1 | 1))
+
+
 def main():
     toro, build_dir, elf = sys.argv[1:4]
     if shutil.which("gdb") is None:
@@ -138,6 +163,7 @@ def main():
         return 1
     checks = {}
     threads_with_gdb(toro, build_dir, elf, checks)
+    fault(toro, build_dir, elf, checks)
     ctrl_c(toro, build_dir, elf, checks)
     return harness.report(checks)
 

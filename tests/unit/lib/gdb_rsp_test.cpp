@@ -240,6 +240,7 @@ TEST_F(GdbSession, VCont) {
   session.stopped({5, 1});
   EXPECT_EQ(send("vCont;C05:1"), "<none>");
   EXPECT_TRUE(target.resumes[2].others_run);
+  EXPECT_EQ(target.resumes[2].signal, 5);  // passed on to the stopped thread
   session.stopped({5, 1});
   EXPECT_EQ(send("vCont;s"), "E01");  // every thread stepping at once
   EXPECT_EQ(send("vCont;x"), "E01");
@@ -247,6 +248,29 @@ TEST_F(GdbSession, VCont) {
   EXPECT_EQ(send("vCont;"), "E01");
   EXPECT_EQ(send("vCont;t:1"), "OK");
   EXPECT_EQ(target.resumes.size(), 3u);
+}
+
+// After a fault's stop (SIGSEGV), `continue` passes the signal on (C0b: the fault takes its
+// course), `signal 0` resumes without it (the faulting instruction runs again).
+TEST_F(GdbSession, ContinueWithASignal) {
+  struct Case {
+    const char* packet;
+    int signal;
+    int64_t step;  // the thread that steps (0: none, all run)
+  };
+  // The thread stopped is 1; a signal for another thread (2) is not the stop's.
+  const Case cases[] = {{"C0b", 11, 0}, {"c", 0, 0}, {"S0b", 11, 1}, {"vCont;C0b:2;c", 0, 0}, {"vCont;C08", 8, 0}};
+  for (const Case& c : cases) {
+    session.stopped({11, 1});
+    const size_t before = target.resumes.size();
+    EXPECT_EQ(send(c.packet), "<none>") << c.packet;
+    ASSERT_EQ(target.resumes.size(), before + 1) << c.packet;
+    EXPECT_EQ(target.resumes.back().signal, c.signal) << c.packet;
+    EXPECT_EQ(target.resumes.back().step, c.step) << c.packet;
+  }
+  session.stopped({11, 1});
+  EXPECT_EQ(send("C"), "E01");     // no signal number
+  EXPECT_EQ(send("C1ff"), "E01");  // not a signal
 }
 
 TEST_F(GdbSession, CtrlCInterruptsARunningTarget) {

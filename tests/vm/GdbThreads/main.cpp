@@ -1,7 +1,8 @@
 // Threads for gdb to find, over QEMU's stub with tools/gdb/toro.py and over the in-guest stub
 // (tests.expect, tests/vm/gdbstubthreads.py): a sleeper on core 1 and a napper on core 0, both
 // inside Sleep, when main reaches ThreadsReady (gdb stops there). `-append spin`: main spins
-// until gdb clears g_spin (after a Ctrl-C).
+// until gdb clears g_spin (after a Ctrl-C). `-append fault`: main writes through a null pointer
+// (gdb stops there with SIGSEGV).
 #include <toro.h>
 
 namespace {
@@ -27,7 +28,14 @@ volatile LongInt g_spin = 1;  // global scope: its symbol is plain `g_spin`
 // Where gdb stops: every thread exists and the two others sleep.
 extern "C" [[gnu::noinline]] void ThreadsReady() { asm volatile("" ::: "memory"); }
 
+extern "C" [[gnu::noinline]] void Faults(volatile LongInt* p) { *p = 42; }
+
 int main() {
+  if (const char* p = GetKernelParam(0); p != nullptr && StrCmp(p, "fault", 6)) {
+    Faults(nullptr);
+    WriteConsoleF("GdbThreads: the fault was skipped\n");
+    return 0;
+  }
   if (const char* p = GetKernelParam(0); p != nullptr && StrCmp(p, "spin", 5)) {
     WriteConsoleF("GdbThreads: spinning\n");
     while (g_spin != 0) {
