@@ -12,7 +12,8 @@
 // registers arch_switch saved). Ctrl-C arrives through COM2's interrupt. A step runs the
 // stopped core's thread only (the others stay parked). A fault (#DE, #UD, #GP, #PF, ...) stops
 // with its signal; gdb's `continue` passes it on (the fault takes its course), `signal 0`
-// retries. Not yet: virtio-console, Bochs. Without the token nothing of it runs.
+// retries. On Bochs, tools/toro bochs --gdb puts the token in the boot sector's command line.
+// Not yet: virtio-console. Without the token nothing of it runs.
 #pragma once
 
 #include <arch/x86_64/trap.h>

@@ -179,7 +179,9 @@ bool parse_boot_info(uint32_t magic, const void* info, BootInfo* out) {
       const uint32_t count = load<uint32_t>(info, 0);
       if (count > BOCHS_E820_MAX) break;
       out->protocol = BootProtocol::kBochs;
-      copy_cmdline(nullptr, out);
+      // The boot sector's command line (at most BOCHS_CMDLINE_SIZE - 1 characters), or none.
+      const uint32_t cmdline = load<uint32_t>(info, 4);
+      copy_cmdline(cmdline ? static_cast<const char*>(phys(cmdline)) : nullptr, out);
       ok = parse_e820(static_cast<const char*>(info) + 8, count, 24, &out->memory);
       break;
     }

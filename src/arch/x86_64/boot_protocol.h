@@ -6,7 +6,11 @@
 #define BOOT_MAGIC_MULTIBOOT2 0x36D76289  // multiboot2 spec, EAX on entry
 #define BOOT_MAGIC_BOCHS 0xB0C45000       // tools/bochs/bootsect.S: EBX -> BochsE820Table
 
-// Layout of the table the Bochs boot sector leaves in low memory: u32 count, u32 pad, then
-// `count` E820 entries of 24 bytes (base u64, length u64, type u32, ACPI attributes u32).
+// Layout of the table the Bochs boot sector leaves in low memory: u32 count, u32 the address of
+// the kernel command line (0: none), then `count` E820 entries of 24 bytes (base u64, length
+// u64, type u32, ACPI attributes u32). The command line lives in the boot sector itself, at
+// BOCHS_CMDLINE_OFFSET (tools/mkbochsdisk.py --cmdline writes it), NUL-terminated.
 #define BOCHS_E820_TABLE 0x5000
 #define BOCHS_E820_MAX 64
+#define BOCHS_CMDLINE_OFFSET 0x1B8
+#define BOCHS_CMDLINE_SIZE 64

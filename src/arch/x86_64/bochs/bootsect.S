@@ -10,7 +10,8 @@
  *    buffer below 1 MiB and copy each piece up to 1 MiB through FS. (Bochs' optramimage would
  *    avoid this, but it loads at most 128 KiB.)
  * 4. Enter 32-bit protected mode with flat segments and jump to the image's .bootvec at 1 MiB
- *    with EAX = BOOT_MAGIC_BOCHS and EBX = the E820 table.
+ *    with EAX = BOOT_MAGIC_BOCHS and EBX = the E820 table, whose second word is the address of
+ *    the kernel command line (`bochs_cmdline`, in this sector: Bochs has no other way to pass one).
  */
 #include <arch/x86_64/boot_protocol.h>
 
@@ -51,7 +52,7 @@ e820_next:
 e820_done:
         movzwl %bp, %eax
         movl %eax, BOCHS_E820_TABLE
-        movl $0, BOCHS_E820_TABLE + 4
+        movl $bochs_cmdline, BOCHS_E820_TABLE + 4  /* the kernel command line's address */
 
         inb $0x92, %al                  /* fast A20 */
         orb $2, %al
@@ -153,6 +154,10 @@ gdt_ptr:
         .word gdt_ptr - gdt - 1
         .long gdt
 
+        .org BOCHS_CMDLINE_OFFSET
+        .globl bochs_cmdline
+bochs_cmdline:                          /* NUL-terminated; patched by tools/mkbochsdisk.py */
+        .fill BOCHS_CMDLINE_SIZE, 1, 0
         .org 0x1F8
         .globl kernel_sectors
 kernel_sectors:                         /* patched by tools/mkbochsdisk.py */
