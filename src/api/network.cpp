@@ -287,7 +287,7 @@ LongInt SysSocketPeek(PSocket Socket, PChar Addr, DWORD AddrLen) {
   return s != nullptr ? LongInt(s->peek(Addr, AddrLen)) : 0;
 }
 
-Boolean SysRegisterNetworkService(PNetworkHandler Handler) {
+[[gnu::cold]] Boolean SysRegisterNetworkService(PNetworkHandler Handler) {  // once per service: for size
   if (Handler == nullptr) {
     kernel::printk("SysRegisterNetworkService: no handler\n");
     return false;

@@ -25,7 +25,7 @@
 
 namespace drivers {
 
-enum class DeviceClass : uint8_t { kNetwork, kBlock };  // drivers::Nic*, drivers::BlockDevice*
+enum class DeviceClass : uint8_t { kNetwork, kBlock, kConsole };  // drivers::Nic*, BlockDevice*, ConsoleDevice*
 
 // How the kernel reaches a device (and where its interrupt comes from).
 enum class Transport : uint8_t {
@@ -179,6 +179,7 @@ klib::Result<void*> start_device(Device& d, const StartContext& c);
 // code of the classes it dedicates and no other): kNoDevice for a device of another class.
 klib::Result<void*> start_network_device(Device& d, const StartContext& c);
 klib::Result<void*> start_block_device(Device& d, const StartContext& c);
+klib::Result<void*> start_console_device(Device& d, const StartContext& c);
 
 }  // namespace drivers
 

@@ -34,6 +34,7 @@ struct StartEntry {
 #define TORO_START_ENTRY(id) {&driver_##id, &driver_##id##_start},
 constexpr StartEntry kNetworkStarts[] = {TORO_NETWORK_DRIVERS(TORO_START_ENTRY){nullptr, nullptr}};
 constexpr StartEntry kBlockStarts[] = {TORO_BLOCK_DRIVERS(TORO_START_ENTRY){nullptr, nullptr}};
+constexpr StartEntry kConsoleStarts[] = {TORO_CONSOLE_DRIVERS(TORO_START_ENTRY){nullptr, nullptr}};
 #undef TORO_START_ENTRY
 
 klib::Result<void*> start_from(const StartEntry* table, Device& d, const StartContext& c) {
@@ -46,6 +47,7 @@ klib::Result<void*> start_from(const StartEntry* table, Device& d, const StartCo
 
 klib::Result<void*> start_network_device(Device& d, const StartContext& c) { return start_from(kNetworkStarts, d, c); }
 klib::Result<void*> start_block_device(Device& d, const StartContext& c) { return start_from(kBlockStarts, d, c); }
+klib::Result<void*> start_console_device(Device& d, const StartContext& c) { return start_from(kConsoleStarts, d, c); }
 
 #define TORO_DECLARE_PRESENT(id) bool driver_##id##_present(Io& io, Clock clock);
 TORO_ISA_DRIVERS(TORO_DECLARE_PRESENT)
@@ -71,7 +73,14 @@ bool isa_present(const Driver& d, Io& io, Clock clock) {
 
 klib::Result<void*> start_device(Device& d, const StartContext& c) {
   if (d.driver == nullptr) return klib::Error::kNoDevice;
-  return d.driver->device_class == DeviceClass::kBlock ? start_block_device(d, c) : start_network_device(d, c);
+  switch (d.driver->device_class) {
+    case DeviceClass::kBlock:
+      return start_block_device(d, c);
+    case DeviceClass::kConsole:
+      return start_console_device(d, c);
+    default:
+      return start_network_device(d, c);
+  }
 }
 
 }  // namespace drivers

@@ -10,6 +10,10 @@
 #include <cstddef>
 #include <type_traits>
 
+namespace drivers {
+class ConsoleDevice;
+}  // namespace drivers
+
 namespace kernel {
 
 void console_init();
@@ -17,6 +21,12 @@ void console_init();
 void console_write(const char* fmt, const klib::Arg* args, size_t count);
 // Waits until the UART has sent everything.
 void console_flush();
+// `console=virtio` (boot, once the devices are bound): the console moves from COM1 to the first
+// virtio-console's port 0, with a line saying so on both; COM1 keeps it if there is none.
+void console_to_virtio();
+// The console's output goes to `device` from now on (nullptr: back to COM1), after what was
+// buffered for the previous one.
+void console_set_device(drivers::ConsoleDevice* device);
 // From now on writes skip the lock: the fault and panic paths may interrupt a holder of it.
 void console_enter_panic_mode();
 // Unlocked sink: for code that holds the console (ConsoleHold) or has stopped the other cores.

@@ -50,7 +50,8 @@ sched::Timing g_timing;
 arch::BootInfo& g_boot = g_boot_info;
 klib::KernelParams& g_params = g_kernel_params;
 arch::CpuList& g_cpus = g_cpu_list;
-bool g_gdb = false;  // the command line holds `gdb`: the gdb stub starts before main (gdb_stub.h)
+bool g_gdb = false;             // the command line holds `gdb`: the gdb stub starts before main (gdb_stub.h)
+bool g_virtio_console = false;  // `console=virtio`: the console moves to virtio-console once bound
 
 const char* memory_type_name(uint32_t type) {
   switch (type) {
@@ -145,6 +146,7 @@ void read_boot_info() {
   if (!boot_ok) panic("unknown boot protocol (magic %h, info %h)", g_magic, g_info);
   g_params.parse(g_boot.cmdline);
   g_gdb = g_params.take("gdb");  // the kernel's own token: the program's parameters do not show it
+  g_virtio_console = g_params.take("console=virtio");
   if (g_params.count() > 0) {
     printk("Kernel Parameters:\n");
     for (size_t i = 0; i < g_params.count(); ++i) printk("param[%d]: %p\n", i, g_params.get(i));
@@ -176,7 +178,10 @@ void calibrate_time() {
 
 void init_cores() { toro::detail::set_cpu_count(LongInt(start_cores(g_cpus, g_timing))); }  // Core#N ... Up
 
-void init_devices() { devices_init(g_cpus); }  // I/O APICs masked, PCI scanned, drivers bound
+void init_devices() {
+  devices_init(g_cpus);  // I/O APICs masked, PCI scanned, drivers bound
+  if (g_virtio_console) console_to_virtio();
+}
 
 void start_main_thread() {
   if (g_gdb) gdb_stub_start();  // before the main thread can run: it stops at main

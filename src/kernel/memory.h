@@ -16,7 +16,7 @@ namespace kernel {
 
 // Splits all usable RAM above 1 MiB, minus the image and what the early allocator handed out,
 // between `cpu_count` cores and prints the memory banner lines. Panics if there is too little.
-void memory_init(const arch::BootInfo& boot, uint32_t cpu_count, mm::EarlyAllocator& early);
+[[gnu::cold]] void memory_init(const arch::BootInfo& boot, uint32_t cpu_count, mm::EarlyAllocator& early);
 mm::Heap& heap();
 
 // Allocation for the kernel and the API: nullptr when out of memory, after logging once per

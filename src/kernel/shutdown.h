@@ -34,12 +34,15 @@ namespace arch {
 struct TrapFrame;
 }
 namespace kernel {
-// A C++ exception nobody catches (trap.cpp): prints `message` and, unless nullptr, the report
+// A C++ exception nobody catches (fault_report.cpp): prints `message` and, unless nullptr, the report
 // of the fault it came from; then the main thread stops the VM with kExitCodeFault and any
 // other thread ends alone.
 [[noreturn]] void end_uncaught_exception(const char* message, const arch::TrapFrame* fault);
-// The report of a fault (trap.cpp): exception name, registers, faulting function, backtrace.
+// The report of a fault (fault_report.cpp): exception name, registers, faulting function, backtrace.
 void print_fault_report(const arch::TrapFrame& frame);
+// The report, then the thread ends (not the main thread, with interrupts on when it faulted) or
+// the VM stops with kExitCodeFault (trap_dispatch, for a fault nobody handles).
+[[noreturn]] void report_fault(const arch::TrapFrame& frame);
 
 [[noreturn]] void panic_message(const char* fmt, const klib::Arg* args, size_t count, uint64_t rbp);
 

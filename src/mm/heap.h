@@ -205,7 +205,8 @@ class Heap {
   // Splits `ranges` (usable RAM, sorted, disjoint) evenly between `cores` cores in address
   // order; a core's share may span several ranges (up to kMaxArenasPerCore). Each core's
   // bookkeeping lives at the start of its own share. False if a core would get too little.
-  bool init(const MemoryRange* ranges, size_t count, uint32_t cores, HeapErrorHandler on_error, void* ctx);
+  [[gnu::cold]] bool init(const MemoryRange* ranges, size_t count, uint32_t cores, HeapErrorHandler on_error,
+                          void* ctx);  // once: for size
 
   // 16-byte aligned (or `align`, a power of two up to kMaxAlignment); nullptr when out of memory
   // or on a bad alignment. Size 0 gives a valid, unique block. `core` is the calling core.

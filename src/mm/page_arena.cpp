@@ -9,7 +9,7 @@ uint32_t PageArena::bin_of(uint32_t pages) {
   return kExactBins + uint32_t(std::bit_width(pages)) - 1 - 6;  // 65..127 pages -> bin 64
 }
 
-bool PageArena::init(uint64_t start, uint64_t end) {
+[[gnu::cold]] bool PageArena::init(uint64_t start, uint64_t end) {  // once: for size
   start = (start + 4095) & ~uint64_t(4095);
   end &= ~uint64_t(4095);
   if (end <= start) return false;

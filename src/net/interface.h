@@ -25,7 +25,7 @@ struct Interface {
 // Binds the first free card called exactly `name` to the calling core, configures it (DHCP if
 // `ip` is 0.0.0.0), and starts the core's packet thread. nullptr (with a console line saying
 // why) if there is none, the core already has one, or the device does not come up.
-Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask);
+[[gnu::cold]] Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask);  // once: for size
 Interface* local();
 
 }  // namespace net

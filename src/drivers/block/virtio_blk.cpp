@@ -29,23 +29,9 @@ klib::Error from_status(uint8_t status) {
 
 klib::Status VirtioBlk::init(VirtioTransport& transport, const DmaAllocator& dma) {
   t_ = &transport;
-  // §3.1.1 (legacy: no FEATURES_OK step, §3.1.2).
-  transport.reset();
-  transport.set_status(virtio::kAcknowledge);
-  transport.set_status(virtio::kAcknowledge | virtio::kDriver);
-  const uint64_t wanted =
-      kFeatureSizeMax | kFeatureSegMax | kFeatureReadOnly | kFeatureFlush | (transport.modern() ? kFeatureVersion1 : 0);
-  features_ = transport.device_features() & wanted;
-  transport.set_driver_features(features_);
-  uint8_t base_status = virtio::kAcknowledge | virtio::kDriver;
-  klib::Status status;
-  if (transport.modern()) {
-    base_status |= virtio::kFeaturesOk;
-    transport.set_status(base_status);
-    if (!(features_ & kFeatureVersion1) || !(transport.status() & virtio::kFeaturesOk)) {
-      status = klib::Error::kDeviceFailed;
-    }
-  }
+  klib::Status status =
+      virtio::negotiate(transport, kFeatureSizeMax | kFeatureSegMax | kFeatureReadOnly | kFeatureFlush, &features_);
+  const uint8_t base_status = virtio::negotiated_status(transport);
   const uint16_t size = status ? transport.queue_size(0) : 0;
   if (status && (size < 4 || (size & (size - 1)) != 0)) status = klib::Error::kDeviceFailed;
   void* ring = nullptr;

@@ -37,7 +37,7 @@ class VirtioBlk final : public BlockDevice {
   // Resets the device, accepts SIZE_MAX, SEG_MAX, RO and FLUSH (and VERSION_1 on a modern
   // transport), sets up queue 0 and reads the capacity. kDeviceFailed (device status FAILED)
   // if the device does not cooperate, kNoMemory if the queue finds no memory.
-  klib::Status init(VirtioTransport& transport, const DmaAllocator& dma);
+  [[gnu::cold]] klib::Status init(VirtioTransport& transport, const DmaAllocator& dma);  // once: for size
   uint32_t sector_size() const override { return 512; }  // virtio-blk sectors are 512 bytes (§5.2.6)
   uint64_t sectors() const override { return capacity_; }
   bool read_only() const override { return (features_ & virtio_blk::kFeatureReadOnly) != 0; }

@@ -39,7 +39,7 @@ class E1000 final : public Nic {
   // Resets and brings up the device with `rx_descs` receive buffers (a multiple of 8 between
   // kMinRxDescs and kMaxRxDescs, else kMinRxDescs); kTimeout if the reset never completes,
   // kNoMemory if there is no memory for the rings.
-  klib::Status init(Io& io, const DmaAllocator& dma, uint32_t rx_descs = kMinRxDescs);
+  [[gnu::cold]] klib::Status init(Io& io, const DmaAllocator& dma, uint32_t rx_descs = kMinRxDescs);  // once: for size
   uint32_t rx_descs() const { return rx_count_; }
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;

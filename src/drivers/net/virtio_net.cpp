@@ -25,23 +25,9 @@ klib::Status VirtioNet::setup_queue(uint16_t index, Virtqueue& q, uint8_t** buff
 
 klib::Status VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog) {
   t_ = &transport;
-  // §3.1.1 (with the legacy variations of §3.1.2: no FEATURES_OK step).
-  transport.reset();
-  transport.set_status(virtio::kAcknowledge);
-  transport.set_status(virtio::kAcknowledge | virtio::kDriver);
-  const uint64_t wanted = kFeatureMac | kFeatureStatus | (transport.modern() ? kFeatureVersion1 : 0);
-  features_ = transport.device_features() & wanted;
-  transport.set_driver_features(features_);
-  klib::Status status;
-  if (transport.modern()) {
-    // §3.1.1 step 5-6: FEATURES_OK, and the device must keep it (it accepts our subset).
-    transport.set_status(virtio::kAcknowledge | virtio::kDriver | virtio::kFeaturesOk);
-    if (!(features_ & kFeatureVersion1) || !(transport.status() & virtio::kFeaturesOk)) {
-      status = klib::Error::kDeviceFailed;
-    }
-  }
+  klib::Status status = virtio::negotiate(transport, kFeatureMac | kFeatureStatus, &features_);
   header_ = transport.modern() ? kModernHeader : kLegacyHeader;
-  const uint8_t base_status = virtio::kAcknowledge | virtio::kDriver | (transport.modern() ? virtio::kFeaturesOk : 0);
+  const uint8_t base_status = virtio::negotiated_status(transport);
   if (status) status = setup_queue(0, rx_, &rx_buffers_, dma);
   if (status) status = setup_queue(1, tx_, &tx_buffers_, dma);
   // Sent frames are reclaimed by send() and poll() (post_backlog): no transmit interrupts.

@@ -38,7 +38,8 @@ class VirtioNet final : public Nic {
   // cooperate, kNoMemory if the queues or buffers find no memory.
   // `backlog`: how many transmitted frames may wait for a descriptor (at most the ring's size;
   // each takes a 2 KiB buffer, so a core with little memory keeps fewer).
-  klib::Status init(VirtioTransport& transport, const DmaAllocator& dma, uint16_t backlog = virtio_net::kBacklog);
+  [[gnu::cold]] klib::Status init(VirtioTransport& transport, const DmaAllocator& dma,
+                                  uint16_t backlog = virtio_net::kBacklog);  // once: for size
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
   // Copies the next frame out (the tests' way in; the kernel uses poll()); 0 if none.

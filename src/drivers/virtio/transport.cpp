@@ -67,4 +67,21 @@ void ModernPciTransport::notify(uint16_t q) {
   notify_.write16(uint32_t(notify_offset_[q < 2 ? q : 0]) * multiplier_, q);
 }
 
+namespace virtio {
+
+klib::Status negotiate(VirtioTransport& t, uint64_t wanted, uint64_t* accepted) {
+  t.reset();
+  t.set_status(kAcknowledge);
+  t.set_status(kAcknowledge | kDriver);
+  if (t.modern()) wanted |= kFeatureVersion1;
+  *accepted = t.device_features() & wanted;
+  t.set_driver_features(*accepted);
+  if (!t.modern()) return {};
+  t.set_status(negotiated_status(t));
+  if (!(*accepted & kFeatureVersion1) || !(t.status() & kFeaturesOk)) return klib::Error::kDeviceFailed;
+  return {};
+}
+
+}  // namespace virtio
+
 }  // namespace drivers

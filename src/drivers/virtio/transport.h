@@ -8,6 +8,7 @@
 
 #include <drivers/io.h>
 #include <drivers/virtio/virtqueue.h>
+#include <lib/result.h>
 
 #include <cstdint>
 
@@ -16,6 +17,7 @@ namespace drivers {
 namespace virtio {
 // Device status bits (§2.1).
 constexpr uint8_t kAcknowledge = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8, kFailed = 128;
+constexpr uint64_t kFeatureVersion1 = 1ull << 32;  // §6: a modern (1.x) device
 }  // namespace virtio
 
 class VirtioTransport {
@@ -38,6 +40,18 @@ class VirtioTransport {
  protected:
   ~VirtioTransport() = default;
 };
+
+namespace virtio {
+// §3.1.1 steps 1-6 (legacy: no FEATURES_OK step, §3.1.2): reset, ACKNOWLEDGE and DRIVER, then
+// the features of `wanted` the device offers (VERSION_1 too on a modern transport, where it is
+// required) into *accepted, and FEATURES_OK on a modern transport. kDeviceFailed when the
+// device refuses; the driver then sets FAILED. Every virtio driver starts here.
+klib::Status negotiate(VirtioTransport& t, uint64_t wanted, uint64_t* accepted);
+// The status bits negotiate() left set: what a driver adds DRIVER_OK to once its queues are up.
+inline uint8_t negotiated_status(VirtioTransport& t) {
+  return uint8_t(kAcknowledge | kDriver | (t.modern() ? kFeaturesOk : 0));
+}
+}  // namespace virtio
 
 class LegacyPciTransport final : public VirtioTransport {
  public:

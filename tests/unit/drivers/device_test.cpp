@@ -80,15 +80,26 @@ TEST(DeviceMatch, TheBuildsDriversTakeTheirPciFunctions) {
   EXPECT_EQ(t, Transport::kVirtioModernPci);
   EXPECT_EQ(drivers::match_virtio(2, drivers::registered_drivers), virtioblk);
 
-  // Other virtio types, and devices nobody drives, stay unbound.
+  // virtio-console: transitional 1AF4:1003 (type 3) and modern 1AF4:1043.
+  const Driver* virtiocon = find_driver("virtiocon");
+  ASSERT_NE(virtiocon, nullptr);
+  EXPECT_EQ(virtiocon->device_class, DeviceClass::kConsole);
   PciDevice console = pci(0x1AF4, 0x1003, 3);
   console.bar[0] = {0xC0C0, 0x40, true, false, false};
-  EXPECT_EQ(drivers::match_pci(console, drivers::registered_drivers, &t), nullptr);
+  EXPECT_EQ(drivers::match_pci(console, drivers::registered_drivers, &t), virtiocon);
+  EXPECT_EQ(t, Transport::kVirtioLegacyPci);
+  EXPECT_EQ(drivers::match_pci(pci(0x1AF4, 0x1043), drivers::registered_drivers, &t), virtiocon);
+  EXPECT_EQ(drivers::match_virtio(3, drivers::registered_drivers), virtiocon);
+
+  // Other virtio types (the entropy device, 4), and devices nobody drives, stay unbound.
+  PciDevice rng = pci(0x1AF4, 0x1005, 4);
+  rng.bar[0] = {0xC0C0, 0x40, true, false, false};
+  EXPECT_EQ(drivers::match_pci(rng, drivers::registered_drivers, &t), nullptr);
   EXPECT_EQ(drivers::match_pci(pci(0x8086, 0x1237), drivers::registered_drivers, &t), nullptr);
   EXPECT_EQ(drivers::match_pci(pci(0x1AF4, 0x1110), drivers::registered_drivers, &t), nullptr);  // ivshmem: not virtio
 
   EXPECT_EQ(drivers::match_virtio(1, drivers::registered_drivers), virtionet);
-  EXPECT_EQ(drivers::match_virtio(3, drivers::registered_drivers), nullptr);
+  EXPECT_EQ(drivers::match_virtio(4, drivers::registered_drivers), nullptr);
   EXPECT_EQ(drivers::match_virtio(0, drivers::registered_drivers), nullptr);
 }
 

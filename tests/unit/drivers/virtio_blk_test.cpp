@@ -19,32 +19,23 @@ using drivers::Virtqueue;
 using klib::Error;
 namespace vb = drivers::virtio_blk;
 
-class SimBlk : public drivers::VirtioTransport {
+class SimBlk : public drivers::test::SimTransport {
  public:
   explicit SimBlk(uint64_t sectors) : disk(sectors * 512) {
     for (size_t i = 0; i < disk.size(); ++i) disk[i] = uint8_t(i * 7 + i / 512);
+    offered = vb::kFeatureSizeMax | vb::kFeatureSegMax | vb::kFeatureFlush | (1u << 6) | vb::kFeatureVersion1;
   }
   std::vector<uint8_t> disk;
-  uint64_t offered = vb::kFeatureSizeMax | vb::kFeatureSegMax | vb::kFeatureFlush | (1u << 6) | vb::kFeatureVersion1;
-  uint64_t accepted = 0;
   uint32_t size_max = 0, seg_max = 126;
   uint16_t ring = 16;
-  bool is_modern = false;
   bool run_at_notify = true;  // false: requests wait in `pending` until run()
   uint8_t fail_with = 0;      // a status the device answers every request with (0: do the work)
-  std::vector<uint8_t> statuses;
   uint64_t queue = 0;
   int notifies = 0, acks = 0, flushes = 0;
   std::vector<uint16_t> pending;          // chain heads taken, not answered yet
   std::vector<uint32_t> segment_lengths;  // of every data descriptor seen
   uint16_t seen = 0, used_idx = 0;
 
-  bool modern() const override { return is_modern; }
-  void reset() override { statuses.clear(); }
-  uint8_t status() override { return statuses.empty() ? 0 : statuses.back(); }
-  void set_status(uint8_t s) override { statuses.push_back(s); }
-  uint64_t device_features() override { return offered; }
-  void set_driver_features(uint64_t f) override { accepted = f; }
   uint16_t queue_size(uint16_t q) override { return q == 0 ? ring : 0; }
   bool set_queue(uint16_t q, uint16_t, uint64_t phys) override {
     queue = q == 0 ? phys : queue;
@@ -59,7 +50,6 @@ class SimBlk : public drivers::VirtioTransport {
     return offset < sizeof c ? c[offset] : 0;
   }
   void ack_interrupt() override { ++acks; }
-  const char* name() const override { return "sim"; }
   void notify(uint16_t) override {
     ++notifies;
     uint16_t avail_idx;
