@@ -80,13 +80,11 @@ sched::Thread* find_thread(ThreadId id, uint32_t* core_out) {
 
 // The context of thread `t` on `core`: its core's frame if it is the one running there.
 arch::TrapFrame* frame_of(sched::Thread* t, uint32_t core) {
-  sched::Thread* first = nullptr;
-  return sched::debug_threads(core, &first, 1) == 1 && first == t ? g_frames[core] : nullptr;
+  return t == sched::debug_current(core) ? g_frames[core] : nullptr;
 }
 
 class StubTarget final : public Target {
  public:
-  ThreadId stopped_thread = 0;  // the leader's running thread: the one a step runs
   arch::HwBreakpoints bp;
   bool resumed = false;
   bool step = false;
@@ -290,7 +288,6 @@ void release_the_others() {
 // Serves gdb on the leading core until it resumes; returns with f set up to run on.
 void serve(arch::TrapFrame* f, const StopReason& reason) {
   g_frames[current_core()] = f;
-  g_target.stopped_thread = reason.thread;
   g_target.resumed = false;
   g_target.detached = false;
   g_target.serving = true;
@@ -421,7 +418,7 @@ void on_com2(void*) {
 
 constexpr drivers::Driver kCom2{"gdb",
                                 "gdb",
-                                drivers::DeviceClass::kNetwork,
+                                drivers::DeviceClass::kConsole,
                                 0,
                                 drivers::Driver::kAny,
                                 drivers::Driver::kAny,
