@@ -27,8 +27,8 @@ struct Sleeper {
   std::atomic<bool> signal{false};
 };
 
-// One ordered pair: the channel and both sides' sleeps. Neither side
-// spins: a receiver with nothing to read and a sender with no room both halt their core (so
+// One ordered pair: the channel and both sides' sleeps. After a short look (kSpinLooks), neither
+// side spins: a receiver with nothing to read and a sender with no room both halt their core (so
 // cores that outnumber the host's CPUs under emulation do not take turns burning them).
 struct alignas(64) Pair {
   Channel channel;
