@@ -14,6 +14,10 @@ void Stack::configure(const Mac& mac, Ipv4 ip, Ipv4 gateway, Ipv4 mask, Sender s
   now_ = now_ms;
 }
 
+void Stack::Burst::hold(Stack* s, bool on) {
+  if (s != nullptr && s->sender_.hold != nullptr) s->sender_.hold(s->sender_.ctx, on);
+}
+
 bool Stack::transmit(uint8_t* frame, size_t length) {
   if (length < kEthMinFrame) {  // Ethernet minimum (without FCS): pad with zeros
     memset(frame + length, 0, kEthMinFrame - length);

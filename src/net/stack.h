@@ -70,6 +70,21 @@ class Stack {
   struct Sender {
     bool (*send)(void* ctx, const uint8_t* frame, size_t length);
     void* ctx;
+    // Optional: holds the card's doorbell across a burst of sends (drivers::Nic::hold).
+    void (*hold)(void* ctx, bool on) = nullptr;
+  };
+  // The frames sent while a Burst lives reach the card with one doorbell when it ends. Only
+  // around code that does not sleep: a held frame is not on the wire until then.
+  class Burst {
+   public:
+    explicit Burst(Stack* s) : s_(s) { hold(s_, true); }
+    ~Burst() { hold(s_, false); }
+    Burst(const Burst&) = delete;
+    Burst& operator=(const Burst&) = delete;
+
+   private:
+    static void hold(Stack* s, bool on);  // out of line: every Burst is two calls
+    Stack* s_;
   };
   using Clock = uint64_t (*)();
 

@@ -83,7 +83,7 @@ klib::Status E1000::init(Io& io, const DmaAllocator& dma, uint32_t rx_descs) {
   io.write32(kTctl, kTctlEn | kTctlPsp | (0x10u << 4) | (0x40u << 12));  // CT 16, COLD 64 (full duplex)
   io.write32(kTipg, 10 | (8u << 10) | (6u << 20));                       // IEEE 802.3 values, §13.4.34
   rx_next_ = 0;
-  tx_next_ = 0;
+  tx_next_ = tx_tail_ = 0;
   return {};
 }
 
@@ -96,6 +96,7 @@ bool E1000::send(const void* frame, size_t length) {
   if (!(reinterpret_cast<volatile const TxDesc&>(d).status & kDescDone) ||
       !(reinterpret_cast<volatile const TxDesc&>(after).status & kDescDone)) {
     ++counters_.tx_full;
+    if (tx_tail_ != tx_next_) io_->write32(kTdt, tx_tail_ = tx_next_);  // held: the card must take some
     return false;
   }
   memcpy(tx_buffers_ + tx_next_ * kBufferSize, frame, length);
@@ -106,9 +107,17 @@ bool E1000::send(const void* frame, size_t length) {
   // (x86 keeps stores in order; the fence keeps the compiler from moving them).
   std::atomic_thread_fence(std::memory_order_release);
   tx_next_ = (tx_next_ + 1) % kTxDescs;
-  io_->write32(kTdt, tx_next_);
+  if (holds_ == 0) io_->write32(kTdt, tx_tail_ = tx_next_);
   ++counters_.tx_frames;
   return true;
+}
+
+void E1000::hold(bool on) {
+  if (on) {
+    ++holds_;
+  } else if (holds_ != 0 && --holds_ == 0 && tx_tail_ != tx_next_) {
+    io_->write32(kTdt, tx_tail_ = tx_next_);
+  }
 }
 
 size_t E1000::poll(FrameHandler handler, void* ctx, size_t budget) {

@@ -43,6 +43,7 @@ class E1000 final : public Nic {
   uint32_t rx_descs() const { return rx_count_; }
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
+  void hold(bool on) override;
   // Copies the next frame out (the tests' way in; the kernel uses poll()); 0 if none.
   size_t receive(void* buffer, size_t capacity);
   size_t poll(FrameHandler handler, void* ctx, size_t budget) override;
@@ -92,6 +93,8 @@ class E1000 final : public Nic {
   uint32_t rx_count_ = kMinRxDescs;
   uint32_t rx_next_ = 0;
   uint32_t tx_next_ = 0;
+  uint32_t tx_tail_ = 0;     // TDT as last written (tx_next_ runs ahead of it while held)
+  uint16_t holds_ = 0;       // hold(true) calls not yet ended
   bool discarding_ = false;  // inside a frame that spans buffers: drop up to its last one
   Counters counters_{};
   mutable uint64_t missed_ = 0;

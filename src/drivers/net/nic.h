@@ -25,6 +25,13 @@ class Nic {
  public:
   virtual const MacAddress& mac() const = 0;
   virtual bool send(const void* frame, size_t length) = 0;
+  // The doorbell: telling the card that frames are on its ring (a virtqueue kick, e1000's TDT
+  // write) is an exit to the hypervisor each time. send() rings it at once, unless the caller
+  // holds it (hold(true)) across a burst of sends: then the frames are written to the ring as
+  // usual, but the card learns of them when the last hold(false) rings once for all of them.
+  // Holds nest. A send that finds the ring full rings anyway (the card must empty it), so a held
+  // burst never waits on itself.
+  virtual void hold(bool on) = 0;
   // Zero-copy receive: hands up to `budget` received frames to `handler` where the device put
   // them (the DMA buffer), then gives each buffer back to the device. Returns the frame count.
   using FrameHandler = void (*)(void* ctx, const uint8_t* frame, size_t length);

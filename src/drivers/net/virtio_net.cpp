@@ -79,6 +79,28 @@ void VirtioNet::kick() {
   if (tx_.device_wants_notify()) t_->notify(1);
 }
 
+void VirtioNet::ring() {
+  if (holds_ != 0) {
+    unrung_ = true;
+  } else {
+    kick();
+  }
+}
+
+void VirtioNet::hold(bool on) {
+  if (on) {
+    ++holds_;
+    return;
+  }
+  if (holds_ == 0 || --holds_ != 0) return;
+  // Descriptors the device gave back meanwhile take the frames that wait (a full ring kicked
+  // during the hold may have left some).
+  if (backlog_count_ != 0 && post_backlog() != 0) unrung_ = true;
+  if (!unrung_) return;
+  unrung_ = false;
+  kick();
+}
+
 size_t VirtioNet::post_backlog() {
   uint16_t done;
   uint32_t ignored;
@@ -102,10 +124,12 @@ bool VirtioNet::send(const void* frame, size_t length) {
   // Behind the frames already waiting, if any: the order on the wire stays the order of send().
   size_t posted = post_backlog();
   const bool sent = backlog_count_ == 0 && post(frame, length);
-  if (posted + sent != 0) kick();
+  if (posted + sent != 0) ring();
   if (sent) return true;
   if (backlog_count_ == backlog_size_) {
     ++counters_.tx_full;
+    if (unrung_) kick();  // held or not: the device must take some before there is room
+    unrung_ = false;
     return false;
   }
   uint8_t* slot = backlog_ + size_t((backlog_head_ + backlog_count_) % backlog_size_) * kBuffer;
@@ -118,7 +142,7 @@ bool VirtioNet::send(const void* frame, size_t length) {
 
 size_t VirtioNet::poll(FrameHandler handler, void* ctx, size_t budget) {
   if (backlog_count_ != 0) {  // receive waits until the frames waiting to be sent are out (see the header)
-    if (post_backlog() != 0) kick();
+    if (post_backlog() != 0) ring();
     if (backlog_count_ != 0) return 0;
   }
   size_t frames = 0, recycled = 0;

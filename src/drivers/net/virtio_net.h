@@ -42,6 +42,7 @@ class VirtioNet final : public Nic {
                                   uint16_t backlog = virtio_net::kBacklog);  // once: for size
   const MacAddress& mac() const override { return mac_; }
   bool send(const void* frame, size_t length) override;
+  void hold(bool on) override;
   // Copies the next frame out (the tests' way in; the kernel uses poll()); 0 if none.
   size_t receive(void* buffer, size_t capacity);
   size_t poll(FrameHandler handler, void* ctx, size_t budget) override;
@@ -55,6 +56,7 @@ class VirtioNet final : public Nic {
   klib::Status setup_queue(uint16_t index, Virtqueue& q, uint8_t** buffers, const DmaAllocator& dma);
   bool post(const void* frame, size_t length);  // into a free transmit descriptor; false if none
   void kick();                                  // publishes what post() added, notifies if asked
+  void ring();                                  // kick(), or later if the doorbell is held
   size_t post_backlog();                        // reclaims sent descriptors, posts waiting frames
   VirtioTransport* t_ = nullptr;
   Virtqueue rx_, tx_;
@@ -64,6 +66,8 @@ class VirtioNet final : public Nic {
   // buffers of kBuffer bytes, each the frame's length (2 bytes) and the frame.
   uint8_t* backlog_ = nullptr;
   uint16_t backlog_size_ = 0, backlog_head_ = 0, backlog_count_ = 0;
+  uint16_t holds_ = 0;   // hold(true) calls not yet ended
+  bool unrung_ = false;  // frames were posted while held: the last hold(false) kicks
   MacAddress mac_{};
   uint64_t features_ = 0;
   size_t header_ = virtio_net::kLegacyHeader;

@@ -48,9 +48,9 @@ extern const Kernel kKernel;
 // work that has arrived (kernel.h, wake_services). Lives in the core's net::Interface.
 struct Sockets {
   static constexpr int kMaxServices = 8;
-  Stack* stack;
-  tcp::Tcp* tcp;
-  uint32_t core;
+  Stack* stack = nullptr;
+  tcp::Tcp* tcp = nullptr;
+  uint32_t core = 0;
   void* service_threads[kMaxServices];  // the kernel's thread handles
   int service_count;
   // Threads waiting in a blocking call (accept, connect, send, select), by thread id: the packet

@@ -241,10 +241,15 @@ inline uint32_t StreamSocket::send(const void* data, uint32_t n, bool blocking) 
   if (conn_ == nullptr || data == nullptr) return 0;
   tcp::Tcp& tcp = *here_->tcp;
   const auto* bytes = static_cast<const uint8_t*>(data);
-  uint32_t done = tcp.send(conn_, bytes, n);
+  // The segments one call lets out reach the card with one doorbell (the wait is outside it).
+  auto burst = [&](uint32_t from) {
+    Stack::Burst b(here_->stack);
+    return tcp.send(conn_, bytes + from, n - from);
+  };
+  uint32_t done = burst(0);
   while (blocking && done < n && detail::open_state(conn_->conn.state())) {
     detail::wait_for_network(here_);
-    done += tcp.send(conn_, bytes + done, n - done);
+    done += burst(done);
   }
   return done;
 }

@@ -143,6 +143,35 @@ TEST_F(Fixture, TransmitKeepsOneDescriptorFreeAndRecycles) {
   EXPECT_FALSE(nic.send(frame, 5000));
 }
 
+// A held doorbell: TDT is written once for a burst, when the last hold ends; a send that finds
+// the ring full writes it anyway (the card must take some before there is room).
+TEST_F(Fixture, HeldDoorbellWritesTheTailOnceForABurst) {
+  const uint8_t frame[60] = {1, 2, 3};
+  const size_t before = io.writes_to(kTdt);
+  nic.hold(true);
+  nic.hold(true);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(nic.send(frame, sizeof frame));
+  nic.hold(false);
+  EXPECT_EQ(io.writes_to(kTdt), before);
+  EXPECT_EQ(io.regs[kTdt], 0u);
+  nic.hold(false);
+  EXPECT_EQ(io.writes_to(kTdt), before + 1);
+  EXPECT_EQ(io.regs[kTdt], 3u);
+  nic.hold(false);  // one too many: ignored
+  EXPECT_EQ(io.writes_to(kTdt), before + 1);
+  ASSERT_TRUE(nic.send(frame, sizeof frame));  // not held: at once
+  EXPECT_EQ(io.regs[kTdt], 4u);
+  // Held until the ring is full: the refused send hands the card all that waits.
+  nic.hold(true);
+  for (uint32_t i = 4; i + 1 < drivers::E1000::kTxDescs; ++i) ASSERT_TRUE(nic.send(frame, sizeof frame)) << i;
+  EXPECT_EQ(io.regs[kTdt], 4u);
+  EXPECT_FALSE(nic.send(frame, sizeof frame));
+  EXPECT_EQ(io.regs[kTdt], drivers::E1000::kTxDescs - 1);
+  const size_t after_full = io.writes_to(kTdt);
+  nic.hold(false);  // nothing new since: no second write
+  EXPECT_EQ(io.writes_to(kTdt), after_full);
+}
+
 TEST_F(Fixture, ReceiveTakesFramesInOrderAndReturnsBuffers) {
   uint8_t buf[2048];
   EXPECT_EQ(nic.receive(buf, sizeof buf), 0u);
