@@ -502,7 +502,11 @@ def report(res, meta, args):
                 bad.append(f"{FILES[name][0]} ab c={a['c']}: {a['failed']} failed, {a['non2xx']} non-2xx, "
                            f"{a['stalled']} stalled")
         for w in r.get("wrk", []):
-            if w["errors"] or w["non2xx"] or w.get("max_ms", 0) >= http.STALL_MS or not w.get("rps"):
+            # Stalled: slower than a second, and than three times an answer's fair share of the
+            # run (c answers in flight at rps answers a second: c / rps each). 100 connections
+            # sharing ~45 MB/s take ~2.3 s per 1 MiB answer however fair the server is.
+            fair_ms = w["c"] / w["rps"] * 1000 if w.get("rps") else 0
+            if w["errors"] or w["non2xx"] or w.get("max_ms", 0) >= max(http.STALL_MS, 3 * fair_ms) or not w.get("rps"):
                 bad.append(f"{FILES[name][0]} wrk c={w['c']}: {w['errors']} errors, {w['non2xx']} non-2xx, "
                            f"max {http.fmt(w.get('max_ms'))} ms")
     if "died" in res.get("toro-fs", {}):
