@@ -2,6 +2,7 @@
 #include <arch/x86_64/spinlock.h>
 #include <arch/x86_64/tsc.h>
 #include <drivers/irq_routing.h>
+#include <drivers/pci/msix.h>
 #include <drivers/pci/port_config.h>
 #include <drivers/port_io.h>
 #include <drivers/virtio/bus.h>
@@ -12,6 +13,7 @@
 #include <kernel/percpu.h>
 
 #include <atomic>
+#include <cstring>
 
 namespace kernel {
 namespace {
@@ -197,6 +199,26 @@ klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, 
     return klib::Error::kDeviceFailed;
   }
   return r.gsi;
+}
+
+klib::Result<uint16_t> attach_msix(drivers::Device& d, IrqHandler handler, void* ctx) {
+  drivers::Msix m;
+  const char* setting = kernel_params().value("msix");
+  if (d.pci == nullptr || (setting != nullptr && strcmp(setting, "off") == 0) ||
+      !drivers::find_msix(g_config, *d.pci, &m)) {
+    return klib::Error::kNotSupported;
+  }
+  const uint8_t vector = register_irq(handler, ctx);
+  if (vector == 0) return klib::Error::kLimit;
+  drivers::MmioIo table(m.table);
+  drivers::msix_route(table, 0, this_cpu()->apic_id, vector);
+  drivers::msix_enable(g_config, *d.pci, m, true);
+  return uint16_t(0);
+}
+
+void detach_msix(drivers::Device& d) {
+  drivers::Msix m;
+  if (d.pci != nullptr && drivers::find_msix(g_config, *d.pci, &m)) drivers::msix_enable(g_config, *d.pci, m, false);
 }
 
 }  // namespace kernel

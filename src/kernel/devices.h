@@ -40,5 +40,13 @@ klib::Result<void*> start_device(drivers::Device& d, drivers::StartFn start);
 // vector or shared-handler slot left). A level-triggered input routed to this core already is
 // shared: both devices' handlers run for each interrupt.
 klib::Result<uint32_t> attach_interrupt(drivers::Device& d, IrqHandler handler, void* ctx);
+// MSI-X instead (a PCI device that has it, PCI 3.0 §6.8.2): a vector of the calling core runs
+// `handler` with `ctx`, table entry 0 delivers it here (edge-triggered: no I/O APIC, no line
+// to lower) and MSI-X is enabled, which turns the INTx line off. Returns the table entry for
+// the driver to point its interrupt sources at; kNotSupported (not PCI, no MSI-X capability,
+// its table outside an assigned BAR, or the kernel parameter msix=off), kLimit (no vector).
+// If the driver cannot use it, detach_msix() turns MSI-X off again (the vector stays taken).
+klib::Result<uint16_t> attach_msix(drivers::Device& d, IrqHandler handler, void* ctx);
+void detach_msix(drivers::Device& d);
 
 }  // namespace kernel

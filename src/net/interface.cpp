@@ -201,6 +201,11 @@ intptr_t packet_thread(void* arg) {
     // shortens it); without, it polls.
     if (!slot->interrupts) {
       sched::sleep_ms(1);
+    } else if (iface->nic->rearm()) {
+      // Frames came while the card's interrupts were off (the handler's ack turned them off,
+      // drivers/net/nic.h): take them now, asleep nothing would announce them. After a yield:
+      // frames the card holds back (virtio-net's transmit backlog) must not spin the core.
+      sched::yield();
     } else if (!slot->pending.exchange(false, std::memory_order_acquire)) {
       uint64_t ms = tcp_sleep_ms(iface->tcp, 50);
       if (next_netstat != UINT64_MAX) {
@@ -226,6 +231,23 @@ void on_nic_interrupt(void* ctx) {
   if (seen == 1) kernel::printk("%p: first interrupt on Core#%d\n", slot->iface.name, kernel::current_core());
   slot->pending.store(true, std::memory_order_release);
   sched::resume(slot->packet_thread);  // ends its sleep
+}
+
+// The card's INTx line through the I/O APIC to this core (dedicate(), when MSI-X is not used).
+[[gnu::cold]] void attach_intx(Slot& s, drivers::Device& device, const char* name, uint32_t core) {
+  const klib::Result<uint32_t> input = kernel::attach_interrupt(device, on_nic_interrupt, &s);
+  s.interrupts = input.ok();
+  if (!s.interrupts) return;
+  s.iface.nic->enable_interrupts();
+  // A frame may have raised the card's (level) line while the I/O APIC entry was still
+  // masked and edge-triggered, as it is after reset: that rise was ignored, and a line
+  // that stays high never rises again, so no interrupt would ever come (QEMU's virtio-net
+  // keeps its line up until the ISR is read). Acknowledge whatever is pending, which
+  // lowers the line, and let the packet thread look at the ring itself once.
+  s.iface.nic->ack_interrupt();
+  s.pending.store(true, std::memory_order_release);
+  sched::resume(s.packet_thread);
+  kernel::printk("%p: interrupt %d routed to Core#%d\n", name, input.value(), core);
 }
 
 }  // namespace
@@ -300,21 +322,21 @@ Interface* dedicate(const char* name, Ipv4 ip, Ipv4 gateway, Ipv4 mask) {
   for (size_t k = 0; k < params.count(); ++k) {
     if (strcmp(params.get(k), "netirq=ignore") == 0) s.ignore_interrupts = true;
   }
-  // Without a route of its own (an unknown chipset, an input shared with another card) the
-  // packet thread polls.
-  const klib::Result<uint32_t> input = kernel::attach_interrupt(device, on_nic_interrupt, &s);
-  s.interrupts = input.ok();
-  if (s.interrupts) {
+  // MSI-X where the card has it and its driver can use it (virtio-pci): the interrupt is a
+  // write straight to this core, with no I/O APIC line to share or lower and no status register
+  // to read (an exit to the hypervisor each). Else the INTx line through the I/O APIC; without
+  // a route of its own (an unknown chipset, an input shared with another card) the packet
+  // thread polls.
+  const klib::Result<uint16_t> msix = kernel::attach_msix(device, on_nic_interrupt, &s);
+  if (msix && nic->route_msix(msix.value())) {
+    s.interrupts = true;
     nic->enable_interrupts();
-    // A frame may have raised the card's (level) line while the I/O APIC entry was still
-    // masked and edge-triggered, as it is after reset: that rise was ignored, and a line
-    // that stays high never rises again, so no interrupt would ever come (QEMU's virtio-net
-    // keeps its line up until the ISR is read). Acknowledge whatever is pending, which
-    // lowers the line, and let the packet thread look at the ring itself once.
-    nic->ack_interrupt();
-    s.pending.store(true, std::memory_order_release);
+    kernel::printk("%p: MSI-X routed to Core#%d\n", name, core);
+    s.pending.store(true, std::memory_order_release);  // the packet thread looks at the ring once
     sched::resume(t);
-    kernel::printk("%p: interrupt %d routed to Core#%d\n", name, input.value(), core);
+  } else {
+    if (msix) kernel::detach_msix(device);
+    attach_intx(s, device, name, core);
   }
   kernel::printk("Network Packets Service .... Thread: %h\n", t);
   char mac_text[18];

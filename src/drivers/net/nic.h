@@ -38,9 +38,21 @@ class Nic {
   virtual size_t poll(FrameHandler handler, void* ctx, size_t budget) = 0;
   virtual bool link_up() = 0;
   // Interrupts: enable the receive interrupt, and acknowledge the device's interrupt (reading
-  // its cause register), which a level-triggered line needs before the EOI.
+  // its cause register), which a level-triggered line needs before the EOI. A driver may also
+  // turn the card's receive interrupts off in ack_interrupt() (NAPI's rule: the packet thread,
+  // woken, takes every frame there is by polling), and then turns them on in rearm(), which the
+  // packet thread calls before it sleeps: true if frames came meanwhile (it polls again
+  // instead of sleeping). Without that, rearm() returns false.
   virtual void enable_interrupts() = 0;
   virtual void ack_interrupt() = 0;
+  virtual bool rearm() { return false; }
+  // MSI-X (the kernel enabled it and routed table entry `entry` to the card's core): the card
+  // points its interrupts at that entry; false (and nothing changed) if it cannot, when the
+  // kernel turns MSI-X off again and routes the INTx line instead.
+  virtual bool route_msix(uint16_t entry) {
+    (void)entry;
+    return false;
+  }
   struct Counters {
     uint64_t rx_frames, tx_frames, rx_dropped, tx_full;
     uint64_t rx_missed;  // frames the card itself dropped: no free receive buffer (ring full)

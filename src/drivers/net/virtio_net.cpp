@@ -57,6 +57,14 @@ klib::Status VirtioNet::init(VirtioTransport& transport, const DmaAllocator& dma
   return {};
 }
 
+bool VirtioNet::route_msix(uint16_t entry) {
+  // Both queues: receive, and transmit for the rare wait on a full ring (its interrupts are
+  // otherwise suppressed).
+  if (t_->use_msix(true) && t_->set_queue_vector(0, entry) && t_->set_queue_vector(1, entry)) return true;
+  t_->use_msix(false);
+  return false;
+}
+
 bool VirtioNet::link_up() {
   if (!(features_ & kFeatureStatus)) return true;
   return t_->config8(6) & 1;  // VIRTIO_NET_S_LINK_UP

@@ -48,7 +48,14 @@ class VirtioNet final : public Nic {
   size_t poll(FrameHandler handler, void* ctx, size_t budget) override;
   bool link_up() override;
   void enable_interrupts() override {}  // the used ring asks for interrupts by default
-  void ack_interrupt() override { t_->ack_interrupt(); }
+  // The interrupt turns receive interrupts off until rearm(): each frame would otherwise be one
+  // (with MSI-X nothing coalesces them; with INTx the line merely stays up).
+  void ack_interrupt() override {
+    t_->ack_interrupt();
+    rx_.suppress_interrupts();
+  }
+  bool rearm() override { return rx_.allow_interrupts(); }
+  [[gnu::cold]] bool route_msix(uint16_t entry) override;  // both queues to `entry`; once: for size
   Counters counters() const override { return counters_; }
   uint64_t features() const { return features_; }
 

@@ -9,6 +9,23 @@ bool LegacyPciTransport::set_queue(uint16_t q, uint16_t size, uint64_t phys) {
   return true;
 }
 
+// MSI-X vector registers (§4.1.4.8): config_msix_vector at 20, queue_msix_vector at 22 (for the
+// selected queue); a vector the device cannot use reads back as NO_VECTOR.
+constexpr uint16_t kNoVector = 0xFFFF;
+
+bool LegacyPciTransport::use_msix(bool on) {
+  msix_ = on;
+  if (on) io_.write16(20, kNoVector);  // no configuration-change interrupts
+  return true;
+}
+
+bool LegacyPciTransport::set_queue_vector(uint16_t q, uint16_t entry) {
+  if (!msix_) return false;
+  io_.write16(14, q);
+  io_.write16(22, entry);
+  return io_.read16(22) == entry;
+}
+
 bool LegacyMmioTransport::probe(uint32_t* device_id) {
   if (io_.read32(0x000) != 0x74726976 || io_.read32(0x004) != 1) return false;  // "virt", legacy
   *device_id = io_.read32(0x008);
@@ -83,5 +100,19 @@ klib::Status negotiate(VirtioTransport& t, uint64_t wanted, uint64_t* accepted) 
 }
 
 }  // namespace virtio
+
+// The common configuration's msix_config (0x10) and queue_msix_vector (0x1A, for the selected queue).
+bool ModernPciTransport::use_msix(bool on) {
+  msix_ = on;
+  if (on) common_.write16(0x10, kNoVector);
+  return true;
+}
+
+bool ModernPciTransport::set_queue_vector(uint16_t q, uint16_t entry) {
+  if (!msix_) return false;
+  common_.write16(0x16, q);
+  common_.write16(0x1A, entry);
+  return common_.read16(0x1A) == entry;
+}
 
 }  // namespace drivers

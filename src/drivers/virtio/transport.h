@@ -35,6 +35,20 @@ class VirtioTransport {
   virtual void notify(uint16_t q) = 0;
   virtual uint8_t config8(uint32_t offset) = 0;  // device-specific configuration
   virtual void ack_interrupt() = 0;
+  // MSI-X (PCI transports, once the kernel enabled it): queue `q` interrupts through table
+  // entry `entry`, configuration changes through none; from then on there is no ISR status to
+  // read (ack_interrupt() does nothing) and the legacy layout's device configuration moves
+  // (§4.1.4.8). False if the device refused the entry or the transport has no MSI-X: the
+  // driver then calls use_msix(false) to go back to INTx.
+  virtual bool use_msix(bool on) {
+    (void)on;
+    return false;
+  }
+  virtual bool set_queue_vector(uint16_t q, uint16_t entry) {
+    (void)q;
+    (void)entry;
+    return false;
+  }
   virtual const char* name() const = 0;
 
  protected:
@@ -67,12 +81,18 @@ class LegacyPciTransport final : public VirtioTransport {
   }
   bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
   void notify(uint16_t q) override { io_.write16(16, q); }
-  uint8_t config8(uint32_t offset) override { return io_.read8(20 + offset); }  // no MSI-X: config at 20
-  void ack_interrupt() override { (void)io_.read8(19); }                        // ISR status: read clears
+  // Device configuration at 20, or at 24 with MSI-X on (its two vector registers come first).
+  uint8_t config8(uint32_t offset) override { return io_.read8((msix_ ? 24 : 20) + offset); }
+  void ack_interrupt() override {
+    if (!msix_) (void)io_.read8(19);  // ISR status: read clears (lowers the line)
+  }
+  [[gnu::cold]] bool use_msix(bool on) override;  // once: for size
+  [[gnu::cold]] bool set_queue_vector(uint16_t q, uint16_t entry) override;
   const char* name() const override { return "virtio-pci (legacy)"; }
 
  private:
   Io& io_;
+  bool msix_ = false;
 };
 
 class LegacyMmioTransport final : public VirtioTransport {
@@ -136,7 +156,11 @@ class ModernPciTransport final : public VirtioTransport {
   bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
   void notify(uint16_t q) override;
   uint8_t config8(uint32_t offset) override { return device_.read8(offset); }
-  void ack_interrupt() override { (void)isr_.read8(0); }
+  void ack_interrupt() override {
+    if (!msix_) (void)isr_.read8(0);
+  }
+  [[gnu::cold]] bool use_msix(bool on) override;  // once: for size
+  [[gnu::cold]] bool set_queue_vector(uint16_t q, uint16_t entry) override;
   const char* name() const override { return "virtio-pci (modern)"; }
 
  private:
@@ -146,6 +170,7 @@ class ModernPciTransport final : public VirtioTransport {
   Io& device_;
   uint32_t multiplier_;
   uint16_t notify_offset_[2] = {};
+  bool msix_ = false;
 };
 
 }  // namespace drivers

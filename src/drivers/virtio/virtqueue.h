@@ -65,6 +65,15 @@ class Virtqueue {
   // virtio-net's transmit queue, whose interrupts would each be an exit for nothing.
   void suppress_interrupts() { reinterpret_cast<volatile uint16_t*>(avail_)[0] = 1; }
   bool interrupts_suppressed() const { return avail_[0] & 1; }
+  // Interrupts again, and whether the device returned buffers meanwhile (while they were off):
+  // the flag is written before the used index is read (a full fence: a store, then a load),
+  // the device writes the index before it reads the flag (§2.7.7.2), so either the caller sees
+  // the new buffers or the device sees the flag clear and interrupts.
+  bool allow_interrupts() {
+    reinterpret_cast<volatile uint16_t*>(avail_)[0] = 0;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return reinterpret_cast<const volatile uint16_t*>(used_)[1] != last_used_;
+  }
   // The next buffer the device is done with: its id and the bytes it wrote; the descriptor (or
   // the chain it heads) is free again. False when the device has not returned anything new.
   bool pop_used(uint16_t* id, uint32_t* length);
