@@ -444,7 +444,7 @@ class Target:
             text = open(os.path.join(self.outdir, f"{self.name}.log"), "rb").read().decode(errors="replace")
         except OSError:
             return None
-        routed = len(re.findall(r"interrupt \d+ routed to Core#", text))
+        routed = len(re.findall(r"(?:interrupt \d+|MSI-X) routed to Core#", text))
         first = len(re.findall(r"first interrupt on Core#", text))
         if routed == 0:
             return "polled"
