@@ -3,13 +3,20 @@
 #include <arch/x86_64/cpus.h>
 #include <arch/x86_64/power.h>
 #include <arch/x86_64/spinlock.h>
+#include <drivers/console/virtio_console.h>
 #include <drivers/rtc/cmos_rtc.h>
 #include <drivers/serial/uart16550.h>
+#include <kernel/boot.h>
+#include <kernel/console.h>
 #include <kernel/debug_log.h>
+#include <kernel/devices.h>
 #include <kernel/gdb_stub.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <lib/debug_ring.h>
+
+#include <atomic>
+#include <cstring>
 
 namespace kernel {
 namespace {
@@ -23,6 +30,14 @@ struct alignas(64) CoreRing {
 CoreRing g_rings[arch::kMaxCpus];
 drivers::Uart16550 g_debug_uart(kDebugPort);
 bool g_uart_ready = false;  // under g_dump_lock
+// `debug=virtio`: the rings go to a virtio-console (the first one free when the first debug
+// line is written: with console=virtio the console took the first one at boot) instead of COM2.
+std::atomic<bool> g_device_looked{false};
+drivers::ConsoleDevice* g_device = nullptr;  // set once, before any dump can use it (see attach_device)
+// The dump's bytes go to the virtio-console a line (or kPiece bytes) per write.
+constexpr size_t kPiece = 256;
+char g_piece[kPiece];  // under g_dump_lock
+size_t g_piece_used = 0;
 
 // Serialises the drainers (the dump, a ring's move) and the device; never taken by the write path.
 arch::SpinLock g_dump_lock;
@@ -30,6 +45,15 @@ std::atomic<int> g_dump_owner{-1};  // a fault during a dump must not wait for i
 
 void put_ring(void* ring, char c) { static_cast<klib::DebugRing*>(ring)->put(c); }
 void put_uart(void*, char c) { g_debug_uart.put(c); }
+void flush_piece() {
+  if (g_piece_used != 0) (void)g_device->write(g_piece, g_piece_used);
+  g_piece_used = 0;
+}
+void put_device(void*, char c) {
+  g_piece[g_piece_used++] = c;
+  if (c == '\n' || g_piece_used == kPiece) flush_piece();
+}
+
 void now(klib::DateTime* out) { drivers::cmos_read_time(out); }
 
 // Runs `fn` as the only drainer; false if this core is already inside (a fault in a dump).
@@ -56,9 +80,28 @@ bool move_ring(CoreRing& r, char* base, size_t size, bool owned) {
   return true;
 }
 
+// Once, on the first debug line (a thread, interrupts on): with `debug=virtio`, claims and starts
+// the next free virtio-console. The pointer is published before any dump reads it: the dump
+// runs under g_dump_lock, taken after this store by as_drainer (the lock orders it).
+[[gnu::cold]] void attach_device() {
+  const char* where = kernel_params().value("debug");
+  if (where == nullptr || strcmp(where, "virtio") != 0) return;
+  klib::Result<drivers::Device*> d =
+      claim_device(drivers::DeviceClass::kConsole, "virtiocon", drivers::NameRule::kPrefix);
+  klib::Result<void*> started = d ? start_device(*d.value(), drivers::start_console_device) : d.error();
+  if (!started) {
+    printk("DebugRing: no virtio-console for debug=virtio (%p): the rings go to COM2\n",
+           klib::error_text(started.error()));
+    return;
+  }
+  as_drainer([&] { g_device = static_cast<drivers::ConsoleDevice*>(started.value()); });
+  printk("DebugRing: the rings go to VirtIOConsole (debug=virtio)\n");
+}
+
 }  // namespace
 
 void debug_write(const char* fmt, const klib::Arg* args, size_t count) {
+  if (!g_device_looked.exchange(true, std::memory_order_acq_rel)) attach_device();
   arch::InterruptGuard no_interrupts;  // an interrupt handler's line must not land inside ours
   const uint32_t core = current_core();
   CoreRing& r = g_rings[core];
@@ -78,8 +121,14 @@ void debug_write(const char* fmt, const klib::Arg* args, size_t count) {
 }
 
 void debug_dump() {
-  if (gdb_stub_active()) return;  // COM2 carries gdb's protocol: the rings stay in memory
   as_drainer([] {
+    if (g_device == nullptr && gdb_stub_active()) return;  // COM2 carries gdb's protocol: the rings stay in memory
+    if (g_device != nullptr) {
+      const klib::Sink sink{put_device, nullptr, now};
+      for (CoreRing& r : g_rings) r.ring.drain(sink);
+      flush_piece();
+      return;
+    }
     if (!g_uart_ready) {
       g_debug_uart.init();
       g_uart_ready = true;

@@ -1,5 +1,7 @@
 // WriteDebug's engine (toro-spec §1.7): one klib::DebugRing per core, each line prefixed as Toro
-// does, and the rings dumped to the debug device (COM2) at exit or on DumpDebugRing.
+// does, and the rings dumped to the debug device (COM2) at exit or on DumpDebugRing; with the
+// kernel parameter `debug=virtio`, to a virtio-console instead (the first free one when the first
+// debug line is written; with console=virtio the console has the first).
 //
 //   kernel::debug_write("TestFreeMem-0: %p\n", args, 1);   // "[03/12/2026-06:40:01] CPU0 Thread#0x... TestFreeMem-0:
 //   PASSED" kernel::debug_dump();                                  // every core's ring to COM2, emptied
