@@ -93,6 +93,9 @@ class FileSystem {
   virtual klib::Status sync() = 0;
   // Free space, for tests and tools: bytes.
   virtual uint64_t free_bytes() = 0;
+  // Steps taken along the volume's maps to find where file offsets live, since the mount (FAT:
+  // clusters walked along chains; 0 where a lookup is direct): for statistics and tests.
+  virtual uint64_t walk_steps() const { return 0; }
   // Syncs, then frees the driver's memory; the FileSystem is gone after it.
   virtual void unmount() = 0;
 

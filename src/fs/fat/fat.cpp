@@ -341,7 +341,43 @@ struct Node {
   // one go usually is): a seek into them costs nothing, one past them walks from their end.
   // Learnt by walks, cut by truncation; 0: not known yet.
   uint32_t contig;
+  // Known points of a fragmented chain, so that a seek walks at most `stride` clusters from one:
+  // checkpoint[k] is cluster number (k + 1) * stride (0: not learnt yet). Walks fill them in;
+  // when a chain outgrows kCheckpoints * stride the stride doubles (every other point stays).
+  // Cut by truncation. stride 0: none yet.
+  static constexpr uint32_t kCheckpoints = 32, kFirstStride = 32;
+  uint32_t stride;
+  uint32_t checkpoint[kCheckpoints];
   uint8_t attr;
+
+  // The known point nearest below or at `index`: its index and cluster (false: none).
+  bool checkpoint_below(uint32_t index, uint32_t* at, uint32_t* cluster) const {
+    if (stride == 0 || index < stride) return false;
+    for (uint32_t k = (index / stride - 1 < kCheckpoints ? index / stride - 1 : kCheckpoints - 1) + 1; k-- > 0;) {
+      if (checkpoint[k] != 0) {
+        *at = (k + 1) * stride;
+        *cluster = checkpoint[k];
+        return true;
+      }
+    }
+    return false;
+  }
+  // A walk found cluster number `index` to be `cluster`.
+  void learn(uint32_t index, uint32_t cluster) {
+    if (stride == 0) stride = kFirstStride;
+    while (index / stride > kCheckpoints) {  // past the last point: twice the stride
+      for (uint32_t k = 0; k < kCheckpoints / 2; ++k) checkpoint[k] = checkpoint[2 * k + 1];
+      for (uint32_t k = kCheckpoints / 2; k < kCheckpoints; ++k) checkpoint[k] = 0;
+      stride *= 2;
+    }
+    if (index != 0 && index % stride == 0) checkpoint[index / stride - 1] = cluster;
+  }
+  // The chain keeps only its first `keep` clusters.
+  void forget_from(uint32_t keep) {
+    for (uint32_t k = 0; k < kCheckpoints; ++k) {
+      if ((k + 1) * stride >= keep) checkpoint[k] = 0;
+    }
+  }
 };
 
 enum class Step { kNext, kStop };
@@ -362,6 +398,7 @@ class Volume final : public FileSystem {
   Status sync() override;
   uint64_t free_bytes() override;
   void unmount() override;
+  uint64_t walk_steps() const override { return walk_steps_; }
 
  private:
   Status init(BlockIo& io, const Memory& memory, const MountOptions& options);
@@ -429,7 +466,8 @@ class Volume final : public FileSystem {
   uint32_t reserved_ = 0;
   uint32_t root_start_ = 0, root_sectors_ = 0;  // the fixed root (FAT12/16)
   uint64_t data_start_ = 0;
-  uint32_t clusters_ = 0;  // data clusters, numbered 2 .. clusters_ + 1
+  uint32_t clusters_ = 0;    // data clusters, numbered 2 .. clusters_ + 1
+  uint64_t walk_steps_ = 0;  // clusters walked along chains (walk_steps())
   uint32_t root_cluster_ = 0;
   uint32_t eoc_ = 0, eoc_min_ = 0;
   uint32_t fsinfo_sector_ = 0;  // 0: none
@@ -695,10 +733,17 @@ Result<uint32_t> Volume::cluster_at(Node& n, uint32_t index) {
     n.pos_cluster = n.first + index;
     return n.pos_cluster;
   }
+  // From the nearest known point at or below `index`: the contiguous start's end, the last
+  // position, or a checkpoint.
   uint32_t i = n.contig - 1, c = n.first + i;
   if (n.pos_cluster != 0 && n.pos_index <= index && n.pos_index > i) {
     i = n.pos_index;
     c = n.pos_cluster;
+  }
+  uint32_t at, known;
+  if (n.checkpoint_below(index, &at, &known) && at > i) {
+    i = at;
+    c = known;
   }
   while (i < index) {
     Result<uint32_t> nx = next(c);
@@ -707,6 +752,8 @@ Result<uint32_t> Volume::cluster_at(Node& n, uint32_t index) {
     if (i + 1 == n.contig && nx.value() == c + 1) ++n.contig;
     c = nx.value();
     ++i;
+    ++walk_steps_;
+    n.learn(i, c);
   }
   n.pos_index = i;
   n.pos_cluster = c;
@@ -884,6 +931,7 @@ Status Volume::truncate(Inode& file, uint64_t size) {
     if (n.first != 0) s = valid_cluster(n.first) ? free_chain(n.first) : Status(Error::kCorrupt);
     n.first = 0;
     n.pos_cluster = n.pos_index = n.contig = 0;
+    n.forget_from(0);
   } else if (keep <= clusters_) {
     Result<uint32_t> c = cluster_at(n, uint32_t(keep - 1));
     if (!c) return c.error();
@@ -895,6 +943,7 @@ Status Volume::truncate(Inode& file, uint64_t size) {
     }
     if (n.pos_index >= keep) n.pos_cluster = n.pos_index = 0;
     if (n.contig > keep) n.contig = uint32_t(keep);
+    n.forget_from(uint32_t(keep));
   }
   file.size = size;
   file.mtime = file.atime = now();  // FAT keeps an access date; a write is an access

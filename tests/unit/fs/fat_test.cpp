@@ -467,6 +467,48 @@ TEST_P(Fat, FragmentedChainsReadBackInAnyOrder) {
   EXPECT_EQ(host_get("b.bin"), b);
 }
 
+// Seeks into heavily fragmented chains (two files written a cluster at a time in turn, as many
+// clusters as the volume holds, up to 3000 each) walk from the nearest checkpoint the walks
+// learnt (Node::checkpoint): after a warm-up, at most a stride of clusters per seek, where a walk
+// from the last position or the chain's start took a third of the chain on average.
+TEST_P(Fat, SeeksIntoFragmentedChainsWalkAtMostAStride) {
+  make_image();
+  mount();
+  Inode root = inode(fs_->root_ino());
+  const uint32_t cb = cluster_bytes();
+  const uint64_t n = std::min<uint64_t>(3000, fs_->free_bytes() / cb / 2 - 4);
+  ASSERT_GT(n, 500u);
+  const std::vector<uint8_t> a = pattern(size_t(cb) * n, 6), b = pattern(size_t(cb) * n, 7);
+  Inode fa = inode(fs_->create(root, "a.bin", 5, fs::kInodeReg).value());
+  Inode fb = inode(fs_->create(root, "b.bin", 5, fs::kInodeReg).value());
+  for (size_t off = 0; off < a.size(); off += cb) {
+    ASSERT_TRUE(fs_->write(fa, off, a.data() + off, cb));
+    ASSERT_TRUE(fs_->write(fb, off, b.data() + off, cb));
+  }
+  uint32_t stride = 32;  // Node's rule: the first stride, doubled while the chain outgrows 32 points
+  while (n / stride > 32) stride *= 2;
+  check_random_reads(fa, a, 1, 21, 300);  // the warm-up learns the checkpoints
+  const uint64_t before = fs_->walk_steps();
+  const int reads = 1000;
+  check_random_reads(fa, a, 1, 22, reads);
+  const uint64_t steps = fs_->walk_steps() - before;
+  std::printf("%llu clusters a file, stride %u: %.1f clusters walked a seek\n", (unsigned long long)n, stride,
+              double(steps) / reads);
+  EXPECT_LT(steps, uint64_t(reads) * stride);
+  check_random_reads(fb, b, cb + 3, 23, 200);
+  // A truncation cuts what was learnt past it: the file regrows elsewhere and reads back.
+  ASSERT_TRUE(fs_->truncate(fa, size_t(cb) * (n / 2)));
+  std::vector<uint8_t> a2(a.begin(), a.begin() + size_t(cb) * (n / 2));
+  const std::vector<uint8_t> more = pattern(size_t(cb) * 40, 8);
+  ASSERT_TRUE(fs_->write(fa, a2.size(), more.data(), more.size()));
+  a2.insert(a2.end(), more.begin(), more.end());
+  check_random_reads(fa, a2, cb - 1, 24, 300);
+  ASSERT_TRUE(fs_->write_inode(fa));
+  ASSERT_TRUE(fs_->write_inode(fb));
+  save_and_fsck();
+  EXPECT_EQ(host_get("a.bin"), a2);
+}
+
 // A chain written in one go is contiguous, and seeks into it skip the walk (Node::contig); what
 // is learnt must be forgotten where a truncation cuts the chain and the file grows elsewhere.
 TEST_P(Fat, SeeksIntoAContiguousChainThenATruncatedAndRegrownOne) {
