@@ -80,7 +80,7 @@ bool move_ring(CoreRing& r, char* base, size_t size, bool owned) {
   return true;
 }
 
-// Once, on the first debug line (a thread, interrupts on): with `debug=virtio`, claims and starts
+// Once, on the first debug line written with interrupts on: with `debug=virtio`, claims and starts
 // the next free virtio-console. The pointer is published before any dump reads it: the dump
 // runs under g_dump_lock, taken after this store by as_drainer (the lock orders it).
 [[gnu::cold]] void attach_device() {
@@ -101,7 +101,9 @@ bool move_ring(CoreRing& r, char* base, size_t size, bool owned) {
 }  // namespace
 
 void debug_write(const char* fmt, const klib::Arg* args, size_t count) {
-  if (!g_device_looked.exchange(true, std::memory_order_acq_rel)) attach_device();
+  // Not from an interrupt handler or a fault (interrupts off): starting a device takes locks and
+  // memory; a later line on a thread does it.
+  if (arch::interrupts_enabled() && !g_device_looked.exchange(true, std::memory_order_acq_rel)) attach_device();
   arch::InterruptGuard no_interrupts;  // an interrupt handler's line must not land inside ours
   const uint32_t core = current_core();
   CoreRing& r = g_rings[core];

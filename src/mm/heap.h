@@ -80,7 +80,7 @@ constexpr uint64_t class_magic(uint32_t c) { return ((uint64_t(1) << 40) + class
 
 class alignas(64) CoreHeap {
  public:
-  CoreHeap(Heap* heap, uint32_t core);
+  [[gnu::cold]] CoreHeap(Heap* heap, uint32_t core);  // once per core: for size
 
   // Fast path: a block of class `c` from the cache.
   void* allocate_small(uint32_t c) {

@@ -91,7 +91,7 @@ bool tcp_send(void* ctx, Ipv4 to, const tcp::Segment& s) { return static_cast<St
 // rings and its packet thread already hold their memory), by default half of that free memory,
 // so the application keeps the other half whatever its clients do.
 constexpr uint64_t kDefaultTcpPercent = 50;
-uint64_t tcp_budget() {
+[[gnu::cold]] uint64_t tcp_budget() {  // once: for size
   const uint32_t core = kernel::current_core();
   const uint64_t free = kernel::heap().stats(core, core).bytes_free;
   uint64_t budget = free / 100 * kDefaultTcpPercent;
@@ -105,13 +105,13 @@ uint64_t tcp_budget() {
 
 // netstat=SECONDS: the packet thread prints the core's memory and TCP state every SECONDS
 // (tests and soak runs read it; off by default).
-uint64_t netstat_interval_ms() {
+[[gnu::cold]] uint64_t netstat_interval_ms() {
   uint64_t seconds = 0;
   const char* setting = kernel::kernel_params().value("netstat");
   return setting != nullptr && klib::parse_amount(setting, 0, &seconds) ? seconds * 1000 : 0;
 }
 
-void print_netstat(const Slot& slot) {
+[[gnu::cold]] void print_netstat(const Slot& slot) {  // every few seconds at most: for size
   const Interface& iface = slot.iface;
   const mm::HeapStats h = kernel::heap().stats(iface.core, iface.core);
   const tcp::TcpMemory m = iface.tcp.memory();
@@ -149,6 +149,7 @@ intptr_t packet_thread(void* arg) {
   uint64_t seen_before_sleep = 0;
   bool timed_wake = false;
   int missed = 0;
+  int rearmed_idle = 0;  // rearm() said "frames" but poll took none, this many times in a row
   const uint64_t netstat_ms = netstat_interval_ms();
   uint64_t next_netstat = netstat_ms == 0 ? UINT64_MAX : now_ms();
   for (;;) {
@@ -191,6 +192,7 @@ intptr_t packet_thread(void* arg) {
       if (iface->tcp.next_deadline() <= now_us()) iface->tcp.tick();
     }  // the doorbell rings here
     if (any) {
+      rearmed_idle = 0;
       // Let the core's services take what arrived before the next batch.
       socket::wake_services(iface->sockets);
       sched::yield();
@@ -203,10 +205,18 @@ intptr_t packet_thread(void* arg) {
       sched::sleep_ms(1);
     } else if (iface->nic->rearm()) {
       // Frames came while the card's interrupts were off (the handler's ack turned them off,
-      // drivers/net/nic.h): take them now, asleep nothing would announce them. After a yield:
-      // frames the card holds back (virtio-net's transmit backlog) must not spin the core.
-      sched::yield();
+      // drivers/net/nic.h): take them now, asleep nothing would announce them. After a yield;
+      // and when poll keeps taking nothing (virtio-net's receive waits for its transmit backlog,
+      // which a stalled device never drains) a millisecond's sleep now and then, so the core
+      // still halts.
+      if (++rearmed_idle < 64) {
+        sched::yield();
+      } else {
+        rearmed_idle = 0;
+        sched::sleep_ms(1);
+      }
     } else if (!slot->pending.exchange(false, std::memory_order_acquire)) {
+      rearmed_idle = 0;
       uint64_t ms = tcp_sleep_ms(iface->tcp, 50);
       if (next_netstat != UINT64_MAX) {
         const uint64_t now = now_ms();
@@ -214,9 +224,11 @@ intptr_t packet_thread(void* arg) {
         if (until < ms) ms = until;
       }
       seen_before_sleep = slot->interrupts_seen.load(std::memory_order_relaxed);
-      if (ms != 0) sched::sleep_ms(ms);
-      // Woken by the handler (pending set) or by the clock; only the latter counts above.
-      timed_wake = !slot->pending.load(std::memory_order_acquire);
+      // Woken by the handler (pending set) or by the clock; only the latter counts above. The
+      // flag is looked at after the thread is marked asleep (sched::sleep_unless): an interrupt
+      // between the check above and the sleep must not be lost, since the card's receive
+      // interrupts stay off until the next rearm().
+      timed_wake = !(ms != 0 ? sched::sleep_unless(slot->pending, ms) : slot->pending.load(std::memory_order_acquire));
     }
   }
 }
@@ -229,8 +241,8 @@ void on_nic_interrupt(void* ctx) {
   const uint64_t seen = slot->interrupts_seen.load(std::memory_order_relaxed) + 1;
   slot->interrupts_seen.store(seen, std::memory_order_relaxed);
   if (seen == 1) kernel::printk("%p: first interrupt on Core#%d\n", slot->iface.name, kernel::current_core());
-  slot->pending.store(true, std::memory_order_release);
-  sched::resume(slot->packet_thread);  // ends its sleep
+  slot->pending.store(true, std::memory_order_seq_cst);  // before resume(): sched::sleep_unless's contract
+  sched::resume(slot->packet_thread);                    // ends its sleep
 }
 
 // The card's INTx line through the I/O APIC to this core (dedicate(), when MSI-X is not used).

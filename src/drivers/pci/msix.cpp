@@ -31,11 +31,12 @@ bool find_msix(ConfigSpace& cfg, const PciDevice& d, Msix* out) {
 
 void msix_route(Io& table, uint16_t entry, uint32_t apic, uint8_t vector) {
   const uint32_t at = 16u * entry;
-  table.write32(at + 12, 1);  // masked while it changes
-  table.write32(at + 0, kLapicBase | ((apic & 0xFF) << 12));
+  const uint32_t control = table.read32(at + 12);             // its other bits are reserved: kept
+  table.write32(at + 12, control | 1);                        // masked while it changes
+  table.write32(at + 0, kLapicBase | ((apic & 0xFF) << 12));  // xAPIC: 8-bit destination
   table.write32(at + 4, 0);
-  table.write32(at + 8, vector);  // fixed delivery, edge
-  table.write32(at + 12, 0);      // unmasked
+  table.write32(at + 8, vector);          // fixed delivery, edge
+  table.write32(at + 12, control & ~1u);  // unmasked
 }
 
 void msix_enable(ConfigSpace& cfg, const PciDevice& d, const Msix& m, bool on) {

@@ -374,6 +374,7 @@ struct Node {
   }
   // The chain keeps only its first `keep` clusters.
   void forget_from(uint32_t keep) {
+    if (keep == 0) stride = 0;  // a new chain starts with the first stride again
     for (uint32_t k = 0; k < kCheckpoints; ++k) {
       if ((k + 1) * stride >= keep) checkpoint[k] = 0;
     }

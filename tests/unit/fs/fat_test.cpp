@@ -503,10 +503,28 @@ TEST_P(Fat, SeeksIntoFragmentedChainsWalkAtMostAStride) {
   ASSERT_TRUE(fs_->write(fa, a2.size(), more.data(), more.size()));
   a2.insert(a2.end(), more.begin(), more.end());
   check_random_reads(fa, a2, cb - 1, 24, 300);
+  // Cut exactly at a checkpoint (cluster number 2 * stride is its own checkpoint: it must go
+  // with the clusters it names), then regrow past it.
+  ASSERT_TRUE(fs_->truncate(fa, size_t(cb) * 2 * stride));
+  a2.resize(size_t(cb) * 2 * stride);
+  ASSERT_TRUE(fs_->write(fb, b.size(), more.data(), cb));  // b takes the next free cluster first
+  const std::vector<uint8_t> again = pattern(size_t(cb) * (stride + 7), 9);
+  ASSERT_TRUE(fs_->write(fa, a2.size(), again.data(), again.size()));
+  a2.insert(a2.end(), again.begin(), again.end());
+  check_random_reads(fa, a2, 1, 25, 300);
+  EXPECT_EQ(read_all(fa, cb + 1), a2);
+  // To nothing, and a new chain.
+  ASSERT_TRUE(fs_->truncate(fa, 0));
+  a2.assign(again.begin(), again.end());
+  ASSERT_TRUE(fs_->write(fa, 0, a2.data(), a2.size()));
+  check_random_reads(fa, a2, 3, 26, 200);
   ASSERT_TRUE(fs_->write_inode(fa));
   ASSERT_TRUE(fs_->write_inode(fb));
   save_and_fsck();
   EXPECT_EQ(host_get("a.bin"), a2);
+  std::vector<uint8_t> b2 = b;
+  b2.insert(b2.end(), more.begin(), more.begin() + cb);
+  EXPECT_EQ(host_get("b.bin"), b2);
 }
 
 // A chain written in one go is contiguous, and seeks into it skip the walk (Node::contig); what
