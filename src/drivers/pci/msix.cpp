@@ -10,23 +10,17 @@ constexpr uint32_t kLapicBase = 0xFEE00000;
 
 bool find_msix(ConfigSpace& cfg, const PciDevice& d, Msix* out) {
   *out = Msix{};
-  if (!((cfg.read32(d.bus, d.dev, d.fn, 0x04) >> 16) & 0x10)) return false;  // no capability list
-  uint8_t ptr = uint8_t(cfg.read32(d.bus, d.dev, d.fn, 0x34) & 0xFC);
-  for (int guard = 0; ptr >= 0x40 && guard < 48; ++guard) {  // a looping list must end too
-    const uint32_t head = cfg.read32(d.bus, d.dev, d.fn, ptr);
-    if ((head & 0xFF) == kCapMsix) {
-      const uint32_t where = cfg.read32(d.bus, d.dev, d.fn, uint8_t(ptr + 4));
-      const uint8_t bir = uint8_t(where & 7);
-      if (bir >= 6 || d.bar[bir].size == 0 || d.bar[bir].io || d.bar[bir].base == 0) return false;
-      const uint16_t entries = uint16_t(((head >> 16) & 0x7FF) + 1);
-      const uint32_t offset = where & ~7u;
-      if (uint64_t(offset) + 16u * entries > d.bar[bir].size) return false;  // a table outside its BAR
-      *out = Msix{ptr, entries, d.bar[bir].base + offset};
-      return true;
-    }
-    ptr = uint8_t((head >> 8) & 0xFC);
-  }
-  return false;
+  const uint8_t cap = next_capability(cfg, d, kCapMsix);
+  if (cap == 0) return false;
+  const uint32_t head = cfg.read32(d.bus, d.dev, d.fn, cap);
+  const uint32_t where = cfg.read32(d.bus, d.dev, d.fn, uint8_t(cap + 4));
+  const uint8_t bir = uint8_t(where & 7);
+  if (bir >= 6 || d.bar[bir].size == 0 || d.bar[bir].io || d.bar[bir].base == 0) return false;
+  const uint16_t entries = uint16_t(((head >> 16) & 0x7FF) + 1);
+  const uint32_t offset = where & ~7u;
+  if (uint64_t(offset) + 16u * entries > d.bar[bir].size) return false;  // a table outside its BAR
+  *out = Msix{cap, entries, d.bar[bir].base + offset};
+  return true;
 }
 
 void msix_route(Io& table, uint16_t entry, uint32_t apic, uint8_t vector) {

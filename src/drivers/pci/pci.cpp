@@ -166,6 +166,18 @@ void pci_enable(ConfigSpace& cfg, const PciDevice& d) {
   cfg.write32(d.bus, d.dev, d.fn, kCommand, (command & 0xFFFF) | 0x7);  // I/O, memory, bus master
 }
 
+uint8_t next_capability(ConfigSpace& cfg, const PciDevice& d, uint8_t id, uint8_t after) {
+  if (!((cfg.read32(d.bus, d.dev, d.fn, 0x04) >> 16) & 0x10)) return 0;  // no capability list
+  uint8_t ptr =
+      uint8_t((after == 0 ? cfg.read32(d.bus, d.dev, d.fn, 0x34) : cfg.read32(d.bus, d.dev, d.fn, after) >> 8) & 0xFC);
+  for (int guard = 0; ptr >= 0x40 && guard < 48; ++guard) {
+    const uint32_t head = cfg.read32(d.bus, d.dev, d.fn, ptr);
+    if ((head & 0xFF) == id) return ptr;
+    ptr = uint8_t((head >> 8) & 0xFC);
+  }
+  return 0;
+}
+
 int piix_irq(ConfigSpace& cfg, const PciDevice& d) {
   if (d.irq_pin == 0 || d.irq_pin > 4 || d.bus != 0) return -1;
   constexpr uint8_t kPiixDev = 1, kPirqRouteControl = 0x60;

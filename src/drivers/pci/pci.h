@@ -84,4 +84,9 @@ void pci_enable(ConfigSpace& cfg, const PciDevice& d);
 // on the line register's IRQ. -1: no pin, not on bus 0, or no usable IRQ.
 int piix_irq(ConfigSpace& cfg, const PciDevice& d);
 
+// The device's next capability with id `id` (PCI 3.0 §6.7) after the one at offset `after`
+// (0: from the start of the list): its offset in configuration space, 0 when there is none.
+// A list that loops ends after 48 entries.
+uint8_t next_capability(ConfigSpace& cfg, const PciDevice& d, uint8_t id, uint8_t after = 0);
+
 }  // namespace drivers

@@ -8,27 +8,20 @@ namespace drivers {
 // and for the notify capability the multiplier at +16.
 bool find_virtio_caps(ConfigSpace& cfg, const PciDevice& d, VirtioPciCaps* out) {
   *out = VirtioPciCaps{};
-  if (!((cfg.read32(d.bus, d.dev, d.fn, 0x04) >> 16) & 0x10)) return false;  // no capability list
-  uint8_t ptr = uint8_t(cfg.read32(d.bus, d.dev, d.fn, 0x34) & 0xFC);
-  for (int guard = 0; ptr >= 0x40 && guard < 48; ++guard) {  // a looping list must end too
-    const uint32_t head = cfg.read32(d.bus, d.dev, d.fn, ptr);
-    const uint8_t next = uint8_t((head >> 8) & 0xFC);
-    if ((head & 0xFF) == 0x09) {
-      const uint8_t type = uint8_t(head >> 24);
-      const uint8_t bar = uint8_t(cfg.read32(d.bus, d.dev, d.fn, uint8_t(ptr + 4)) & 0xFF);
-      const uint32_t offset = cfg.read32(d.bus, d.dev, d.fn, uint8_t(ptr + 8));
-      if (bar < 6 && d.bar[bar].size != 0 && !d.bar[bar].io && d.bar[bar].base != 0) {
-        const uint64_t at = d.bar[bar].base + offset;
-        if (type == 1) out->common = at;
-        if (type == 2) {
-          out->notify = at;
-          out->notify_multiplier = cfg.read32(d.bus, d.dev, d.fn, uint8_t(ptr + 16));
-        }
-        if (type == 3) out->isr = at;
-        if (type == 4) out->device = at;
-      }
+  uint8_t ptr = 0;
+  for (int guard = 0; guard < 48 && (ptr = next_capability(cfg, d, 0x09, ptr)) != 0; ++guard) {  // a loop ends too
+    const uint8_t type = uint8_t(cfg.read32(d.bus, d.dev, d.fn, ptr) >> 24);
+    const uint8_t bar = uint8_t(cfg.read32(d.bus, d.dev, d.fn, uint8_t(ptr + 4)) & 0xFF);
+    const uint32_t offset = cfg.read32(d.bus, d.dev, d.fn, uint8_t(ptr + 8));
+    if (bar >= 6 || d.bar[bar].size == 0 || d.bar[bar].io || d.bar[bar].base == 0) continue;
+    const uint64_t at = d.bar[bar].base + offset;
+    if (type == 1) out->common = at;
+    if (type == 2) {
+      out->notify = at;
+      out->notify_multiplier = cfg.read32(d.bus, d.dev, d.fn, uint8_t(ptr + 16));
     }
-    ptr = next;
+    if (type == 3) out->isr = at;
+    if (type == 4) out->device = at;
   }
   return out->complete();
 }
