@@ -58,6 +58,7 @@ def read_symbols(elf):
 
 
 MAX_TOKENS = 31  # bytes 1..31 in a name stand for dictionary strings (src/lib/symbols.h)
+MAX_SHARED = 255  # a coded name shares at most this many leading bytes with the previous one
 
 
 def short_name(name):
@@ -171,10 +172,19 @@ def build_blob(symbols, anchor):
     base = symbols[0][0] if symbols else 0
     records = bytearray()
     previous = base
-    for (address, size, _), name in zip(symbols, coded):
-        records += uleb128(address - previous) + uleb128(size) + name.encode("utf-8", "replace") + b"\0"
+    previous_name = b""
+    for i, ((address, size, _), name) in enumerate(zip(symbols, coded)):
+        if i + 1 < len(symbols) and address + size == symbols[i + 1][0]:
+            size = 0  # ends where the next begins: what size 0 means
+        raw = name.encode("utf-8", "replace")
+        shared = 0
+        limit = min(len(raw), len(previous_name), MAX_SHARED)
+        while shared < limit and raw[shared] == previous_name[shared]:
+            shared += 1
+        records += uleb128(address - previous) + uleb128(size) + bytes([shared]) + raw[shared:] + b"\0"
         previous = address
-    header = b"KSYM" + struct.pack("<III", 3, len(symbols), len(records)) + struct.pack("<QQII", anchor, base,
+        previous_name = raw
+    header = b"KSYM" + struct.pack("<III", 4, len(symbols), len(records)) + struct.pack("<QQII", anchor, base,
                                                                                          len(dictionary), 0)
     return bytes(header + dictionary + records)
 

@@ -1,15 +1,20 @@
 #include <lib/symbols.h>
 
+#include <cstring>
+
 namespace klib {
 namespace {
 
-// A walk over the records (symbols.h): next() reads one, false when it is malformed or past the end.
+// A walk over the records (symbols.h): next() reads one, false when it is malformed or past the
+// end. `name` is the record's coded name, rebuilt from the previous one's prefix; of a coded name
+// longer than kMaxShared bytes the rest is dropped (decoded, it is longer than Symbol::kMaxName).
 struct Record {
   const uint8_t* p;
   const uint8_t* end;
   uint64_t address;  // of the last record read (before the first: the base)
   uint64_t size = 0;
-  const char* name = nullptr;
+  char name[SymbolTable::kMaxShared + 1] = {};
+  uint32_t length = 0;  // of `name`
 
   bool uleb(uint64_t* out) {
     uint64_t v = 0;
@@ -28,10 +33,14 @@ struct Record {
     uint64_t delta = 0;
     if (!uleb(&delta) || !uleb(&size) || address + delta < address) return false;
     address += delta;
-    name = reinterpret_cast<const char*>(p);
-    while (p < end && *p != 0) ++p;
+    if (p == end || *p > length) return false;  // shares more than the previous name has
+    length = *p++;
+    for (; p < end && *p != 0; ++p) {
+      if (length < SymbolTable::kMaxShared) name[length++] = char(*p);
+    }
     if (p == end) return false;  // names end inside the records
     ++p;
+    name[length] = 0;
     return true;
   }
 };
@@ -41,7 +50,7 @@ struct Record {
 SymbolTable::SymbolTable(const void* blob, size_t size) {
   if (blob == nullptr || size < sizeof(KsymsHeader)) return;
   const auto* h = static_cast<const KsymsHeader*>(blob);
-  if (h->magic[0] != 'K' || h->magic[1] != 'S' || h->magic[2] != 'Y' || h->magic[3] != 'M' || h->version != 3) {
+  if (h->magic[0] != 'K' || h->magic[1] != 'S' || h->magic[2] != 'Y' || h->magic[3] != 'M' || h->version != 4) {
     return;
   }
   const uint64_t need = sizeof(KsymsHeader) + uint64_t(h->dict_size) + uint64_t(h->records_size);
@@ -109,18 +118,18 @@ bool SymbolTable::lookup(uint64_t address, Symbol* out) const {
   Record r{records_, records_ + records_size_, base_};
   bool found = false, covering = false;
   uint64_t at = 0, size = 0;
-  const char* name = nullptr;
+  char name[kMaxShared + 1] = {};
   for (uint32_t i = 0; i < count_ && r.next() && r.address <= address; ++i) {
     if (!found || r.address != at) covering = false;  // a new address
     if (!covering) {
       found = true;
       at = r.address;
       size = r.size;
-      name = r.name;
+      memcpy(name, r.name, r.length + 1);
       covering = size != 0 && address < at + size;
     }
   }
-  if (!found || *name == 0) return false;               // before the first, or the end-of-code sentinel
+  if (!found || name[0] == 0) return false;             // before the first, or the end-of-code sentinel
   if (size != 0 && address >= at + size) return false;  // in a gap after a sized symbol
   decode(name, out->name, sizeof out->name);
   out->address = at;

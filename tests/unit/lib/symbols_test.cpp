@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <lib/symbols.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -21,8 +22,9 @@ void put_uleb(std::vector<uint8_t>* out, uint64_t v) {
   } while (v != 0);
 }
 
-// A version-3 blob (symbols sorted by address): names may hold token bytes (1..31) for the
-// strings of `tokens`.
+// A version-4 blob (symbols sorted by address): names may hold token bytes (1..31) for the
+// strings of `tokens`; each name is stored as the prefix it shares with the previous one (at
+// most kMaxShared bytes) and the rest, as tools/ksyms.py writes them.
 std::vector<uint8_t> make_blob(const std::vector<Sym>& syms, uint64_t anchor = 0x1000,
                                const std::vector<std::string>& tokens = {}) {
   std::vector<uint8_t> dict;
@@ -34,14 +36,22 @@ std::vector<uint8_t> make_blob(const std::vector<Sym>& syms, uint64_t anchor = 0
   const uint64_t base = syms.empty() ? 0 : syms[0].address;
   std::vector<uint8_t> records;
   uint64_t previous = base;
+  std::string previous_name;
   for (const auto& s : syms) {
     put_uleb(&records, s.address - previous);
     put_uleb(&records, s.size);
-    records.insert(records.end(), s.name.begin(), s.name.end());
+    size_t shared = 0;
+    while (shared < std::min({s.name.size(), previous_name.size(), size_t(klib::SymbolTable::kMaxShared)}) &&
+           s.name[shared] == previous_name[shared]) {
+      ++shared;
+    }
+    records.push_back(uint8_t(shared));
+    records.insert(records.end(), s.name.begin() + long(shared), s.name.end());
     records.push_back(0);
     previous = s.address;
+    previous_name = s.name;
   }
-  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'},  3, uint32_t(syms.size()), uint32_t(records.size()), anchor, base,
+  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'},  4, uint32_t(syms.size()), uint32_t(records.size()), anchor, base,
                       uint32_t(dict.size()), 0};
   std::vector<uint8_t> blob(sizeof(h));
   memcpy(blob.data(), &h, sizeof(h));
@@ -165,6 +175,55 @@ TEST(Symbols, ManySymbolsAndLargeGaps) {
   ASSERT_TRUE(t.lookup(0x100000 + 300 * 300 * 16 + 100, &s));  // f300 has no size: it runs to f301
   EXPECT_STREQ(s.name, "f300");
   EXPECT_FALSE(t.lookup(0x100000 + 301 * 301 * 16 + 8, &s));  // past f301's 8 bytes
+}
+
+// Names stored as the prefix shared with the previous record's and the rest (version 4).
+TEST(Symbols, SharedPrefixes) {
+  auto blob = make_blob({{0x1000, 0, "net::tcp::Connection::input"},
+                         {0x1100, 0, "net::tcp::Connection::input_syn_sent"},
+                         {0x1200, 0, "net::tcp::Connection::output"},
+                         {0x1300, 0, "net::tcp::Tcp::tick"},
+                         {0x1400, 0, "main"},
+                         {0x1500, 0, "main2"},
+                         {0x1600, 0, ""}});
+  klib::SymbolTable t(blob.data(), blob.size());
+  ASSERT_TRUE(t.valid());
+  const char* want[] = {"net::tcp::Connection::input",
+                        "net::tcp::Connection::input_syn_sent",
+                        "net::tcp::Connection::output",
+                        "net::tcp::Tcp::tick",
+                        "main",
+                        "main2"};
+  klib::Symbol s;
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(t.lookup(0x1000 + uint64_t(i) * 0x100 + 4, &s)) << i;
+    EXPECT_STREQ(s.name, want[i]);
+  }
+  EXPECT_FALSE(t.lookup(0x1600, &s));  // the end-of-code sentinel
+  // A record that claims more shared bytes than the previous name has is corrupt.
+  auto bad = make_blob({{0x1000, 0, "ab"}, {0x1100, 0, "c"}});
+  const size_t second = sizeof(klib::KsymsHeader) + 2 + 1 + 3;  // header, varints, shared, "ab\0"
+  const size_t shared = second + 3;                             // after 0x100 (2 bytes) and 0
+  ASSERT_EQ(bad[shared], 0);
+  ASSERT_EQ(bad[shared + 1], 'c');
+  bad[shared] = 3;
+  EXPECT_FALSE(klib::SymbolTable(bad.data(), bad.size()).valid());
+}
+
+// A coded name longer than kMaxShared bytes: the next record shares at most kMaxShared of it,
+// and the long one itself decodes to its first bytes and an ellipsis.
+TEST(Symbols, SharedPrefixOfALongName) {
+  const std::string long_name(300, 'x');
+  auto blob = make_blob({{0x1000, 0x10, long_name}, {0x1010, 0x10, long_name + "y"}, {0x1020, 0x10, "z"}});
+  klib::SymbolTable t(blob.data(), blob.size());
+  ASSERT_TRUE(t.valid());
+  klib::Symbol s;
+  ASSERT_TRUE(t.lookup(0x1014, &s));
+  const std::string got = s.name;
+  EXPECT_EQ(got.substr(got.size() - 3), "...");
+  EXPECT_EQ(got.substr(0, 200), std::string(200, 'x'));
+  ASSERT_TRUE(t.lookup(0x1020, &s));
+  EXPECT_STREQ(s.name, "z");
 }
 
 TEST(Symbols, RejectsTokensTheDictionaryLacks) {
