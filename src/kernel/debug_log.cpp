@@ -124,7 +124,7 @@ void debug_write(const char* fmt, const klib::Arg* args, size_t count) {
 
 void debug_dump() {
   as_drainer([] {
-    if (g_device == nullptr && gdb_stub_active()) return;  // COM2 carries gdb's protocol: the rings stay in memory
+    if (g_device == nullptr && gdb_stub_on_com2()) return;  // COM2 carries gdb's protocol: the rings stay in memory
     if (g_device != nullptr) {
       const klib::Sink sink{put_device, nullptr, now};
       for (CoreRing& r : g_rings) r.ring.drain(sink);

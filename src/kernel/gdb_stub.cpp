@@ -5,6 +5,7 @@
 #include <arch/x86_64/hw_breakpoints.h>
 #include <arch/x86_64/paging.h>
 #include <arch/x86_64/power.h>
+#include <drivers/console/virtio_console.h>
 #include <drivers/device.h>
 #include <drivers/serial/uart16550.h>
 #include <kernel/console.h>
@@ -32,7 +33,37 @@ using namespace klib::gdb;
 constexpr uint64_t kTrapFlag = 1u << 8, kResumeFlag = 1u << 16;
 constexpr uint64_t kDr6Step = 1u << 14;
 
-drivers::Uart16550 g_port(0x2F8);  // COM2
+// gdb's byte stream: COM2 (polled 16550), or with `gdb=virtio` a virtio-console of its own,
+// whose output is gathered into a packet-sized buffer (a device write is a notification: one
+// per byte would be one VM exit per byte) and sent before the stub waits for input.
+drivers::Uart16550 g_uart(0x2F8);  // COM2
+struct Link {
+  drivers::ConsoleDevice* device = nullptr;  // nullptr: COM2
+  // The device's receive queue is read by the serving core or by the input interrupt (Ctrl-C),
+  // never both at once: whoever reads holds this (the interrupt only tries).
+  std::atomic<bool> reading{false};
+  char out[512] = {};
+  size_t used = 0;
+
+  void put(char c) {
+    if (device == nullptr) return g_uart.put(c);
+    out[used++] = c;
+    if (used == sizeof out) flush();
+  }
+  void flush() {
+    if (device == nullptr) return g_uart.flush();
+    if (used != 0) (void)device->write(out, used);
+    used = 0;
+  }
+  bool try_get(char* c) {
+    if (device == nullptr) return g_uart.try_get(c);
+    if (reading.exchange(true, std::memory_order_acquire)) return false;
+    const bool got = device->try_get(c);
+    reading.store(false, std::memory_order_release);
+    return got;
+  }
+};
+constinit Link g_port;  // (constinit: the program's constructors, run at main, must not reset it)
 void put(void*, char c) { g_port.put(c); }
 
 arch::HwKind hw_kind(BreakKind k) {
@@ -204,7 +235,7 @@ class StubTarget final : public Target {
     signal = request.signal;
     resumed = true;
   }
-  void interrupt() override {}  // Ctrl-C while running arrives through COM2's interrupt (on_com2)
+  void interrupt() override {}  // Ctrl-C while running arrives through the link's interrupt (on_input)
   void detach() override {
     bp = arch::HwBreakpoints();
     step = false;
@@ -246,8 +277,8 @@ void load_debug_registers() {
   arch::write_dr7(g_target.bp.dr7);
 }
 
-// Bytes COM2's interrupt (on_com2) took that are not a Ctrl-C, for the session (a client that
-// writes before the first stop). Touched with interrupts off on the boot core only.
+// Bytes the link's interrupt (on_input) took that are not a Ctrl-C, for the session (a client
+// that writes before the first stop). Touched with interrupts off on the boot core only.
 char g_early[256];
 size_t g_early_count = 0;
 
@@ -292,7 +323,7 @@ void serve(arch::TrapFrame* f, const StopReason& reason) {
   g_target.detached = false;
   g_target.serving = true;
   g_session->stopped(reason);
-  if (current_core() == 0) {  // what COM2's interrupt kept (it runs on the boot core)
+  if (current_core() == 0) {  // what the link's interrupt kept (it runs on the boot core)
     for (size_t i = 0; i < g_early_count && !g_target.resumed; ++i) g_session->feed(g_early[i]);
     g_early_count = 0;
   }
@@ -301,9 +332,11 @@ void serve(arch::TrapFrame* f, const StopReason& reason) {
     if (g_port.try_get(&c)) {
       g_session->feed(c);
     } else {
+      g_port.flush();  // the replies so far, before waiting for more
       arch::cpu_relax();
     }
   }
+  g_port.flush();  // the last reply (detach's OK)
   g_target.serving = false;
   g_frames[current_core()] = nullptr;
   f->rflags = (f->rflags & ~kTrapFlag) | (g_target.step ? kTrapFlag : 0);
@@ -398,9 +431,11 @@ bool debug_trap(arch::TrapFrame* f) {
   return true;
 }
 
-// COM2's receive interrupt (on the boot core) while the program runs: a Ctrl-C (0x03) from gdb
-// makes this core stop, in the stop IPI's handler, which has the interrupted context.
-void on_com2(void*) {
+// The link's receive interrupt (COM2's IRQ 3, or the virtio-console's) on the boot core while
+// the program runs: a Ctrl-C (0x03) from gdb makes this core stop, in the stop IPI's handler,
+// which has the interrupted context.
+void on_input(void*) {
+  if (g_port.device != nullptr) g_port.device->ack_interrupt();
   char c;
   bool ctrl_c = false;
   while (g_port.try_get(&c)) {
@@ -428,10 +463,24 @@ constexpr drivers::Driver kCom2{"gdb",
                                 0x2F8,
                                 3};
 
+// `gdb=virtio`: the first free virtio-console (console=virtio took the first one at boot).
+[[gnu::cold]] drivers::Device* claim_virtio() {
+  klib::Result<drivers::Device*> d =
+      claim_device(drivers::DeviceClass::kConsole, "virtiocon", drivers::NameRule::kPrefix);
+  klib::Result<void*> started = d ? start_device(*d.value(), drivers::start_console_device) : d.error();
+  if (!started) {
+    printk("gdb: no virtio-console for gdb=virtio (%p): gdb is on COM2\n", klib::error_text(started.error()));
+    return nullptr;
+  }
+  g_port.device = static_cast<drivers::ConsoleDevice*>(started.value());
+  return d.value();
+}
+
 }  // namespace
 
-void gdb_stub_start() {
-  g_port.init();
+void gdb_stub_start(bool virtio) {
+  drivers::Device* device = virtio ? claim_virtio() : nullptr;
+  if (device == nullptr) g_uart.init();
   g_session = new (g_session_storage) Session(g_target, klib::Sink{put, nullptr, nullptr});
   g_debug_trap = debug_trap;
   // Stop before main: an execute breakpoint on its first instruction, on this core (the main
@@ -439,16 +488,22 @@ void gdb_stub_start() {
   g_target.bp.insert(arch::HwKind::kExecute, reinterpret_cast<uint64_t>(&main), 1);
   g_stop_at_main = true;
   load_debug_registers();
-  // Ctrl-C: COM2's IRQ 3 to this core.
+  // Ctrl-C: the link's interrupt to this core (COM2's IRQ 3, or the device's line).
   drivers::Device com2{&kCom2, drivers::Transport::kIsa, false, nullptr, 0};
-  if (attach_interrupt(com2, on_com2, nullptr)) {
-    g_port.enable_rx_interrupt();
+  const char* where = device != nullptr ? "VirtIOConsole" : "COM2";
+  if (attach_interrupt(device != nullptr ? *device : com2, on_input, nullptr)) {
+    if (device != nullptr) {
+      g_port.device->input_interrupts(true);
+      g_port.device->ack_interrupt();  // a line raised before the entry was unmasked (see on_input)
+    } else {
+      g_uart.enable_rx_interrupt();
+    }
   } else {
-    printk("gdb: no interrupt for COM2: Ctrl-C will not stop the program\n");
+    printk("gdb: no interrupt for %p: Ctrl-C will not stop the program\n", where);
   }
-  printk("gdb: the program stops at main and waits for gdb on COM2\n");
+  printk("gdb: the program stops at main and waits for gdb on %p\n", where);
 }
 
-bool gdb_stub_active() { return g_debug_trap != nullptr; }
+bool gdb_stub_on_com2() { return g_debug_trap != nullptr && g_port.device == nullptr; }
 
 }  // namespace kernel

@@ -51,6 +51,7 @@ arch::BootInfo& g_boot = g_boot_info;
 klib::KernelParams& g_params = g_kernel_params;
 arch::CpuList& g_cpus = g_cpu_list;
 bool g_gdb = false;             // the command line holds `gdb`: the gdb stub starts before main (gdb_stub.h)
+bool g_gdb_virtio = false;      // `gdb=virtio`: the same, on a virtio-console
 bool g_virtio_console = false;  // `console=virtio`: the console moves to virtio-console once bound
 
 const char* memory_type_name(uint32_t type) {
@@ -145,7 +146,8 @@ void read_boot_info() {
       arch::parse_boot_info(g_magic, reinterpret_cast<const void*>(static_cast<uintptr_t>(g_info)), &g_boot);
   if (!boot_ok) panic("unknown boot protocol (magic %h, info %h)", g_magic, g_info);
   g_params.parse(g_boot.cmdline);
-  g_gdb = g_params.take("gdb");  // the kernel's own token: the program's parameters do not show it
+  g_gdb_virtio = g_params.take("gdb=virtio");
+  g_gdb = g_params.take("gdb") || g_gdb_virtio;  // the kernel's own tokens: the program's parameters do not show them
   g_virtio_console = g_params.take("console=virtio");
   if (g_params.count() > 0) {
     printk("Kernel Parameters:\n");
@@ -184,7 +186,7 @@ void init_devices() {
 }
 
 void start_main_thread() {
-  if (g_gdb) gdb_stub_start();  // before the main thread can run: it stops at main
+  if (g_gdb) gdb_stub_start(g_gdb_virtio);  // before the main thread can run: it stops at main
   sched::Thread* main_thread = sched::create_thread(0, kMainThreadStackSize, main_thread_entry, nullptr, true);
   if (main_thread == nullptr) panic("out of memory for the main thread");
   printk("Starting MainThread: %h\n", main_thread);

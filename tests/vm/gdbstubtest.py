@@ -11,7 +11,11 @@ Before gdb, a client sends the stub malformed packets (bad checksums, no checksu
 unterminated packet, a packet over 4 KiB, binary noise, unknown and truncated commands) and
 checks the answers it must get (a '-' for a bad checksum, an empty reply to an unknown packet,
 E16 for the oversized one); gdb then connects to the same stub.
-Usage: gdbstubtest.py TORO BUILD_DIR ELF"""
+With --link virtio the stub's line is a virtio-console of its own (`gdb=virtio`; on microvm
+virtio-mmio); with --link virtio-missing the token has no device to take: the kernel says so and
+the stub is on COM2.
+Usage: gdbstubtest.py TORO BUILD_DIR ELF [--link com2|virtio|virtio-missing] [--machine pc|microvm]"""
+import argparse
 import os
 import re
 import shutil
@@ -79,17 +83,25 @@ def hostile_client(port, checks):
 
 
 def main():
-    toro, build_dir, elf = sys.argv[1:4]
+    p = argparse.ArgumentParser()
+    p.add_argument("toro")
+    p.add_argument("build_dir")
+    p.add_argument("elf")
+    p.add_argument("--link", choices=["com2", "virtio", "virtio-missing"], default="com2")
+    p.add_argument("--machine", default="pc")
+    args = p.parse_args()
+    build_dir, elf = args.build_dir, args.elf
     if shutil.which("gdb") is None:
         print("FAIL: gdb is not installed")
         return 1
-    port = harness.free_port()
-    cmd = harness.qemu_command(elf, build_dir, append="gdb") + [
-        "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+    cmd, port, where = harness.gdb_stub_boot(elf, build_dir, link=args.link, machine=args.machine)
     vm = harness.Vm(cmd)
     checks = {}
     try:
-        checks["the kernel says it waits for gdb"] = vm.wait_for("waits for gdb on COM2", 30)
+        checks[f"the kernel says it waits for gdb on {where}"] = vm.wait_for(f"waits for gdb on {where}", 30)
+        if args.link == "virtio-missing":
+            checks["the kernel says gdb=virtio found no device"] = vm.wait_for(
+                "gdb: no virtio-console for gdb=virtio", 1)
         hostile_client(port, checks)
         gdb = ["gdb", "-nx", "-batch", elf, "-ex", "set pagination off", "-ex", "set confirm off",
                "-ex", f"target remote 127.0.0.1:{port}",

@@ -13,7 +13,11 @@ main on core 0, Napper sleeping on core 0, Sleeper sleeping on core 1):
   main spins on core 0 and must get a SIGINT stop reply; it clears g_spin through the stub
   (an M packet), detaches, and the program says gdb stopped the spin and exits 0.
 
-Usage: gdbstubthreads.py TORO BUILD_DIR ELF"""
+With --link virtio all three run with the stub on a virtio-console of its own (`gdb=virtio`):
+Ctrl-C then arrives through the device's interrupt.
+
+Usage: gdbstubthreads.py TORO BUILD_DIR ELF [--link com2|virtio] [--machine pc|microvm]"""
+import argparse
 import os
 import re
 import shutil
@@ -69,18 +73,24 @@ def read_packet(sock, seconds):
     return None
 
 
+LINK, MACHINE = "com2", "pc"  # main() sets them from --link and --machine
+WHERE = {"com2": "COM2", "virtio": "VirtIOConsole"}
+
+
 def boot(build_dir, elf, append):
-    """GdbThreads on two cores with the stub on COM2 at a TCP port: (vm, port)."""
-    port = harness.free_port()
-    cmd = harness.qemu_command(elf, build_dir, append=append, smp=2) + [
-        "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+    """GdbThreads on two cores with the stub's line (COM2 or a virtio-console) at a TCP port: (vm, port)."""
+    cmd, port, _ = harness.gdb_stub_boot(elf, build_dir, link=LINK, machine=MACHINE, smp=2, append=append)
     return harness.Vm(cmd), port
 
 
+def waits_for_gdb(vm):
+    return vm.wait_for("waits for gdb on " + WHERE[LINK], 30)
+
+
 def threads_with_gdb(toro, build_dir, elf, checks):
-    vm, port = boot(build_dir, elf, "gdb")
+    vm, port = boot(build_dir, elf, "")
     try:
-        checks["the kernel says it waits for gdb"] = vm.wait_for("waits for gdb on COM2", 30)
+        checks["the kernel says it waits for gdb"] = waits_for_gdb(vm)
         gdb = ["gdb", "-nx", "-batch", elf, "-ex", "set pagination off", "-ex", "set confirm off",
                "-ex", f"target remote 127.0.0.1:{port}",
                "-ex", "break ThreadsReady", "-ex", "continue",
@@ -105,9 +115,9 @@ def ctrl_c(toro, build_dir, elf, checks):
         checks["g_spin's address"] = False
         return
     address = int(m[1], 16)
-    vm, port = boot(build_dir, elf, "spin gdb")
+    vm, port = boot(build_dir, elf, "spin")
     try:
-        checks["the kernel says it waits for gdb (spin)"] = vm.wait_for("waits for gdb on COM2", 30)
+        checks["the kernel says it waits for gdb (spin)"] = waits_for_gdb(vm)
         sock = connect(port)
         if sock is None:
             checks["a client connects to COM2"] = False
@@ -135,9 +145,9 @@ def ctrl_c(toro, build_dir, elf, checks):
 
 
 def fault(toro, build_dir, elf, checks):
-    vm, port = boot(build_dir, elf, "fault gdb")
+    vm, port = boot(build_dir, elf, "fault")
     try:
-        checks["the kernel says it waits for gdb (fault)"] = vm.wait_for("waits for gdb on COM2", 30)
+        checks["the kernel says it waits for gdb (fault)"] = waits_for_gdb(vm)
         gdb = ["gdb", "-nx", "-batch", elf, "-ex", "set pagination off", "-ex", "set confirm off",
                "-ex", f"target remote 127.0.0.1:{port}", "-ex", "continue", "-ex", "print p", "-ex", "continue"]
         r = harness.run(gdb, timeout=90)
@@ -157,7 +167,15 @@ def fault(toro, build_dir, elf, checks):
 
 
 def main():
-    toro, build_dir, elf = sys.argv[1:4]
+    global LINK, MACHINE
+    p = argparse.ArgumentParser()
+    p.add_argument("toro")
+    p.add_argument("build_dir")
+    p.add_argument("elf")
+    p.add_argument("--link", choices=["com2", "virtio"], default="com2")
+    p.add_argument("--machine", default="pc")
+    args = p.parse_args()
+    toro, build_dir, elf, LINK, MACHINE = args.toro, args.build_dir, args.elf, args.link, args.machine
     if shutil.which("gdb") is None:
         print("FAIL: gdb is not installed")
         return 1

@@ -96,6 +96,29 @@ def qemu_command(elf, build_dir, machine="pc", smp=1, mem=128, append="", toro=T
     return cmd
 
 
+def gdb_stub_boot(elf, build_dir, link="com2", machine="pc", smp=1, append=""):
+    """QEMU's command line for a program that waits for gdb on the in-guest stub, the stub's line
+    on a free TCP port: (cmd, port, where). `link` is "com2" (token `gdb`, COM2 on the port),
+    "virtio" (token `gdb=virtio`, a virtio-console of its own on the port: virtio-serial-pci,
+    or virtio-serial-device on microvm) or "virtio-missing" (token `gdb=virtio` without the
+    device: the stub falls back to COM2). `where` is the end of the kernel's line "... waits for
+    gdb on WHERE"."""
+    port = free_port()
+    token = "gdb" if link == "com2" else "gdb=virtio"
+    cmd = qemu_command(elf, build_dir, machine=machine, smp=smp, append=(append + " " + token).strip())
+    if link == "virtio":
+        serial = "virtio-serial-device" if machine == "microvm" else "virtio-serial-pci"
+        cmd += ["-chardev", f"socket,id=gdbdev,host=127.0.0.1,port={port},server=on,wait=off",
+                "-device", f"{serial},id=gdbser", "-device", "virtconsole,chardev=gdbdev,bus=gdbser.0"]
+        return cmd, port, "VirtIOConsole"
+    if machine == "microvm":  # microvm makes only COM1 from -serial
+        cmd += ["-chardev", f"socket,id=gdbdev,host=127.0.0.1,port={port},server=on,wait=off",
+                "-device", "isa-serial,chardev=gdbdev,iobase=0x2f8,irq=3"]
+    else:
+        cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+    return cmd, port, "COM2"
+
+
 class Run:
     """What a command that ran to its end left: `code` (None after a timeout), `out` and `err` (text;
     `err` is empty when stderr went to `out`)."""

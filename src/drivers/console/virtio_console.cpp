@@ -26,20 +26,66 @@ klib::Status VirtioConsole::init(VirtioTransport& transport, const DmaAllocator&
   t_ = &transport;
   klib::Status status = virtio::negotiate(transport, 0, &features_);  // one port: MULTIPORT not taken
   const uint8_t base_status = virtio::negotiated_status(transport);
-  if (status) status = setup_queue(0, rx_, dma);  // port 0's receive queue (no buffers: output only)
+  if (status) status = setup_queue(0, rx_, dma);  // port 0's receive queue
   if (status) status = setup_queue(1, tx_, dma);  // port 0's transmit queue
   if (status) {
     buffer_ = static_cast<char*>(dma.alloc(kBuffer, 64, dma.ctx));
-    if (buffer_ == nullptr) status = klib::Error::kNoMemory;
+    input_ = static_cast<char*>(dma.alloc(kInputBuffers * kInputBuffer, 64, dma.ctx));
+    if (buffer_ == nullptr || input_ == nullptr) status = klib::Error::kNoMemory;
+  }
+  for (uint16_t i = 0; status && i < kInputBuffers; ++i) {
+    if (!post_input(input_ + i * kInputBuffer)) status = klib::Error::kDeviceFailed;
   }
   if (!status) {
     transport.set_status(virtio::kFailed);
     return status;
   }
-  // Written buffers are reclaimed by polling in write(): no transmit interrupts.
+  // Written buffers are reclaimed by polling in write(): no transmit interrupts; input ones
+  // only for a reader that asks (input_interrupts).
   tx_.suppress_interrupts();
+  rx_.suppress_interrupts();
+  rx_.publish();
   transport.set_status(base_status | virtio::kDriverOk);
+  // The receive buffers are announced after DRIVER_OK: QEMU ignores a notification before it
+  // (port 0 is not open yet), and a character device it found with no room (a client that
+  // wrote before the driver was ready) is read again only after one.
+  t_->notify(0);
   return {};
+}
+
+bool VirtioConsole::post_input(char* buffer) { return rx_.add(phys(buffer), kInputBuffer, true) != Virtqueue::kNoDesc; }
+
+bool VirtioConsole::try_get(char* c) {
+  for (;;) {
+    if (in_ == nullptr) {
+      uint16_t id;
+      uint32_t length;
+      if (!rx_.pop_used(&id, &length)) return false;
+      // The descriptor still holds the buffer's address (pop_used frees it, it does not clear it).
+      const uint64_t a = rx_.descriptors()[id].address;
+      if (a < phys(input_) || a >= phys(input_) + kInputBuffers * kInputBuffer) continue;  // not ours
+      in_ = reinterpret_cast<char*>(static_cast<uintptr_t>(a));
+      in_length_ = length < kInputBuffer ? length : kInputBuffer;
+      in_next_ = 0;
+    }
+    const bool got = in_next_ < in_length_;
+    if (got) *c = in_[in_next_++];
+    if (in_next_ == in_length_) {  // read to its end (or empty): back to the device
+      (void)post_input(in_);       // (a descriptor is free: this buffer's came back)
+      rx_.publish();
+      if (rx_.device_wants_notify()) t_->notify(0);
+      in_ = nullptr;
+    }
+    if (got) return true;
+  }
+}
+
+void VirtioConsole::input_interrupts(bool on) {
+  if (!on) {
+    rx_.suppress_interrupts();
+  } else {
+    (void)rx_.allow_interrupts();
+  }
 }
 
 size_t VirtioConsole::write(const char* data, size_t length) {
