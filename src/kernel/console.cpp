@@ -78,6 +78,8 @@ void console_flush() {
 
 void console_enter_panic_mode() { g_panic_mode = true; }
 
+drivers::ConsoleDevice* console_device() { return g_device; }
+
 void console_set_device(drivers::ConsoleDevice* device) {
   arch::InterruptGuard no_interrupts;
   const bool taken = acquire_console();

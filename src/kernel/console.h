@@ -27,6 +27,9 @@ void console_to_virtio();
 // The console's output goes to `device` from now on (nullptr: back to COM1), after what was
 // buffered for the previous one.
 void console_set_device(drivers::ConsoleDevice* device);
+// The device the console writes to (nullptr: COM1): its other ports (MULTIPORT) carry the
+// debug rings with `debug=virtio`.
+drivers::ConsoleDevice* console_device();
 // From now on writes skip the lock: the fault and panic paths may interrupt a holder of it.
 void console_enter_panic_mode();
 // Unlocked sink: for code that holds the console (ConsoleHold) or has stopped the other cores.

@@ -30,8 +30,9 @@ struct alignas(64) CoreRing {
 CoreRing g_rings[arch::kMaxCpus];
 drivers::Uart16550 g_debug_uart(kDebugPort);
 bool g_uart_ready = false;  // under g_dump_lock
-// `debug=virtio`: the rings go to a virtio-console (the first one free when the first debug
-// line is written: with console=virtio the console took the first one at boot) instead of COM2.
+// `debug=virtio`: the rings go to a virtio-console instead of COM2: port 1 of the console's
+// (console=virtio, a device with MULTIPORT and a second port), or else the first one free when
+// the first debug line is written.
 std::atomic<bool> g_device_looked{false};
 drivers::ConsoleDevice* g_device = nullptr;  // set once, before any dump can use it (see attach_device)
 // The dump's bytes go to the virtio-console a line (or kPiece bytes) per write.
@@ -86,16 +87,22 @@ bool move_ring(CoreRing& r, char* base, size_t size, bool owned) {
 [[gnu::cold]] void attach_device() {
   const char* where = kernel_params().value("debug");
   if (where == nullptr || strcmp(where, "virtio") != 0) return;
-  klib::Result<drivers::Device*> d =
-      claim_device(drivers::DeviceClass::kConsole, "virtiocon", drivers::NameRule::kPrefix);
-  klib::Result<void*> started = d ? start_device(*d.value(), drivers::start_console_device) : d.error();
-  if (!started) {
-    printk("DebugRing: no virtio-console for debug=virtio (%p): the rings go to COM2\n",
-           klib::error_text(started.error()));
-    return;
+  drivers::ConsoleDevice* console = console_device();
+  drivers::ConsoleDevice* device = console != nullptr ? console->port(1) : nullptr;
+  const bool second_port = device != nullptr;
+  if (device == nullptr) {
+    klib::Result<drivers::Device*> d =
+        claim_device(drivers::DeviceClass::kConsole, "virtiocon", drivers::NameRule::kPrefix);
+    klib::Result<void*> started = d ? start_device(*d.value(), drivers::start_console_device) : d.error();
+    if (!started) {
+      printk("DebugRing: no virtio-console for debug=virtio (%p): the rings go to COM2\n",
+             klib::error_text(started.error()));
+      return;
+    }
+    device = static_cast<drivers::ConsoleDevice*>(started.value());
   }
-  as_drainer([&] { g_device = static_cast<drivers::ConsoleDevice*>(started.value()); });
-  printk("DebugRing: the rings go to VirtIOConsole (debug=virtio)\n");
+  as_drainer([&] { g_device = device; });
+  printk("DebugRing: the rings go to VirtIOConsole%p (debug=virtio)\n", second_port ? ", port 1" : "");
 }
 
 }  // namespace

@@ -1,13 +1,17 @@
 // virtio-console (Virtual I/O Device spec 1.2 §5.3) over any VirtioTransport (legacy PCI
-// 1AF4:1003, modern PCI 1AF4:1043, virtio-mmio on microvm): port 0 only (MULTIPORT is not
-// accepted), its transmit queue (1) for the kernel console (`console=virtio`), the debug rings
-// (`debug=virtio`) and the gdb stub (`gdb=virtio`), its receive queue (0) for the stub's input.
-// Toro HEAD's console on microvm. Its name: "virtiocon" (the descriptor at the end of the .cpp).
+// 1AF4:1003, modern PCI 1AF4:1043, virtio-mmio on microvm). Port 0 carries the kernel console
+// (`console=virtio`), the debug rings (`debug=virtio`) or the gdb stub (`gdb=virtio`); with
+// MULTIPORT (accepted when offered: QEMU's virtio-serial with more than one port allowed) the
+// driver also opens port 1, where the debug rings go when the console has port 0. Each port has
+// a transmit queue (written synchronously) and a receive queue (four 64-byte buffers posted,
+// read by polling, interrupts only on request). Toro HEAD's console on microvm. Its name:
+// "virtiocon" (the descriptor at the end of the .cpp).
 //
 //   drivers::VirtioConsole con;
-//   if (con.init(transport, dma)) con.write("hello\n", 6);   // returns once the device took it
+//   if (con.init(transport, dma)) con.port(0)->write("hello\n", 6);  // once the device took it
 //   char c;
-//   while (con.try_get(&c)) ...;                               // polled input, in order
+//   while (con.port(0)->try_get(&c)) ...;                              // polled input, in order
+//   if (drivers::ConsoleDevice* debug = con.port(1)) ...               // MULTIPORT's port 1
 #pragma once
 
 #include <drivers/net/nic.h>  // DmaAllocator
@@ -29,6 +33,16 @@ constexpr uint32_t kMaxPolls = 1u << 22;
 // for a reader that has not polled yet; more waits in the host's character device).
 constexpr uint16_t kInputBuffers = 4;
 constexpr uint32_t kInputBuffer = 64;
+// MULTIPORT: the ports this driver opens (0 and 1; a device's others stay closed), and its
+// control queues' messages (§5.3.6.2): {id, event, value}, in buffers of kControlBuffer bytes
+// (a PORT_NAME message is longer: its name is cut, and not needed).
+constexpr uint32_t kMaxPorts = 2;
+constexpr uint16_t kDeviceReady = 0, kDeviceAdd = 1, kPortReady = 3, kPortOpen = 6;
+constexpr uint16_t kControlBuffers = 16;
+constexpr uint32_t kControlBuffer = 16;
+// Polls of an empty control queue after which the driver stops waiting for the device's
+// announcements (QEMU makes them during the notification that asked for them).
+constexpr uint32_t kControlPolls = 4096;
 }  // namespace virtio_console
 
 // A console device (DeviceClass::kConsole): bytes out, in order, and bytes in by polling.
@@ -42,38 +56,70 @@ class ConsoleDevice {
   virtual void input_interrupts(bool on) = 0;
   // Lowers the device's interrupt line (its ISR read), from the interrupt handler.
   virtual void ack_interrupt() = 0;
+  // Another port of the same device (MULTIPORT), or nullptr; port(0) of the device's first
+  // port is itself.
+  virtual ConsoleDevice* port(uint32_t n) = 0;
 
  protected:
   ~ConsoleDevice() = default;
 };
 
-class VirtioConsole final : public ConsoleDevice {
+class VirtioConsole;
+
+// One port: its receive queue (2n, or 0 for port 0; +2 past the control queues for n >= 1)
+// and transmit queue (the next one).
+class VirtioConsolePort final : public ConsoleDevice {
  public:
-  // Resets the device, accepts VERSION_1 on a modern transport (nothing else: one port), sets
-  // up the receive and transmit queues of port 0. kDeviceFailed or kNoMemory otherwise.
-  klib::Status init(VirtioTransport& transport, const DmaAllocator& dma);
   size_t write(const char* data, size_t length) override;
   bool try_get(char* c) override;
   void input_interrupts(bool on) override;
-  void ack_interrupt() override { t_->ack_interrupt(); }
-  uint64_t features() const { return features_; }
+  void ack_interrupt() override;
+  ConsoleDevice* port(uint32_t n) override;
   uint64_t bytes_written() const { return written_; }
   uint64_t timeouts() const { return timeouts_; }
 
  private:
-  klib::Status setup_queue(uint16_t index, Virtqueue& q, const DmaAllocator& dma);
+  friend class VirtioConsole;
+  klib::Status init(VirtioConsole* device, uint16_t receive_queue, const DmaAllocator& dma);
   bool post_input(char* buffer);
 
-  VirtioTransport* t_ = nullptr;
+  VirtioConsole* device_ = nullptr;
+  uint16_t rxq_ = 0;  // the receive queue's index; the transmit queue is rxq_ + 1
   Virtqueue rx_, tx_;
   char* buffer_ = nullptr;  // kBuffer bytes of DMA memory, the transmit buffer
   char* input_ = nullptr;   // kInputBuffers x kInputBuffer bytes of DMA memory, the receive buffers
   char* in_ = nullptr;      // the receive buffer being read (nullptr: none)
   uint32_t in_length_ = 0, in_next_ = 0;
-  uint64_t features_ = 0;
   uint64_t written_ = 0;
   uint64_t timeouts_ = 0;
   bool stalled_ = false;  // a write timed out: the buffer may still be the device's
+};
+
+class VirtioConsole {
+ public:
+  // Resets the device, accepts MULTIPORT (when offered) and VERSION_1 (on a modern transport),
+  // sets up port 0 (and with MULTIPORT the control queues and port 1, and the handshake that
+  // opens them: DEVICE_READY, then PORT_READY and PORT_OPEN for each port the device adds).
+  // kDeviceFailed (also: MULTIPORT without a port 0) or kNoMemory otherwise.
+  klib::Status init(VirtioTransport& transport, const DmaAllocator& dma);
+  // Port n if the device has it and it is open (port 0 always, after a successful init).
+  VirtioConsolePort* port(uint32_t n) { return n < virtio_console::kMaxPorts && open_[n] ? &ports_[n] : nullptr; }
+  uint64_t features() const { return features_; }
+  VirtioTransport& transport() { return *t_; }
+
+ private:
+  friend class VirtioConsolePort;
+  klib::Status setup_queue(uint16_t index, Virtqueue& q, const DmaAllocator& dma);
+  bool send_control(uint32_t id, uint16_t event, uint16_t value);
+  void handle_control();
+
+  VirtioTransport* t_ = nullptr;
+  VirtioConsolePort ports_[virtio_console::kMaxPorts];
+  bool open_[virtio_console::kMaxPorts] = {};
+  uint32_t nports_ = 1;  // ports set up: 1, or with MULTIPORT min(max_nr_ports, kMaxPorts)
+  Virtqueue control_rx_, control_tx_;
+  char* control_ = nullptr;  // kControlBuffers receive buffers and one transmit message (DMA)
+  uint64_t features_ = 0;
 };
 
 }  // namespace drivers

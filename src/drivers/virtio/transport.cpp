@@ -64,7 +64,7 @@ void ModernPciTransport::set_driver_features(uint64_t f) {
 
 bool ModernPciTransport::set_queue(uint16_t q, uint16_t size, uint64_t phys) {
   common_.write16(0x16, q);
-  if (common_.read16(0x18) < size || q >= 2) return false;
+  if (common_.read16(0x18) < size || q >= kMaxQueues) return false;
   common_.write16(0x18, size);
   // The queue's three parts where the legacy layout puts them (Virtqueue keeps that layout).
   const uint64_t avail = phys + 16u * size;
@@ -81,7 +81,7 @@ bool ModernPciTransport::set_queue(uint16_t q, uint16_t size, uint64_t phys) {
 }
 
 void ModernPciTransport::notify(uint16_t q) {
-  notify_.write16(uint32_t(notify_offset_[q < 2 ? q : 0]) * multiplier_, q);
+  notify_.write16(uint32_t(notify_offset_[q < kMaxQueues ? q : 0]) * multiplier_, q);
 }
 
 namespace virtio {

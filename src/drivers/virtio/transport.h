@@ -169,7 +169,10 @@ class ModernPciTransport final : public VirtioTransport {
   Io& isr_;
   Io& device_;
   uint32_t multiplier_;
-  uint16_t notify_offset_[2] = {};
+  // A queue's notification offset (§4.1.4.4), for the first kMaxQueues queues (virtio-console
+  // with MULTIPORT's ports 0 and 1 uses six; the others one or two).
+  static constexpr uint16_t kMaxQueues = 6;
+  uint16_t notify_offset_[kMaxQueues] = {};
   bool msix_ = false;
 };
 
