@@ -58,7 +58,7 @@ def read_symbols(elf):
 
 
 MAX_TOKENS = 31  # bytes 1..31 in a name stand for dictionary strings (src/lib/symbols.h)
-MAX_SHARED = 255  # a coded name shares at most this many leading bytes with the previous one
+MAX_SHARED = 127  # a coded name shares at most this many leading bytes with the previous one
 
 
 def short_name(name):
@@ -181,10 +181,11 @@ def build_blob(symbols, anchor):
         limit = min(len(raw), len(previous_name), MAX_SHARED)
         while shared < limit and raw[shared] == previous_name[shared]:
             shared += 1
-        records += uleb128(address - previous) + uleb128(size) + bytes([shared]) + raw[shared:] + b"\0"
+        head = bytes([shared | (0x80 if size else 0)]) + (uleb128(size) if size else b"")
+        records += uleb128(address - previous) + head + raw[shared:] + b"\0"
         previous = address
         previous_name = raw
-    header = b"KSYM" + struct.pack("<III", 4, len(symbols), len(records)) + struct.pack("<QQII", anchor, base,
+    header = b"KSYM" + struct.pack("<III", 5, len(symbols), len(records)) + struct.pack("<QQII", anchor, base,
                                                                                          len(dictionary), 0)
     return bytes(header + dictionary + records)
 

@@ -7,13 +7,13 @@ namespace {
 
 // A walk over the records (symbols.h): next() reads one, false when it is malformed or past the
 // end. `name` is the record's coded name, rebuilt from the previous one's prefix; of a coded name
-// longer than kMaxShared bytes the rest is dropped (decoded, it is longer than Symbol::kMaxName).
+// longer than kMaxCoded bytes the rest is dropped (decoded, it is longer than Symbol::kMaxName).
 struct Record {
   const uint8_t* p;
   const uint8_t* end;
   uint64_t address;  // of the last record read (before the first: the base)
   uint64_t size = 0;
-  char name[SymbolTable::kMaxShared + 1] = {};
+  char name[SymbolTable::kMaxCoded + 1] = {};
   uint32_t length = 0;  // of `name`
 
   bool uleb(uint64_t* out) {
@@ -31,12 +31,16 @@ struct Record {
   }
   bool next() {
     uint64_t delta = 0;
-    if (!uleb(&delta) || !uleb(&size) || address + delta < address) return false;
+    if (!uleb(&delta) || address + delta < address || p == end) return false;
     address += delta;
-    if (p == end || *p > length) return false;  // shares more than the previous name has
-    length = *p++;
+    const uint8_t head = *p++;
+    const uint32_t shared = head & 0x7F;
+    if (shared > length) return false;  // shares more than the previous name has
+    size = 0;
+    if ((head & 0x80) != 0 && !uleb(&size)) return false;
+    length = shared;
     for (; p < end && *p != 0; ++p) {
-      if (length < SymbolTable::kMaxShared) name[length++] = char(*p);
+      if (length < SymbolTable::kMaxCoded) name[length++] = char(*p);
     }
     if (p == end) return false;  // names end inside the records
     ++p;
@@ -50,7 +54,7 @@ struct Record {
 SymbolTable::SymbolTable(const void* blob, size_t size) {
   if (blob == nullptr || size < sizeof(KsymsHeader)) return;
   const auto* h = static_cast<const KsymsHeader*>(blob);
-  if (h->magic[0] != 'K' || h->magic[1] != 'S' || h->magic[2] != 'Y' || h->magic[3] != 'M' || h->version != 4) {
+  if (h->magic[0] != 'K' || h->magic[1] != 'S' || h->magic[2] != 'Y' || h->magic[3] != 'M' || h->version != 5) {
     return;
   }
   const uint64_t need = sizeof(KsymsHeader) + uint64_t(h->dict_size) + uint64_t(h->records_size);
@@ -118,7 +122,7 @@ bool SymbolTable::lookup(uint64_t address, Symbol* out) const {
   Record r{records_, records_ + records_size_, base_};
   bool found = false, covering = false;
   uint64_t at = 0, size = 0;
-  char name[kMaxShared + 1] = {};
+  char name[kMaxCoded + 1] = {};
   for (uint32_t i = 0; i < count_ && r.next() && r.address <= address; ++i) {
     if (!found || r.address != at) covering = false;  // a new address
     if (!covering) {

@@ -5,20 +5,21 @@
 //   klib::Symbol s;
 //   if (table.lookup(rip, &s)) print(s.name, s.offset);
 //
-// Blob layout (little endian), written by tools/ksyms.py, version 4:
+// Blob layout (little endian), written by tools/ksyms.py, version 5:
 //   KsymsHeader;
 //   the dictionary: dict_size bytes, up to kMaxTokens NUL-terminated strings;
 //   `count` records sorted by address, records_size bytes in all, each:
 //     the address minus the previous record's (the first: minus `base`), ULEB128;
-//     the size, ULEB128 (0 when unknown or when the symbol ends where the next begins: it then
-//     extends to the next one);
-//     the coded name: one byte, how many leading bytes it shares with the previous record's
-//     coded name (at most kMaxShared; the first record: 0), then the rest, NUL-terminated. In
-//     a coded name a byte 1..kMaxTokens stands for dictionary string (byte - 1): "net::tcp::",
-//     "unsigned long" and the like, which demangled C++ names repeat.
+//     one byte: bit 7 set when a size follows, bits 0-6 how many leading bytes the coded name
+//     shares with the previous record's (at most kMaxShared; the first record: 0);
+//     the size, ULEB128, when bit 7 says so (without it the symbol extends to the next one:
+//     most functions end where the next begins);
+//     the rest of the coded name, NUL-terminated. In a coded name a byte 1..kMaxTokens stands
+//     for dictionary string (byte - 1): "net::tcp::", "unsigned long" and the like, which
+//     demangled C++ names repeat.
 // A record with an empty name marks the end of the code: addresses from there on are not in a
 // function. The table is part of every image's loadable bytes: the dictionary, the varints and
-// the shared prefixes (a class's methods sit side by side) take it from about 48 to 13 bytes a
+// the shared prefixes (a class's methods sit side by side) take it from about 48 to 12 bytes a
 // function. A lookup walks the records (a fault report makes a handful).
 #pragma once
 
@@ -29,7 +30,7 @@ namespace klib {
 
 struct KsymsHeader {
   char magic[4];     // "KSYM"
-  uint32_t version;  // 4
+  uint32_t version;  // 5
   uint32_t count;
   uint32_t records_size;
   uint64_t anchor_address;  // address of kernel_entry when the table was made (staleness check)
@@ -49,7 +50,8 @@ struct Symbol {
 class SymbolTable {
  public:
   static constexpr uint32_t kMaxTokens = 31;
-  static constexpr uint32_t kMaxShared = 255;  // a coded name's prefix shared with the previous one
+  static constexpr uint32_t kMaxShared = 127;  // a coded name's prefix shared with the previous one
+  static constexpr uint32_t kMaxCoded = 255;   // of a longer coded name, a lookup keeps this much
   SymbolTable() = default;
   // Validates the blob; an invalid or truncated one gives an empty table.
   SymbolTable(const void* blob, size_t size);

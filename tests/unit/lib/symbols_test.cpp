@@ -22,7 +22,7 @@ void put_uleb(std::vector<uint8_t>* out, uint64_t v) {
   } while (v != 0);
 }
 
-// A version-4 blob (symbols sorted by address): names may hold token bytes (1..31) for the
+// A version-5 blob (symbols sorted by address): names may hold token bytes (1..31) for the
 // strings of `tokens`; each name is stored as the prefix it shares with the previous one (at
 // most kMaxShared bytes) and the rest, as tools/ksyms.py writes them.
 std::vector<uint8_t> make_blob(const std::vector<Sym>& syms, uint64_t anchor = 0x1000,
@@ -39,19 +39,19 @@ std::vector<uint8_t> make_blob(const std::vector<Sym>& syms, uint64_t anchor = 0
   std::string previous_name;
   for (const auto& s : syms) {
     put_uleb(&records, s.address - previous);
-    put_uleb(&records, s.size);
     size_t shared = 0;
     while (shared < std::min({s.name.size(), previous_name.size(), size_t(klib::SymbolTable::kMaxShared)}) &&
            s.name[shared] == previous_name[shared]) {
       ++shared;
     }
-    records.push_back(uint8_t(shared));
+    records.push_back(uint8_t(shared | (s.size != 0 ? 0x80 : 0)));
+    if (s.size != 0) put_uleb(&records, s.size);
     records.insert(records.end(), s.name.begin() + long(shared), s.name.end());
     records.push_back(0);
     previous = s.address;
     previous_name = s.name;
   }
-  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'},  4, uint32_t(syms.size()), uint32_t(records.size()), anchor, base,
+  klib::KsymsHeader h{{'K', 'S', 'Y', 'M'},  5, uint32_t(syms.size()), uint32_t(records.size()), anchor, base,
                       uint32_t(dict.size()), 0};
   std::vector<uint8_t> blob(sizeof(h));
   memcpy(blob.data(), &h, sizeof(h));
@@ -202,8 +202,8 @@ TEST(Symbols, SharedPrefixes) {
   EXPECT_FALSE(t.lookup(0x1600, &s));  // the end-of-code sentinel
   // A record that claims more shared bytes than the previous name has is corrupt.
   auto bad = make_blob({{0x1000, 0, "ab"}, {0x1100, 0, "c"}});
-  const size_t second = sizeof(klib::KsymsHeader) + 2 + 1 + 3;  // header, varints, shared, "ab\0"
-  const size_t shared = second + 3;                             // after 0x100 (2 bytes) and 0
+  const size_t second = sizeof(klib::KsymsHeader) + 1 + 1 + 3;  // header, delta, shared, "ab\0"
+  const size_t shared = second + 2;                             // after the delta 0x100 (2 bytes)
   ASSERT_EQ(bad[shared], 0);
   ASSERT_EQ(bad[shared + 1], 'c');
   bad[shared] = 3;
