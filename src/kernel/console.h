@@ -6,12 +6,14 @@
 
 #include <arch/x86_64/cpu.h>
 #include <lib/format.h>
+#include <lib/result.h>
 
 #include <cstddef>
 #include <type_traits>
 
 namespace drivers {
 class ConsoleDevice;
+struct Device;
 }  // namespace drivers
 
 namespace kernel {
@@ -24,6 +26,10 @@ void console_flush();
 // `console=virtio` (boot, once the devices are bound): the console moves from COM1 to the first
 // virtio-console's port 0, with a line saying so on both; COM1 keeps it if there is none.
 void console_to_virtio();
+// Claims the first virtio-console no one has taken and starts it (port 0's face; `device`, if
+// given, gets the bus device, for its interrupt): console=virtio, debug=virtio and gdb=virtio
+// each take their own, in that order.
+klib::Result<drivers::ConsoleDevice*> start_free_virtio_console(drivers::Device** device);
 // The console's output goes to `device` from now on (nullptr: back to COM1), after what was
 // buffered for the previous one.
 void console_set_device(drivers::ConsoleDevice* device);

@@ -9,7 +9,6 @@
 #include <kernel/boot.h>
 #include <kernel/console.h>
 #include <kernel/debug_log.h>
-#include <kernel/devices.h>
 #include <kernel/gdb_stub.h>
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
@@ -91,15 +90,13 @@ bool move_ring(CoreRing& r, char* base, size_t size, bool owned) {
   drivers::ConsoleDevice* device = console != nullptr ? console->port(1) : nullptr;
   const bool second_port = device != nullptr;
   if (device == nullptr) {
-    klib::Result<drivers::Device*> d =
-        claim_device(drivers::DeviceClass::kConsole, "virtiocon", drivers::NameRule::kPrefix);
-    klib::Result<void*> started = d ? start_device(*d.value(), drivers::start_console_device) : d.error();
+    klib::Result<drivers::ConsoleDevice*> started = start_free_virtio_console(nullptr);
     if (!started) {
       printk("DebugRing: no virtio-console for debug=virtio (%p): the rings go to COM2\n",
              klib::error_text(started.error()));
       return;
     }
-    device = static_cast<drivers::ConsoleDevice*>(started.value());
+    device = started.value();
   }
   as_drainer([&] { g_device = device; });
   printk("DebugRing: the rings go to VirtIOConsole%p (debug=virtio)\n", second_port ? ", port 1" : "");

@@ -465,15 +465,14 @@ constexpr drivers::Driver kCom2{"gdb",
 
 // `gdb=virtio`: the first free virtio-console (console=virtio took the first one at boot).
 [[gnu::cold]] drivers::Device* claim_virtio() {
-  klib::Result<drivers::Device*> d =
-      claim_device(drivers::DeviceClass::kConsole, "virtiocon", drivers::NameRule::kPrefix);
-  klib::Result<void*> started = d ? start_device(*d.value(), drivers::start_console_device) : d.error();
+  drivers::Device* device = nullptr;
+  klib::Result<drivers::ConsoleDevice*> started = start_free_virtio_console(&device);
   if (!started) {
     printk("gdb: no virtio-console for gdb=virtio (%p): gdb is on COM2\n", klib::error_text(started.error()));
     return nullptr;
   }
-  g_port.device = static_cast<drivers::ConsoleDevice*>(started.value());
-  return d.value();
+  g_port.device = started.value();
+  return device;
 }
 
 }  // namespace

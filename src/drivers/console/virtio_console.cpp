@@ -51,9 +51,10 @@ klib::Status VirtioConsolePort::init(VirtioConsole* device, uint16_t receive_que
 
 klib::Status VirtioConsole::init(VirtioTransport& transport, const DmaAllocator& dma) {
   t_ = &transport;
-  klib::Status status = virtio::negotiate(transport, kFeatureMultiport, &features_);
+  uint64_t features = 0;
+  klib::Status status = virtio::negotiate(transport, kFeatureMultiport, &features);
   const uint8_t base_status = virtio::negotiated_status(transport);
-  const bool multiport = features_ & kFeatureMultiport;
+  const bool multiport = features & kFeatureMultiport;
   if (multiport) {
     uint32_t max_ports = 0;  // max_nr_ports (§5.3.4), little endian at offset 4
     for (uint32_t i = 0; i < 4; ++i) max_ports |= uint32_t(transport.config8(4 + i)) << (8 * i);

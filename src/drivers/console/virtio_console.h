@@ -104,8 +104,6 @@ class VirtioConsole {
   klib::Status init(VirtioTransport& transport, const DmaAllocator& dma);
   // Port n if the device has it and it is open (port 0 always, after a successful init).
   VirtioConsolePort* port(uint32_t n) { return n < virtio_console::kMaxPorts && open_[n] ? &ports_[n] : nullptr; }
-  uint64_t features() const { return features_; }
-  VirtioTransport& transport() { return *t_; }
 
  private:
   friend class VirtioConsolePort;
@@ -119,7 +117,6 @@ class VirtioConsole {
   uint32_t nports_ = 1;  // ports set up: 1, or with MULTIPORT min(max_nr_ports, kMaxPorts)
   Virtqueue control_rx_, control_tx_;
   char* control_ = nullptr;  // kControlBuffers receive buffers and one transmit message (DMA)
-  uint64_t features_ = 0;
 };
 
 }  // namespace drivers
