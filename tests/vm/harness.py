@@ -96,7 +96,7 @@ def qemu_command(elf, build_dir, machine="pc", smp=1, mem=128, append="", toro=T
     return cmd
 
 
-def gdb_stub_boot(elf, build_dir, link="com2", machine="pc", smp=1, append=""):
+def gdb_stub_boot(elf, build_dir, link="com2", machine="pc", smp=1, append="", toro=TORO):
     """QEMU's command line for a program that waits for gdb on the in-guest stub, the stub's line
     on a free TCP port: (cmd, port, where). `link` is "com2" (token `gdb`, COM2 on the port),
     "virtio" (token `gdb=virtio`, a virtio-console of its own on the port: virtio-serial-pci,
@@ -105,11 +105,10 @@ def gdb_stub_boot(elf, build_dir, link="com2", machine="pc", smp=1, append=""):
     gdb on WHERE"."""
     port = free_port()
     token = "gdb" if link == "com2" else "gdb=virtio"
-    cmd = qemu_command(elf, build_dir, machine=machine, smp=smp, append=(append + " " + token).strip())
+    cmd = qemu_command(elf, build_dir, machine=machine, smp=smp, append=(append + " " + token).strip(), toro=toro)
     if link == "virtio":
-        serial = "virtio-serial-device" if machine == "microvm" else "virtio-serial-pci"
-        cmd += ["-chardev", f"socket,id=gdbdev,host=127.0.0.1,port={port},server=on,wait=off",
-                "-device", f"{serial},id=gdbser", "-device", "virtconsole,chardev=gdbdev,bus=gdbser.0"]
+        cmd += load_toro(toro).virtio_console_options(
+            machine, f"socket,host=127.0.0.1,port={port},server=on,wait=off", "gdb")
         return cmd, port, "VirtIOConsole"
     if machine == "microvm":  # microvm makes only COM1 from -serial
         cmd += ["-chardev", f"socket,id=gdbdev,host=127.0.0.1,port={port},server=on,wait=off",
