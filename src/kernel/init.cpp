@@ -53,6 +53,8 @@ arch::CpuList& g_cpus = g_cpu_list;
 bool g_gdb = false;             // the command line holds `gdb`: the gdb stub starts before main (gdb_stub.h)
 bool g_gdb_virtio = false;      // `gdb=virtio`: the same, on a virtio-console
 bool g_virtio_console = false;  // `console=virtio`: the console moves to virtio-console once bound
+bool g_x2apic = true;           // `x2apic=off`: the LAPIC stays in xAPIC mode (MMIO) even where x2APIC is offered
+bool g_tsc_deadline = true;     // `tscdeadline=off`: the LAPIC timer counts ticks even where TSC-deadline is offered
 
 const char* memory_type_name(uint32_t type) {
   switch (type) {
@@ -149,6 +151,8 @@ void read_boot_info() {
   g_gdb_virtio = g_params.take("gdb=virtio");
   g_gdb = g_params.take("gdb") || g_gdb_virtio;  // the kernel's own tokens: the program's parameters do not show them
   g_virtio_console = g_params.take("console=virtio");
+  g_x2apic = !g_params.take("x2apic=off");
+  g_tsc_deadline = !g_params.take("tscdeadline=off");
   if (g_params.count() > 0) {
     printk("Kernel Parameters:\n");
     for (size_t i = 0; i < g_params.count(); ++i) printk("param[%d]: %p\n", i, g_params.get(i));
@@ -172,8 +176,13 @@ void init_heaps() { memory_init(g_boot, g_cpus.count, g_early); }
 void calibrate_time() {
   const arch::TscCalibration tsc = arch::calibrate_tsc();
   if (tsc.hz == 0) panic("no clock to measure the TSC against (no CPUID leaf 0x15, PIT or RTC)");
-  const uint64_t lapic = arch::calibrate_lapic_timer(tsc.hz);
+  // The LAPIC's modes are chosen here, before any core enables its LAPIC (start_cores); the
+  // TSC-deadline timer counts in TSC cycles, so the 10 ms LAPIC timer calibration is skipped.
+  const arch::LapicModes modes = arch::lapic_choose(g_x2apic, g_tsc_deadline);
+  const uint64_t lapic = modes.tsc_deadline ? 0 : arch::calibrate_lapic_timer(tsc.hz);
   printk("CPU speed ... %d MHz (TSC measured with %p)\n", tsc.hz / 1000000, tsc.source);
+  printk("LocalAPIC ... %p, %p timer\n", modes.x2apic ? "x2APIC" : "xAPIC",
+         modes.tsc_deadline ? "TSC-deadline" : "one-shot");
   g_timing = {tsc.hz, lapic};
   toro::detail::set_local_cpu_speed(Int64(tsc.hz / 1000000));
 }
@@ -201,7 +210,7 @@ constexpr InitStep kBootSequence[] = {
     init_early_memory,  // the memory map printed; the early allocator above the image
     setup_paging,       // final page tables: NULL unmapped, code read-only
     init_heaps,         // memory split per core, per-core heaps
-    calibrate_time,     // TSC and LAPIC timer rates
+    calibrate_time,     // TSC rate; LAPIC modes (x2APIC, TSC-deadline) and timer rate
     init_cores,         // schedulers, other CPUs started (Core#N ... Up)
     init_devices,       // I/O APIC inputs masked, buses enumerated, drivers bound (kernel/devices.cpp)
     start_main_thread,  // .init_array then main() (main_thread_entry); exit when main returns

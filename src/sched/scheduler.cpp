@@ -212,11 +212,7 @@ void schedule(bool honor_kill = true) {
     // period instead.
     const uint64_t deadline = c.queue.next_deadline();
     if (deadline != 0 && (c.timer_deadline == 0 || deadline < c.timer_deadline)) {
-      const uint64_t now = arch::rdtsc();
-      const uint64_t cycles = deadline > now ? deadline - now : 1;
-      const uint64_t ticks =
-          cycles / 1000000 * g_timing.lapic_per_mcycles + cycles % 1000000 * g_timing.lapic_per_mcycles / 1000000 + 1;
-      arch::lapic_timer_arm(ticks > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(ticks));
+      arch::lapic_timer_arm_at(deadline, g_timing.lapic_per_mcycles);
       c.timer_deadline = deadline;
     }
     c.halted.store(true, std::memory_order_seq_cst);

@@ -89,9 +89,15 @@ inline uint64_t rdmsr(uint32_t msr) {
   asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
   return (uint64_t(hi) << 32) | lo;
 }
+// "memory": the compiler keeps memory accesses on their side of an MSR write (an x2APIC IPI or
+// a TSC deadline must follow the stores it announces).
 inline void wrmsr(uint32_t msr, uint64_t v) {
-  asm volatile("wrmsr" ::"c"(msr), "a"(uint32_t(v)), "d"(uint32_t(v >> 32)));
+  asm volatile("wrmsr" ::"c"(msr), "a"(uint32_t(v)), "d"(uint32_t(v >> 32)) : "memory");
 }
+// WRMSR to the x2APIC and TSC-deadline MSRs is not serializing (SDM vol. 3 §10.12.3, §10.5.4.1):
+// MFENCE makes earlier stores globally visible first, LFENCE keeps the WRMSR from starting
+// before the MFENCE completes.
+inline void fence_before_apic_msr() { asm volatile("mfence; lfence" ::: "memory"); }
 
 struct CpuidResult {
   uint32_t eax, ebx, ecx, edx;

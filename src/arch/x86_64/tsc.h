@@ -26,5 +26,12 @@ constexpr uint64_t ms_to_cycles(uint64_t ms, uint64_t hz) { return ms * (hz / 10
 constexpr uint64_t cycles_to_us(uint64_t cycles, uint64_t hz) {
   return hz == 0 ? 0 : cycles / hz * 1000000 + (cycles % hz) * 1000000 / hz;
 }
+// The one-shot LAPIC timer's initial count for `cycles` TSC cycles at `per_mcycles` ticks per
+// million cycles: rounded up (the timer must not fire before the deadline), at least 1 (0 stops
+// the timer), at most 0xFFFFFFFF (the count register's width: a longer wait fires early, once).
+constexpr uint32_t cycles_to_lapic_ticks(uint64_t cycles, uint64_t per_mcycles) {
+  const uint64_t ticks = cycles / 1000000 * per_mcycles + cycles % 1000000 * per_mcycles / 1000000 + 1;
+  return ticks > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(ticks);
+}
 
 }  // namespace arch

@@ -99,4 +99,12 @@ TEST(Timer, MillisecondsToCyclesAndBack) {
   EXPECT_EQ(arch::cycles_to_us(~0ull, 1'000'000'000), ~0ull / 1000);
 }
 
+TEST(Timer, LapicTicksRoundUpAndClamp) {
+  EXPECT_EQ(arch::cycles_to_lapic_ticks(1'000'000, 62'500), 62'501u);  // one past the exact count
+  EXPECT_EQ(arch::cycles_to_lapic_ticks(1, 62'500), 1u);               // never 0: 0 stops the timer
+  EXPECT_EQ(arch::cycles_to_lapic_ticks(0, 62'500), 1u);
+  EXPECT_EQ(arch::cycles_to_lapic_ticks(2'500'000, 40'000), 100'001u);  // 2.5 M cycles at 0.04 tick/cycle
+  EXPECT_EQ(arch::cycles_to_lapic_ticks(~0ull, 62'500), 0xFFFFFFFFu);   // clamped to the register
+}
+
 }  // namespace
