@@ -86,8 +86,6 @@ LapicModes lapic_choose(bool want_x2apic, bool want_tsc_deadline) {
   return g_lapic.modes;
 }
 
-LapicModes lapic_modes() { return g_lapic.modes; }
-
 void lapic_init() {
   enter_x2apic();
   write(kTpr, 0);                        // accept every priority

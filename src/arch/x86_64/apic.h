@@ -30,7 +30,6 @@ LapicModes lapic_offered();
 // (the boot core writes it before starting the other cores, and the INIT/SIPI that starts each
 // one comes after the write).
 LapicModes lapic_choose(bool want_x2apic, bool want_tsc_deadline);
-LapicModes lapic_modes();
 
 void lapic_init();
 uint32_t lapic_id();  // works before lapic_choose() and lapic_init() too
