@@ -69,12 +69,12 @@ void enter_x2apic() {
   if (g_lapic.modes.x2apic && !(base & kApicExtended)) wrmsr(kApicBaseMsr, base | kApicExtended);
 }
 
-}  // namespace
-
 LapicModes lapic_offered() {
-  const uint32_t ecx = cpuid(1).ecx;
+  const uint32_t ecx = cpuid(1).ecx;  // bit 21: x2APIC, bit 24: TSC-deadline
   return {(ecx & (1u << 21)) != 0, (ecx & (1u << 24)) != 0};
 }
+
+}  // namespace
 
 LapicModes lapic_choose(bool want_x2apic, bool want_tsc_deadline) {
   const LapicModes offered = lapic_offered();
@@ -90,9 +90,8 @@ void lapic_init() {
   enter_x2apic();
   write(kTpr, 0);                        // accept every priority
   write(kSvr, 0x100 | kVectorSpurious);  // software enable + spurious vector
-  write(kTimerInitial, 0);               // stopped until armed
   write(kTimerDivide, 0x3);              // divide by 16
-  lapic_timer_stop();                    // unmasked, one-shot or TSC-deadline: arming is one write
+  lapic_timer_stop();                    // stopped until armed; unmasked, so arming is one write
   write(kLvtLint0, 1u << 16);            // masked (no ExtINT from the 8259)
   write(kLvtLint1, 4u << 8);             // NMI (QEMU's monitor `nmi` arrives here)
 }

@@ -17,14 +17,13 @@ constexpr uint8_t kVectorWake = 0xF1;       // IPI: work arrived for a core
 constexpr uint8_t kVectorDebugStop = 0xF2;  // IPI: the gdb stub stops this core (kernel/gdb_stub.cpp)
 constexpr uint8_t kVectorSpurious = 0xFF;   // LAPIC spurious interrupts (no EOI)
 
-// What CPUID leaf 1 offers (ECX bit 21: x2APIC, bit 24: the TSC-deadline timer), and what
-// lapic_choose() took.
+// The modes lapic_choose() took.
 struct LapicModes {
   bool x2apic = false;
   bool tsc_deadline = false;
 };
-LapicModes lapic_offered();
-// Boot core, once, before any core runs lapic_init(): each mode is used when wanted and offered.
+// Boot core, once, before any core runs lapic_init(): each mode is used when wanted and offered
+// (CPUID leaf 1, ECX bit 21: x2APIC, bit 24: the TSC-deadline timer).
 // x2APIC stays on when firmware left it on (leaving it needs the APIC disabled first). Every
 // core's lapic_init() then switches to the chosen modes; the choice is read-only afterwards
 // (the boot core writes it before starting the other cores, and the INIT/SIPI that starts each
@@ -47,7 +46,8 @@ bool lapic_ipi_pending();
 // never costs a mask/unmask pair (a new initial count or deadline replaces the old one; SDM
 // vol. 3 §10.5.4).
 void lapic_timer_arm_at(uint64_t tsc_deadline, uint64_t lapic_per_mcycles);
-// After calibration: the count stopped, the LVT entry back to unmasked one-shot.
+// The timer stopped, its LVT entry unmasked in the chosen mode (one-shot or TSC-deadline): after
+// calibration, and by lapic_init().
 void lapic_timer_stop();
 uint32_t lapic_timer_current();
 void lapic_timer_start_free_running();  // for calibration: counts down from 0xFFFFFFFF
