@@ -31,6 +31,9 @@ struct alignas(64) CoreSched {
   // The TSC deadline the LAPIC timer is armed for (0: not armed, or fired). Only this core
   // touches it: the idle loop (interrupts off) and the timer interrupt, which clears it.
   uint64_t timer_deadline = 0;
+  // run_before_yield's slot: only this core's threads touch it (cooperative: no lock).
+  void (*before_yield)(void*) = nullptr;
+  void* before_yield_ctx = nullptr;
   alignas(64) std::atomic<bool> mail{false};  // written by other cores
 };
 
@@ -166,6 +169,17 @@ void drain_mail(CoreSched& c) {
   }
 }
 
+// The calling thread is about to give up the CPU: the core's run_before_yield work runs first.
+// The slot is emptied before the call, so work that sleeps (and so comes back here) or plugs
+// again is not run twice.
+void before_yield() {
+  CoreSched* c = kernel::this_cpu()->sched;
+  if (c == nullptr || c->before_yield == nullptr) return;
+  void (*fn)(void*) = c->before_yield;
+  c->before_yield = nullptr;
+  fn(c->before_yield_ctx);
+}
+
 void switch_to(CoreSched& c, Thread* next) {
   Thread* prev = c.current;
   if (next == prev) return;
@@ -282,6 +296,7 @@ Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* a
     arch::InterruptGuard no_interrupts;  // the run queue is also touched from the idle path
     return create_local(stack_size, func, arg, parent, is_main);
   }
+  before_yield();  // this thread waits below
   CreateRequest request{func, arg, stack_size, parent};
   // The request lives on this stack until the other core is done with it: these waits must not
   // end the thread (a kill is acted on afterwards).
@@ -300,9 +315,21 @@ Thread* current() {
   return c != nullptr ? c->current : nullptr;
 }
 
-void yield() { schedule(); }
+void yield() {
+  before_yield();
+  schedule();
+}
+
+bool run_before_yield(void (*fn)(void*), void* ctx) {
+  CoreSched& c = me();
+  if (c.before_yield != nullptr) return c.before_yield == fn && c.before_yield_ctx == ctx;
+  c.before_yield = fn;
+  c.before_yield_ctx = ctx;
+  return true;
+}
 
 void sleep_ms(uint64_t ms) {
+  before_yield();
   Thread* self = current();
   if (ms == 0 || self->is_idle) {
     yield();
@@ -319,6 +346,7 @@ void sleep_ms(uint64_t ms) {
 }
 
 bool sleep_unless(const std::atomic<bool>& done, uint64_t ms) {
+  before_yield();
   Thread* self = current();
   if (done.load(std::memory_order_acquire)) return true;
   if (ms == 0 || self->is_idle) {
@@ -366,6 +394,7 @@ bool suspend(Thread* t) {
   Thread* self = current();
   if (t == nullptr || t == self) t = self;
   if (!is_thread(t) || t->is_idle) return false;
+  if (t == self) before_yield();
   // Ready or Sleeping -> Suspended, never out of Dead; for another thread it takes effect at its
   // next yield (its scheduler does not pick a suspended thread).
   ThreadState s = t->state.load(std::memory_order_relaxed);
@@ -401,7 +430,8 @@ bool kill(Thread* t) {
   return true;
 }
 
-void exit_current() {
+namespace {
+[[noreturn]] void exit_now() {
   arch::disable_interrupts();
   CoreSched& c = me();
   Thread* self = c.current;
@@ -415,7 +445,16 @@ void exit_current() {
   kernel::panic("a dead thread was scheduled");
 }
 
-void exit_after_fault() { exit_current(); }
+}  // namespace
+
+void exit_current() {
+  before_yield();
+  exit_now();
+}
+
+// A faulted thread's run_before_yield work is not run on its stack: it stays for the core's next
+// thread that gives up the CPU.
+void exit_after_fault() { exit_now(); }
 
 void on_wake_interrupt(bool timer) {
   if (timer) me().timer_deadline = 0;  // fired: the count has stopped

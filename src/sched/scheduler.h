@@ -57,6 +57,14 @@ bool suspend(Thread* t);
 bool resume(Thread* t);
 bool kill(Thread* t);
 [[noreturn]] void exit_current();
+// Runs fn(ctx) on the calling core just before its current thread next gives up the CPU
+// (yield, sleep_ms, sleep_unless, suspending itself, a remote create_thread's wait, or its end;
+// not a fault's end), on that thread's stack with interrupts on: a "plug" that holds work until
+// the thread stops running, as Linux flushes a block plug in schedule(). The network stack holds
+// a blocking socket's segments this way (net/socket/stream.h). One slot per core, taken by one
+// call: the same fn and ctx again are a no-op; false if it holds another (the caller then does
+// its work at once). fn may itself sleep (the slot is empty by then).
+bool run_before_yield(void (*fn)(void*), void* ctx);
 // True if `t` points at a live thread (kernel memory with the thread magic, not dead).
 bool is_thread(const Thread* t);
 // Thread ids for the API: the record's address and its generation in the top 16 bits, so that

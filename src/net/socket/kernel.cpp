@@ -4,7 +4,11 @@
 
 namespace net::socket {
 
-const Kernel kKernel = {kernel::allocate, kernel::release, sched::now_ms, sched::sleep_ms,
-                        [] { return sched::thread_id(sched::current()); }};
+const Kernel kKernel = {kernel::allocate,
+                        kernel::release,
+                        sched::now_ms,
+                        sched::sleep_ms,
+                        [] { return sched::thread_id(sched::current()); },
+                        sched::run_before_yield};
 
 }  // namespace net::socket

@@ -32,6 +32,8 @@ namespace net::socket {
 
 // What the module needs of the kernel. The kernel defines kKernel (net/socket/kernel.cpp: its
 // per-core heap and its scheduler); a host test defines its own, whose sleep runs the link.
+class StreamSocket;
+
 struct Kernel {
   void* (*allocate)(size_t size, size_t align);  // the calling core's memory; nullptr when out
   void (*release)(void* p);
@@ -40,6 +42,9 @@ struct Kernel {
   // The calling thread's id (with its generation, so a stale one names no thread), for the
   // packet thread to wake it early (nullptr: none, the waits are then plain sleeps).
   uint64_t (*current_thread)();
+  // sched::run_before_yield: fn(ctx) before the calling thread next gives up the CPU; false if
+  // the core's slot holds other work (nullptr: no such hook; blocking sends are not held).
+  bool (*run_before_yield)(void (*fn)(void*), void* ctx);
 };
 extern const Kernel kKernel;
 
@@ -61,6 +66,9 @@ struct Sockets {
   // full a waiter just sleeps its millisecond.
   static constexpr int kMaxBlocked = 64;
   uint64_t blocked[kMaxBlocked] = {};
+  // Blocking sockets whose sent bytes are held until their thread gives up the CPU (stream.h,
+  // StreamSocket::send), linked through StreamSocket::next_. This core's threads only.
+  StreamSocket* plugged = nullptr;
 
   void attach(Stack* s, tcp::Tcp* t, uint32_t c) {
     stack = s;

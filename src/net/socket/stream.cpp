@@ -26,8 +26,53 @@ void StreamSocket::apply_options() {
                           keepalive_count_);
 }
 
+// Corks the connection and lists it on the core, to be flushed before the thread gives up the
+// CPU. False when it cannot be held (no hook, or the core's slot taken by other work).
+bool StreamSocket::plug() {
+  if (plugged_) return true;
+  if (kKernel.run_before_yield == nullptr || !kKernel.run_before_yield(flush_plugged, here_)) return false;
+  here_->tcp->set_cork(conn_, true);
+  plugged_ = true;
+  next_ = here_->plugged;
+  here_->plugged = this;
+  return true;
+}
+
+// Out of the core's list (a few sockets: one per thread that sent since its last yield).
+void StreamSocket::unlink_plugged() {
+  for (StreamSocket** p = &here_->plugged; *p != nullptr; p = &(*p)->next_) {
+    if (*p == this) {
+      *p = next_;
+      break;
+    }
+  }
+  plugged_ = false;
+  next_ = nullptr;
+}
+
+void StreamSocket::unplug() {
+  if (!plugged_) return;
+  unlink_plugged();
+  Stack::Burst b(here_->stack);
+  here_->tcp->set_cork(conn_, false);
+}
+
+void StreamSocket::flush_plugged(void* sockets) {
+  auto* here = static_cast<Sockets*>(sockets);
+  Stack::Burst b(here->stack);  // the core's held segments reach the card with one doorbell
+  // One at a time off the list: a flush that waits for room in the ring lets other threads
+  // run, which may plug (a new run) or close (unlinks) sockets meanwhile.
+  while (StreamSocket* s = here->plugged) {
+    here->plugged = s->next_;
+    s->next_ = nullptr;
+    s->plugged_ = false;
+    here->tcp->set_cork(s->conn_, false);
+  }
+}
+
 bool StreamSocket::close() {
   if (closed_) return false;
+  if (plugged_) unlink_plugged();  // the FIN goes with what was held (Connection::close uncorks)
   if (listener_ != nullptr) {
     here_->tcp->unlisten(listener_);
     listener_ = nullptr;

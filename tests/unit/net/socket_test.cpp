@@ -28,7 +28,25 @@ uint64_t g_slept_ms = 0;
 void* k_allocate(size_t n, size_t) { return allocate(n); }  // 16-byte aligned: enough for the records
 void k_release(void* p) { release(p); }
 uint64_t k_now_ms() { return g_now / 1000; }
+// sched::run_before_yield's slot: work held until the "thread" gives up the CPU, which here is
+// a sleep (a blocking wait) or the test's yield_cpu().
+void (*g_before_yield)(void*) = nullptr;
+void* g_before_yield_ctx = nullptr;
+bool g_refuse_before_yield = false;  // the slot holds another module's work
+bool k_run_before_yield(void (*fn)(void*), void* ctx) {
+  if (g_refuse_before_yield) return false;
+  if (g_before_yield != nullptr) return g_before_yield == fn && g_before_yield_ctx == ctx;
+  g_before_yield = fn;
+  g_before_yield_ctx = ctx;
+  return true;
+}
+void yield_cpu() {
+  void (*fn)(void*) = g_before_yield;
+  g_before_yield = nullptr;
+  if (fn != nullptr) fn(g_before_yield_ctx);
+}
 void k_sleep_ms(uint64_t ms) {
+  yield_cpu();
   g_slept_ms += ms;
   if (g_on_sleep) {
     g_on_sleep(ms);
@@ -39,7 +57,8 @@ void k_sleep_ms(uint64_t ms) {
 
 }  // namespace
 
-const net::socket::Kernel net::socket::kKernel = {k_allocate, k_release, k_now_ms, k_sleep_ms, nullptr};
+const net::socket::Kernel net::socket::kKernel = {k_allocate, k_release, k_now_ms,
+                                                  k_sleep_ms, nullptr,   k_run_before_yield};
 
 namespace {
 
@@ -225,6 +244,110 @@ TEST_F(SocketTest, BlockingListenAcceptRecvSendClose) {
   EXPECT_TRUE(w.c->conn.peer_closed());
   w.finish();
   EXPECT_EQ(w.n.server.connections(), 0u);  // through TIME-WAIT
+}
+
+// The server's segments on the wire, parsed (the link has not delivered them yet).
+std::vector<Segment> server_segments(const Net& n) {
+  std::vector<Segment> out;
+  for (const Packet& p : n.wire) {
+    Segment seg;
+    if (p.from == kServerIp && parse(p.from, p.to, p.bytes.data(), p.bytes.size(), &seg) == ParseResult::kOk) {
+      out.push_back(seg);
+    }
+  }
+  return out;
+}
+
+// A blocking send is held until the thread gives up the CPU (here a sleep or yield_cpu()), and
+// an answer followed by close() leaves as one segment with FIN (one frame less per request).
+TEST_F(SocketTest, BlockingSendIsHeldUntilTheThreadYieldsOrCloses) {
+  ListenerWorld w;
+  w.accept_one();
+  ASSERT_NE(w.s, nullptr);
+  w.settle();
+  EXPECT_EQ(w.s->send("held", 4, true), 4u);
+  EXPECT_TRUE(server_segments(w.n).empty());  // corked
+  yield_cpu();                                // the thread gives up the CPU: it leaves
+  ASSERT_EQ(server_segments(w.n).size(), 1u);
+  EXPECT_EQ(server_segments(w.n)[0].payload_length, 4u);
+  w.settle();
+  EXPECT_EQ(drain(w.n.client, w.c), "held");
+
+  EXPECT_EQ(w.s->send("answer", 6, true), 6u);
+  EXPECT_EQ(w.s->send("+more", 5, true), 5u);  // held with the first
+  EXPECT_TRUE(server_segments(w.n).empty());
+  w.close_accepted();
+  const std::vector<Segment> out = server_segments(w.n);
+  ASSERT_EQ(out.size(), 1u);  // data and FIN together
+  EXPECT_EQ(out[0].payload_length, 11u);
+  EXPECT_TRUE(out[0].has(kFin));
+  yield_cpu();  // nothing left to flush: the closed socket is off the core's list
+  EXPECT_EQ(server_segments(w.n).size(), 1u);
+  w.settle();
+  EXPECT_EQ(drain(w.n.client, w.c), "answer+more");
+  EXPECT_TRUE(w.c->conn.peer_closed());
+  w.finish();
+}
+
+// A send larger than the room in the send buffer is not held: what was held goes first, in
+// order, then the send waits for room as before.
+TEST_F(SocketTest, ABlockingSendThatDoesNotFitIsNotHeld) {
+  ListenerWorld w;
+  w.accept_one();
+  ASSERT_NE(w.s, nullptr);
+  w.settle();
+  EXPECT_EQ(w.s->send("first:", 6, true), 6u);
+  std::string big(200'000, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + i % 26);
+  std::string got;
+  w.after_sleep = [&] { got += drain(w.n.client, w.c); };
+  EXPECT_EQ(w.s->send(big.data(), uint32_t(big.size()), true), uint32_t(big.size()));
+  w.close_accepted();
+  w.settle(5000);
+  w.after_sleep = nullptr;
+  got += drain(w.n.client, w.c);
+  EXPECT_EQ(got, "first:" + big);
+  w.finish();
+}
+
+// With the core's slot taken by other work, a blocking send goes at once, as without the hook.
+TEST_F(SocketTest, ABlockingSendGoesAtOnceWhenNothingCanHoldIt) {
+  ListenerWorld w;
+  w.accept_one();
+  ASSERT_NE(w.s, nullptr);
+  w.settle();
+  g_refuse_before_yield = true;
+  EXPECT_EQ(w.s->send("now", 3, true), 3u);
+  g_refuse_before_yield = false;
+  ASSERT_EQ(server_segments(w.n).size(), 1u);
+  w.settle();
+  EXPECT_EQ(drain(w.n.client, w.c), "now");
+  w.finish();
+}
+
+// Two held sockets of one core: closing one takes it off the core's list (no stale record is
+// flushed: the ASan build checks), the other still leaves at the yield.
+TEST_F(SocketTest, ClosingOneHeldSocketLeavesTheOthersHeld) {
+  ListenerWorld w;
+  w.accept_one();
+  ns::StreamSocket* first = w.s;
+  tcp::Socket* first_client = w.c;
+  w.accept_one();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(w.s, nullptr);
+  w.settle();
+  EXPECT_EQ(first->send("one", 3, true), 3u);
+  EXPECT_EQ(w.s->send("two", 3, true), 3u);
+  TestUp::free(first->handle());
+  EXPECT_TRUE(first->close());  // "one" and its FIN leave; "two" stays held
+  ASSERT_EQ(server_segments(w.n).size(), 1u);
+  yield_cpu();
+  ASSERT_EQ(server_segments(w.n).size(), 2u);
+  w.settle();
+  EXPECT_EQ(drain(w.n.client, first_client), "one");
+  EXPECT_EQ(drain(w.n.client, w.c), "two");
+  w.n.client.release(first_client);
+  w.finish();
 }
 
 TEST_F(SocketTest, ListenAndAcceptCheckTheirArguments) {
