@@ -258,13 +258,19 @@ std::vector<Segment> server_segments(const Net& n) {
   return out;
 }
 
+// One accepted connection, its handshake over.
+struct AcceptedWorld : ListenerWorld {
+  AcceptedWorld() {
+    accept_one();
+    settle();
+  }
+};
+
 // A blocking send is held until the thread gives up the CPU (here a sleep or yield_cpu()), and
 // an answer followed by close() leaves as one segment with FIN (one frame less per request).
 TEST_F(SocketTest, BlockingSendIsHeldUntilTheThreadYieldsOrCloses) {
-  ListenerWorld w;
-  w.accept_one();
+  AcceptedWorld w;
   ASSERT_NE(w.s, nullptr);
-  w.settle();
   EXPECT_EQ(w.s->send("held", 4, true), 4u);
   EXPECT_TRUE(server_segments(w.n).empty());  // corked
   yield_cpu();                                // the thread gives up the CPU: it leaves
@@ -292,10 +298,8 @@ TEST_F(SocketTest, BlockingSendIsHeldUntilTheThreadYieldsOrCloses) {
 // A send larger than the room in the send buffer is not held: what was held goes first, in
 // order, then the send waits for room as before.
 TEST_F(SocketTest, ABlockingSendThatDoesNotFitIsNotHeld) {
-  ListenerWorld w;
-  w.accept_one();
+  AcceptedWorld w;
   ASSERT_NE(w.s, nullptr);
-  w.settle();
   EXPECT_EQ(w.s->send("first:", 6, true), 6u);
   std::string big(200'000, 'x');
   for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + i % 26);
@@ -312,10 +316,8 @@ TEST_F(SocketTest, ABlockingSendThatDoesNotFitIsNotHeld) {
 
 // With the core's slot taken by other work, a blocking send goes at once, as without the hook.
 TEST_F(SocketTest, ABlockingSendGoesAtOnceWhenNothingCanHoldIt) {
-  ListenerWorld w;
-  w.accept_one();
+  AcceptedWorld w;
   ASSERT_NE(w.s, nullptr);
-  w.settle();
   g_refuse_before_yield = true;
   EXPECT_EQ(w.s->send("now", 3, true), 3u);
   g_refuse_before_yield = false;
