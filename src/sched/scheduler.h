@@ -63,7 +63,7 @@ bool kill(Thread* t);
 // the thread stops running, as Linux flushes a block plug in schedule(). The network stack holds
 // a blocking socket's segments this way (net/socket/stream.h). One slot per core, taken by one
 // call: the same fn and ctx again are a no-op; false if it holds another (the caller then does
-// its work at once). fn may itself sleep (the slot is empty by then).
+// its work at once). The slot is emptied before fn runs, so fn may plug again or even sleep.
 bool run_before_yield(void (*fn)(void*), void* ctx);
 // True if `t` points at a live thread (kernel memory with the thread magic, not dead).
 bool is_thread(const Thread* t);

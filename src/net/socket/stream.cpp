@@ -60,8 +60,8 @@ void StreamSocket::unplug() {
 void StreamSocket::flush_plugged(void* sockets) {
   auto* here = static_cast<Sockets*>(sockets);
   Stack::Burst b(here->stack);  // the core's held segments reach the card with one doorbell
-  // One at a time off the list: a flush that waits for room in the ring lets other threads
-  // run, which may plug (a new run) or close (unlinks) sockets meanwhile.
+  // One at a time off the list, each marked unplugged before its output: the list stays
+  // consistent whatever the output does (it does not sleep today: send_frame spins for room).
   while (StreamSocket* s = here->plugged) {
     here->plugged = s->next_;
     s->next_ = nullptr;
