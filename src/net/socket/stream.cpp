@@ -80,6 +80,8 @@ bool StreamSocket::close() {
   }
   if (conn_ != nullptr) {
     conn_->user = nullptr;
+    // What was held or queued leaves with the FIN, its frames with one doorbell.
+    Stack::Burst b(here_->stack);
     here_->tcp->release(conn_);  // FIN after the queued data; freed when CLOSED
     conn_ = nullptr;
   }
