@@ -172,7 +172,7 @@ void drain_mail(CoreSched& c) {
 // The calling thread is about to give up the CPU: the core's run_before_yield work runs first.
 // The slot is emptied before the call, so work that sleeps (and so comes back here) or plugs
 // again is not run twice.
-void before_yield() {
+[[gnu::noinline]] void before_yield() {  // one copy: every way to give up the CPU calls it
   CoreSched* c = kernel::this_cpu()->sched;
   if (c == nullptr || c->before_yield == nullptr) return;
   void (*fn)(void*) = c->before_yield;

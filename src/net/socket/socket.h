@@ -66,8 +66,8 @@ struct Sockets {
   // full a waiter just sleeps its millisecond.
   static constexpr int kMaxBlocked = 64;
   uint64_t blocked[kMaxBlocked] = {};
-  // Blocking sockets whose sent bytes are held until their thread gives up the CPU (stream.h,
-  // StreamSocket::send), linked through StreamSocket::next_. This core's threads only.
+  // The blocking socket whose sent bytes are held until its thread gives up the CPU (stream.h,
+  // StreamSocket::send, plug). This core's threads only.
   StreamSocket* plugged = nullptr;
 
   void attach(Stack* s, tcp::Tcp* t, uint32_t c) {

@@ -26,53 +26,34 @@ void StreamSocket::apply_options() {
                           keepalive_count_);
 }
 
-// Corks the connection and lists it on the core, to be flushed before the thread gives up the
-// CPU. False when it cannot be held (no hook, or the core's slot taken by other work).
-bool StreamSocket::plug() {
-  if (plugged_) return true;
-  if (kKernel.run_before_yield == nullptr || !kKernel.run_before_yield(flush_plugged, here_)) return false;
-  here_->tcp->set_cork(conn_, true);
-  plugged_ = true;
-  next_ = here_->plugged;
-  here_->plugged = this;
-  return true;
-}
-
-// Out of the core's list (a few sockets: one per thread that sent since its last yield).
-void StreamSocket::unlink_plugged() {
-  for (StreamSocket** p = &here_->plugged; *p != nullptr; p = &(*p)->next_) {
-    if (*p == this) {
-      *p = next_;
-      break;
-    }
+// Before a send of n bytes. A blocking one that fits in the send buffer is held: the connection
+// is corked as the core's plugged socket (one per core: plugging another lets the one held go,
+// as a yield would), flushed before the thread gives up the CPU. Otherwise, or when it cannot
+// be held (no hook, or the core's slot taken by other work), what this socket held goes first.
+void StreamSocket::plug_for(uint32_t n, bool blocking) {
+  const bool fits = blocking && n <= conn_->conn.writable();
+  if (here_->plugged == this) {
+    if (!fits) flush_plugged(here_);
+    return;
   }
-  plugged_ = false;
-  next_ = nullptr;
-}
-
-void StreamSocket::unplug() {
-  if (!plugged_) return;
-  unlink_plugged();
-  Stack::Burst b(here_->stack);
-  here_->tcp->set_cork(conn_, false);
+  if (!fits || kKernel.run_before_yield == nullptr || !kKernel.run_before_yield(flush_plugged, here_)) return;
+  if (here_->plugged != nullptr) flush_plugged(here_);
+  conn_->conn.set_cork(true, 0);  // corking sends nothing and arms no timer
+  here_->plugged = this;
 }
 
 void StreamSocket::flush_plugged(void* sockets) {
   auto* here = static_cast<Sockets*>(sockets);
-  Stack::Burst b(here->stack);  // the core's held segments reach the card with one doorbell
-  // One at a time off the list, each marked unplugged before its output: the list stays
-  // consistent whatever the output does (it does not sleep today: send_frame spins for room).
-  while (StreamSocket* s = here->plugged) {
-    here->plugged = s->next_;
-    s->next_ = nullptr;
-    s->plugged_ = false;
-    here->tcp->set_cork(s->conn_, false);
-  }
+  StreamSocket* s = here->plugged;
+  if (s == nullptr) return;
+  here->plugged = nullptr;
+  Stack::Burst b(here->stack);  // its segments reach the card with one doorbell
+  here->tcp->set_cork(s->conn_, false);
 }
 
 bool StreamSocket::close() {
   if (closed_) return false;
-  if (plugged_) unlink_plugged();  // the FIN goes with what was held (Connection::close uncorks)
+  if (here_ != nullptr && here_->plugged == this) here_->plugged = nullptr;  // the FIN takes what was held
   if (listener_ != nullptr) {
     here_->tcp->unlisten(listener_);
     listener_ = nullptr;
@@ -80,8 +61,6 @@ bool StreamSocket::close() {
   }
   if (conn_ != nullptr) {
     conn_->user = nullptr;
-    // What was held or queued leaves with the FIN, its frames with one doorbell.
-    Stack::Burst b(here_->stack);
     here_->tcp->release(conn_);  // FIN after the queued data; freed when CLOSED
     conn_ = nullptr;
   }

@@ -87,9 +87,7 @@ class StreamSocket : public Socket {
   void apply_options();
   void inherit_options(const StreamSocket& listener);
   bool finished() const;
-  bool plug();
-  void unplug();
-  void unlink_plugged();
+  void plug_for(uint32_t n, bool blocking);
   static void flush_plugged(void* sockets);  // run_before_yield's work
 
   // Fields ordered for size: the small ones fill the bytes after Socket's kind.
@@ -98,12 +96,11 @@ class StreamSocket : public Socket {
   bool closed_ = false;      // close() ran: the dispatcher frees it after the callback
   bool connecting_ = false;  // non-blocking connect: waiting for DoConnect/DoConnectFail
   bool nagle_ = false;
-  bool plugged_ = false;  // in here_->plugged: send() holds its bytes
   Sockets* here_ = nullptr;
   tcp::Socket* conn_ = nullptr;        // a connection (accepted or connecting)
   tcp::Listener* listener_ = nullptr;  // a listening socket
   Service* service_ = nullptr;         // the service dispatching it (non-blocking sockets)
-  StreamSocket* next_ = nullptr;       // in the service's client list, or (blocking) here_->plugged
+  StreamSocket* next_ = nullptr;       // in the service's client list
   void* handle_;                       // the caller's record (the API's TSocket)
   uint64_t deadline_ms_ = 0;           // Event::kWaiting: DoTimeOut then
   uint32_t keepalive_idle_ms_ = 0, keepalive_interval_ms_ = 0, keepalive_count_ = 0;
@@ -250,8 +247,7 @@ inline uint32_t StreamSocket::send(const void* data, uint32_t n, bool blocking) 
   // CPU or closes the socket: then what it sent leaves together, an answer with its FIN in one
   // segment and the core's sockets with one doorbell. Its peer could not have answered sooner:
   // nothing it sends back is read before this core's threads yield to the packet thread.
-  if (blocking && n <= conn_->conn.writable() && plug()) return tcp.send(conn_, bytes, n);
-  unplug();  // what was held goes first
+  plug_for(n, blocking);  // held: the send below only queues (the connection is corked)
   // The segments one call lets out reach the card with one doorbell (the wait is outside it).
   auto burst = [&](uint32_t from) {
     Stack::Burst b(here_->stack);
