@@ -67,7 +67,7 @@ struct Sockets {
   static constexpr int kMaxBlocked = 64;
   uint64_t blocked[kMaxBlocked] = {};
   // The blocking socket whose sent bytes are held until its thread gives up the CPU (stream.h,
-  // StreamSocket::send, plug). This core's threads only.
+  // StreamSocket::plug_for). This core's threads only.
   StreamSocket* plugged = nullptr;
 
   void attach(Stack* s, tcp::Tcp* t, uint32_t c) {

@@ -244,9 +244,9 @@ inline uint32_t StreamSocket::send(const void* data, uint32_t n, bool blocking) 
   tcp::Tcp& tcp = *here_->tcp;
   const auto* bytes = static_cast<const uint8_t*>(data);
   // A blocking send that fits in the send buffer is held (corked) until the thread gives up the
-  // CPU or closes the socket: then what it sent leaves together, an answer with its FIN in one
-  // segment and the core's sockets with one doorbell. Its peer could not have answered sooner:
-  // nothing it sends back is read before this core's threads yield to the packet thread.
+  // CPU, closes the socket or sends on another: then what it sent leaves together, an answer
+  // with its FIN in one segment. Its peer could not have answered sooner: nothing it sends back
+  // is read before this core's threads yield to the packet thread.
   plug_for(n, blocking);  // held: the send below only queues (the connection is corked)
   // The segments one call lets out reach the card with one doorbell (the wait is outside it).
   auto burst = [&](uint32_t from) {
