@@ -8,6 +8,7 @@
 #include <kernel/percpu.h>
 #include <kernel/shutdown.h>
 #include <lib/pascal.h>
+#include <sched/scheduler.h>
 #include <toro/arch.h>
 
 static_assert(MAX_CPU == LongInt(arch::kMaxCpus), "PerCPUVar has a row per core the kernel can run");
@@ -77,7 +78,10 @@ void SetPerCPUVar(Byte Off, QWord Value) {
   PerCPUVar[kernel::current_core()][Off] = Value;
 }
 
-void ShutdownInQemu() { kernel::system_exit(0); }
+void ShutdownInQemu() {
+  sched::before_yield();  // what the caller held (a blocking send) leaves first
+  kernel::system_exit(0);
+}
 
 void Reboot() {
   kernel::console_flush();

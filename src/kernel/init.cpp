@@ -122,7 +122,9 @@ void find_cpus() {
 intptr_t main_thread_entry(void*) {
   // C++ global constructors: Toro's "unit initialization sections", run by the main thread.
   for (const InitFn* f = __init_array_start; f != __init_array_end; ++f) (*f)();
-  system_exit(main());
+  const int code = main();
+  sched::before_yield();  // what main held (a blocking send) leaves before the VM ends
+  system_exit(code);
 }
 
 // ---------------------------------------------------------------------------------------------

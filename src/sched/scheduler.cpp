@@ -169,17 +169,6 @@ void drain_mail(CoreSched& c) {
   }
 }
 
-// The calling thread is about to give up the CPU: the core's run_before_yield work runs first.
-// The slot is emptied before the call, so work that sleeps (and so comes back here) or plugs
-// again is not run twice.
-[[gnu::noinline]] void before_yield() {  // one copy: every way to give up the CPU calls it
-  CoreSched* c = kernel::this_cpu()->sched;
-  if (c == nullptr || c->before_yield == nullptr) return;
-  void (*fn)(void*) = c->before_yield;
-  c->before_yield = nullptr;
-  fn(c->before_yield_ctx);
-}
-
 void switch_to(CoreSched& c, Thread* next) {
   Thread* prev = c.current;
   if (next == prev) return;
@@ -313,6 +302,16 @@ Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* a
 Thread* current() {
   CoreSched* c = kernel::this_cpu()->sched;  // nullptr before sched::init (a fault during boot)
   return c != nullptr ? c->current : nullptr;
+}
+
+// The slot is emptied before the call, so work that sleeps (and so comes back here) or plugs
+// again is not run twice. One copy: every way to give up the CPU calls it.
+[[gnu::noinline]] void before_yield() {
+  CoreSched* c = kernel::this_cpu()->sched;
+  if (c == nullptr || c->before_yield == nullptr) return;
+  void (*fn)(void*) = c->before_yield;
+  c->before_yield = nullptr;
+  fn(c->before_yield_ctx);
 }
 
 void yield() {

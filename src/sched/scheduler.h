@@ -65,6 +65,9 @@ bool kill(Thread* t);
 // call: the same fn and ctx again are a no-op; false if it holds another (the caller then does
 // its work at once). The slot is emptied before fn runs, so fn may plug again or even sleep.
 bool run_before_yield(void (*fn)(void*), void* ctx);
+// Runs that work now, as giving up the CPU would: where the program ends without a yield (main
+// returning, ShutdownInQemu), so what it held is not lost.
+void before_yield();
 // True if `t` points at a live thread (kernel memory with the thread magic, not dead).
 bool is_thread(const Thread* t);
 // Thread ids for the API: the record's address and its generation in the top 16 bits, so that

@@ -43,7 +43,7 @@ struct Kernel {
   // packet thread to wake it early (nullptr: none, the waits are then plain sleeps).
   uint64_t (*current_thread)();
   // sched::run_before_yield: fn(ctx) before the calling thread next gives up the CPU; false if
-  // the core's slot holds other work (nullptr: no such hook; blocking sends are not held).
+  // it cannot (the core's slot holds other work, or ctx's sockets are another core's).
   bool (*run_before_yield)(void (*fn)(void*), void* ctx);
 };
 extern const Kernel kKernel;

@@ -36,7 +36,7 @@ void StreamSocket::plug_for(uint32_t n, bool blocking) {
     if (!fits) flush_plugged(here_);
     return;
   }
-  if (!fits || kKernel.run_before_yield == nullptr || !kKernel.run_before_yield(flush_plugged, here_)) return;
+  if (!fits || !kKernel.run_before_yield(flush_plugged, here_)) return;
   if (here_->plugged != nullptr) flush_plugged(here_);
   conn_->conn.set_cork(true, 0);  // corking sends nothing and arms no timer
   here_->plugged = this;
