@@ -29,7 +29,8 @@ void StreamSocket::apply_options() {
 // Before a send of n bytes. A blocking one that fits in the send buffer is held: the connection
 // is corked as the core's plugged socket (one per core: plugging another lets the one held go,
 // as a yield would), flushed before the thread gives up the CPU. Otherwise, or when it cannot
-// be held (no hook, or the core's slot taken by other work), what this socket held goes first.
+// be held (the core's slot taken by other work, or a thread of another core), what this socket
+// held goes first.
 void StreamSocket::plug_for(uint32_t n, bool blocking) {
   const bool fits = blocking && n <= conn_->conn.writable();
   if (here_->plugged == this) {
