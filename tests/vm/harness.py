@@ -273,6 +273,34 @@ LOADGEN = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*?)\) s
                      r"longest_ms ([\d.]+) max_gap_ms ([\d.]+)")
 
 
+def tcp_segments(pcap):
+    """The IPv4 TCP segments of a pcap file (Ethernet frames, as QEMU's filter-dump writes them),
+    in order: dicts with sport, dport, flags (the TCP flag byte: FIN 0x01, SYN 0x02, RST 0x04,
+    PSH 0x08, ACK 0x10) and payload."""
+    import struct
+    with open(pcap, "rb") as f:
+        data = f.read()
+    if len(data) < 24 or data[:4] not in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4"):
+        raise ValueError(f"{pcap}: not a pcap file")
+    endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    out, at = [], 24
+    while at + 16 <= len(data):
+        caplen = struct.unpack(endian + "I", data[at + 8:at + 12])[0]
+        frame = data[at + 16:at + 16 + caplen]
+        at += 16 + caplen
+        if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+            continue
+        ihl = (frame[14] & 0x0F) * 4
+        total = struct.unpack(">H", frame[16:18])[0]
+        tcp = frame[14 + ihl:14 + total]
+        if len(tcp) < 20:
+            continue
+        sport, dport = struct.unpack(">HH", tcp[:4])
+        doff = (tcp[12] >> 4) * 4
+        out.append({"sport": sport, "dport": dport, "flags": tcp[13], "payload": bytes(tcp[doff:])})
+    return out
+
+
 def run_loadgen(loadgen, port, requests, concurrency, timeout=600):
     """tests/vm/loadgen against 127.0.0.1:port, every answer compared with HELLO: a dict of its
     numbers (requests, ok, failed, kinds, seconds, rps, longest_ms, max_gap_ms), None if it

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """HeldSend: a blocking socket's send is held until its thread gives up the CPU, and each way of
-giving it up lets the bytes out while the connection stays open. Three connections in turn to
+giving it up lets the bytes out while the connection stays open. Four connections in turn to
 the guest's port 7 (forwarded from a free host port); on each the guest sends one line and then
 holds the connection 5 s: spinning in SysThreadSwitch, in Sleep, or (the third) ending its
-thread without closing. Each line must arrive byte-exact within 2.5 s (a close would have sent
-it only after the hold); then the VM must exit 0 with "all three done". Before that the guest
+thread without closing; on the fourth it closes at once. Each line must arrive byte-exact within
+2.5 s (a close would have sent it only after the hold), the fourth line in the same segment as
+the FIN, in the frames QEMU recorded (filter-dump): that is what fails if sends are not held at
+all, which the timings alone cannot tell. Then the VM must exit 0 with "all four done". Before that the guest
 checks the scheduler's side (sched::run_before_yield's work runs on the thread that gives up the
-CPU, for SysThreadSwitch, Sleep, SysSuspendThread and a thread's end; one slot per core), which
+CPU, for SysThreadSwitch, Sleep, sched::sleep_unless, BeginThread on the other core (two
+vCPUs), SysSuspendThread and a thread's end; one slot per core), which
 the network checks cannot tell apart: any thread's next yield would send the line too.
 
 Usage: heldsendtest.py TORO BUILD_DIR ELF"""
@@ -18,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-MODES = ["switch", "sleep", "exit"]
+MODES = ["switch", "sleep", "exit", "close"]
 LIMIT_S = 2.5  # the guest holds each connection 5 s after its send
 
 
@@ -35,13 +38,22 @@ def read_line(s):
 def main():
     toro, build_dir, elf = sys.argv[1:4]
     port = harness.free_port()
-    vm = harness.Vm.toro(toro, build_dir, "HeldSend", elf,
-                         ["--nic", "virtio", "--fwd", f"tcp:{port}:7", "--timeout", "120"])
+    options = ["--nic", "virtio", "--smp", "2", "--fwd", f"tcp:{port}:7", "--timeout", "120"]
+    if os.environ.get("TORO_PCAP"):  # the harness records the frames there
+        pcap = f"{os.environ['TORO_PCAP']}-HeldSend.pcap"
+    else:
+        pcap = os.path.join(build_dir, "heldsendtest.pcap")
+        options += ["--pcap", pcap]
+    if os.path.exists(pcap):
+        os.unlink(pcap)
+    vm = harness.Vm.toro(toro, build_dir, "HeldSend", elf, options)
     checks = {}
     held = []
+    code = None
     try:
-        vm.wait_for("listening on port 7", 60)
-        for mode in MODES:
+        listening = vm.wait_for("listening on port 7", 60)
+        checks["the guest listens on port 7"] = listening
+        for mode in MODES if listening else []:
             s = socket.create_connection(("127.0.0.1", port), timeout=30)
             held.append(s)  # open until the end: only the guest's yield can have sent the line
             start = time.monotonic()
@@ -60,11 +72,25 @@ def main():
         vm.stop()
     text = vm.text()
     print(text[-1500:])
-    for how in ["SysThreadSwitch", "Sleep", "SysSuspendThread",
+    for how in ["SysThreadSwitch", "Sleep", "a wait on a flag (sched::sleep_unless)", "BeginThread on another core",
+                "SysSuspendThread",
                 "SysThreadSwitch, the slot taken once (same work again: yes; other work: no)", "a thread's end"]:
         line = f"HeldSend: run_before_yield before {how}: PASSED"
         checks[line] = line in text
-    checks["all three threads done, exit code 0"] = code == 0 and "HeldSend: all three done" in text
+    checks["all four threads done, exit code 0"] = code == 0 and "HeldSend: all four done" in text
+    try:
+        segments = [g for g in harness.tcp_segments(pcap) if g["sport"] == 7 and g["payload"]]
+    except (OSError, ValueError) as e:
+        print(f"no frames: {e}")
+        segments = []
+    for g in segments:
+        print(f"guest segment: flags 0x{g['flags']:02x}, {g['payload']!r}")
+    closing = [g for g in segments if g["payload"] == b"held-send close\n"]
+    checks["close: the held line left in one segment with the FIN"] = \
+        len(closing) == 1 and closing[0]["flags"] & 0x01 != 0
+    checks["switch, sleep, exit: each line in a segment of its own, without a FIN"] = all(
+        sum(1 for g in segments if g["payload"] == f"held-send {m}\n".encode() and not g["flags"] & 0x01) == 1
+        for m in MODES[:3])
     return harness.report(checks)
 
 

@@ -4,26 +4,33 @@
 // gives every connection a thread that sends one line, then, by connection number:
 //   0 "switch": calls SysThreadSwitch for kHoldMs without any socket call, then closes;
 //   1 "sleep":  Sleep(kHoldMs), then closes;
-//   2 "exit":   returns without closing (its end lets the line out; the socket stays open).
+//   2 "exit":   returns without closing (its end lets the line out; the socket stays open);
+//   3 "close":  closes at once (the held line and the FIN leave as one segment).
 // heldsendtest.py reads each line and checks it came well before kHoldMs (a close would have
-// sent it too, but only after kHoldMs), then the VM exits 0.
+// sent it too, but only after kHoldMs), and, in the frames QEMU recorded, that the "close" line
+// left in the segment that carries the FIN (a send that was not held would have left alone),
+// then the VM exits 0.
 //
 // First, the scheduler's side alone: sched::run_before_yield's work must run on the thread that
-// gives up the CPU, before it stops running: SysThreadSwitch, Sleep, SysSuspendThread and a
-// thread's end (any later yield of
+// gives up the CPU, before it stops running: SysThreadSwitch, Sleep, a wait on a flag
+// (sched::sleep_unless: the packet thread's and the disk's waits), BeginThread on another core
+// (the creator waits for it), SysSuspendThread and a thread's end (any later yield of
 // another thread would also run it, so the network check above cannot tell them apart).
 #include <sched/scheduler.h>
 #include <toro.h>
 
+#include <atomic>
+
 namespace {
 
 constexpr LongInt kHoldMs = 5000;
-const char* const kModes[] = {"switch", "sleep", "exit"};
+const char* const kModes[] = {"switch", "sleep", "exit", "close"};
+constexpr LongInt kModeCount = 4;
 volatile LongInt g_finished = 0;
 struct Connection {
   PSocket socket;
   LongInt mode;
-} g_connections[3];
+} g_connections[kModeCount];
 
 PtrInt Serve(void* arg) {
   auto* c = static_cast<Connection*>(arg);
@@ -78,6 +85,7 @@ PtrInt EndsWithWork(void*) {
   sched::run_before_yield(Record, nullptr);
   return 0;
 }
+PtrInt Nothing(void*) { return 0; }
 PtrInt Resumer(void* arg) {
   SysResumeThread(reinterpret_cast<TThreadID>(arg));
   return 0;
@@ -86,6 +94,16 @@ PtrInt Resumer(void* arg) {
 bool SchedulerSide() {
   bool ok = RanOnCaller("SysThreadSwitch", [] { SysThreadSwitch(); });
   ok &= RanOnCaller("Sleep", [] { Sleep(1); });
+  ok &= RanOnCaller("a wait on a flag (sched::sleep_unless)", [] {
+    static const std::atomic<bool> never{false};
+    sched::sleep_unless(never, 1);
+  });
+  // A thread created on the other core: the caller waits for that core's answer.
+  ok &= RanOnCaller("BeginThread on another core", [] {
+    TThreadID tid;
+    if (BeginThread(nullptr, 16 * 1024, Nothing, nullptr, 1, tid) == 0)
+      WriteConsoleF("HeldSend: no thread on core 1\n");
+  });
   ok &= RanOnCaller("SysSuspendThread", [] {
     TThreadID self = GetCurrentThreadId();
     TThreadID tid;
@@ -122,14 +140,14 @@ int main() {
     return 1;
   }
   WriteConsoleF("HeldSend: listening on port 7\n");
-  for (LongInt i = 0; i < 3; ++i) {
+  for (LongInt i = 0; i < kModeCount; ++i) {
     PSocket client = SysSocketAccept(server);
     if (client == nullptr) return 2;
     g_connections[i] = {client, i};
     TThreadID tid;
     if (BeginThread(nullptr, 32 * 1024, Serve, &g_connections[i], 0, tid) == 0) return 3;
   }
-  while (g_finished < 3) Sleep(10);
-  WriteConsoleF("HeldSend: all three done\n");
+  while (g_finished < kModeCount) Sleep(10);
+  WriteConsoleF("HeldSend: all four done\n");
   return 0;
 }
