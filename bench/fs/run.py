@@ -38,6 +38,7 @@ import random
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -271,6 +272,44 @@ def run_http(target, names, args, res):
         target.stop()
 
 
+def merge_rounds(rounds):
+    """One target's results over --rounds runs (each a run_http result) as one: every ab/wrk cell
+    is the run with the median req/s (its p99 and MB/s with it), with the failed, non-2xx,
+    stalled requests and errors of all the runs added up and the slowest answer of all
+    (max_ms), and every run's req/s in "rounds_rps"; the boot time and one-at-a-time rates are
+    medians. Runs that were not measured are left out and counted in "rounds_not_measured"."""
+    good = [r for r in rounds if "not_measured" not in r]
+    if not good:
+        return rounds[-1]
+    out = {}
+    if len(good) < len(rounds):
+        out["rounds_not_measured"] = [r["not_measured"] for r in rounds if "not_measured" in r]
+    out["boot_s"] = statistics.median(r["boot_s"] for r in good)
+    if any("sequential" in r for r in good):
+        paths = {p for r in good for p in r.get("sequential", {})}
+        out["sequential"] = {p: statistics.median(r["sequential"][p] for r in good if p in r.get("sequential", {}))
+                             for p in paths}
+    died = [r["died"] for r in good if "died" in r]
+    if died:
+        out["died"] = died[0]
+    for name in {k for r in good for k, v in r.items() if isinstance(v, dict) and "ab" in v}:
+        out[name] = {"ab": [], "wrk": []}
+        for tool in ("ab", "wrk"):
+            concs = sorted({x["c"] for r in good for x in r.get(name, {}).get(tool, [])})
+            for c in concs:
+                runs = [x for r in good for x in r.get(name, {}).get(tool, []) if x["c"] == c]
+                ranked = sorted(runs, key=lambda x: x.get("rps") or 0)
+                m = dict(ranked[(len(ranked) - 1) // 2])  # the lower median: a real run, not an average
+                for key in ("failed", "non2xx", "stalled", "errors"):
+                    if key in m:
+                        m[key] = sum(x.get(key, 0) for x in runs)
+                if "max_ms" in m:
+                    m["max_ms"] = max(x.get("max_ms", 0) for x in runs)
+                m["rounds_rps"] = [x.get("rps") for x in runs]
+                out[name][tool].append(m)
+    return out
+
+
 # One request at a time from a plain socket: the small file, and a file that does not exist
 # (a directory lookup and a 404, no data read), to tell the disk's share of a request from the rest.
 DIAGNOSTIC_PATHS = (FILES["small"][0], "/missing.html")
@@ -430,6 +469,14 @@ def report(res, meta, args):
         row(f"{p} one at a time req/s", [http.fmt(res[n].get("sequential", {}).get(p)) for n in names])
     row("first 200 s", [http.fmt(res[n].get("boot_s"), "{:.3f}") for n in names])
     lines.append("")
+    spread = [(n, name, tool, x) for n in names for name in ("small", "hello") for tool in ("ab", "wrk")
+              for x in res[n].get(name, {}).get(tool, []) if len(x.get("rounds_rps", [])) > 1 and x["c"] <= 100]
+    if spread:
+        lines.append("Every round's req/s of the small-file cells, in the order run (the table shows the median):")
+        for n, name, tool, x in spread:
+            lines.append(f"  {n:11} {SERVED[name][0]} {tool} c={x['c']}: " +
+                         " ".join(http.fmt(v) for v in x["rounds_rps"]))
+        lines.append("")
 
     d, dl = res.get("disk-toro", {}), res.get("disk-linux", {})
     if d or dl:
@@ -544,6 +591,10 @@ def main():
     p.add_argument("--wrk-conc", default="1,10,100")
     p.add_argument("--wrk-duration", type=int, default=5)
     p.add_argument("--sequential", type=int, default=200, help="requests one at a time per diagnostic path")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="HTTP runs of every target, taken in turn (toro, nginx, linux, hello, toro, ...): each "
+                        "cell is the run with the median req/s, failures of all runs added up (a busy machine "
+                        "moves one run by a third; taking the targets in turn lets each see the same drift)")
     p.add_argument("--mem", type=int, default=256, help="-m of the VMs")
     p.add_argument("--machine", choices=["q35", "pc"], default="q35",
                    help="QEMU machine of every VM (q35: each device has an interrupt line of its own; pc: the "
@@ -596,7 +647,7 @@ def main():
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     meta = {"started": started, "command": " ".join(sys.argv), "load_before": os.getloadavg(),
             "args": {k: getattr(args, k) for k in ("machine", "n", "n_big", "ab_conc", "big_ab_conc", "wrk_conc", "wrk_duration", "ab_timeout",
-                                                   "mem")},
+                                                   "mem", "rounds")},
             "tree": subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
                                    text=True).stdout.strip()}
     others = subprocess.run(["pgrep", "-c", "qemu-system"], capture_output=True, text=True).stdout.strip()
@@ -631,16 +682,29 @@ def main():
                 http.log(f"bench/fs: linux-fs: not measured: {e}")
                 res["linux-fs"] = {"not_measured": str(e)}
 
+        targets = []
         if "toro" in only:
-            run_http(StaticWebServer(outdir, args.verbose, elf["swsrv"], image, args.mem), ["small", "big"], args, res)
+            targets.append((StaticWebServer(outdir, args.verbose, elf["swsrv"], image, args.mem), ["small", "big"]))
         if "nginx" in only:
-            run_http(NginxFiles(outdir, args.verbose, site), ["small", "big"], args, res)
+            targets.append((NginxFiles(outdir, args.verbose, site), ["small", "big"]))
         if "linux" in only and linux is not None:
-            run_http(linux, ["small", "big"], args, res)
+            targets.append((linux, ["small", "big"]))
         if "hello" in only:
             hello = http.Toro(outdir, args.verbose, elf["hello"], "virtio", args.mem)
             hello.name = "toro-hello"
-            run_http(hello, ["hello"], args, res)
+            targets.append((hello, ["hello"]))
+        runs = {}
+        for k in range(args.rounds):
+            if args.rounds > 1:
+                http.log(f"bench/fs: HTTP round {k + 1} of {args.rounds}")
+            for target, names in targets:
+                one = {}
+                run_http(target, names, args, one)
+                runs.setdefault(target.name, []).append(one[target.name])
+        for name, rounds in runs.items():
+            res[name] = rounds[0] if len(rounds) == 1 else merge_rounds(rounds)
+        if args.rounds > 1:
+            meta["rounds"] = {name: rounds for name, rounds in runs.items()}
         if "disk" in only:
             http.log("== in the guest: DiskSpeed")
             res["disk-toro"] = disk_toro(elf["disk"], image, args, outdir, want)
@@ -667,9 +731,13 @@ def main():
               f"-m {args.mem}, 1 vCPU, TCG\nab -r -s {args.ab_timeout} -n {args.n} (small, '/') / -n {args.n_big} (big), at least c; "
               f"wrk -t 1 -d {args.wrk_duration}s --latency -H 'Connection: close' --timeout 5s\n"
               f"fail/stall = failed + non-2xx / requests not completed because ab stopped after one went "
-              f"unanswered {args.ab_timeout} s; toro-hello is HelloWorldMicroservice's '/' (in the small-file rows)")
+              f"unanswered {args.ab_timeout} s; toro-hello is HelloWorldMicroservice's '/' (in the small-file rows)" +
+              (f"\n{args.rounds} rounds, the targets in turn: each cell is the run with the median req/s (the "
+               f"lower of the two middle ones), failures and stalls of all rounds added up, max ms the "
+               f"largest" if args.rounds > 1 else ""))
     notes = [f"{n}: not measured: {r['not_measured']}" for n, r in res.items()
              if "not_measured" in r and not n.startswith("disk-")]
+    notes += [f"{n}: a round not measured: {why}" for n, r in res.items() for why in r.get("rounds_not_measured", [])]
     text = header + "\n\n" + report(res, meta, args) + ("\n" + "\n".join(notes) if notes else "") + "\n"
     print(text)
     with open(os.path.join(outdir, "table.txt"), "w") as f:
