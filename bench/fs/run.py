@@ -272,12 +272,16 @@ def run_http(target, names, args, res):
         target.stop()
 
 
-def merge_rounds(rounds):
+def merge_rounds(rounds, high=False):
     """One target's results over --rounds runs (each a run_http result) as one: every ab/wrk cell
-    is the run with the median req/s (its p99 and MB/s with it), with the failed, non-2xx,
-    stalled requests and errors of all the runs added up and the slowest answer of all
-    (max_ms), and every run's req/s in "rounds_rps"; the boot time and one-at-a-time rates are
-    medians. Runs that were not measured are left out and counted in "rounds_not_measured"."""
+    is the run with the median req/s (its p99 and MB/s with it) among the runs that answered at
+    all, with the failed, non-2xx, stalled requests and errors of all the runs added up and the
+    slowest answer of all (max_ms), and every run's req/s in "rounds_rps"; the boot time and
+    one-at-a-time rates are medians. A run with no answer (a server that hung: its stalls are
+    counted) does not pull the median to 0, which for a baseline would flatter the ratios. Runs
+    that were not measured are left out and counted in "rounds_not_measured". Between two
+    middle runs (an even number of runs that answered) the lower one, or with `high` the higher
+    one: the baselines take the higher, so that a tie never favours toro-fs in a ratio."""
     good = [r for r in rounds if "not_measured" not in r]
     if not good:
         return rounds[-1]
@@ -298,8 +302,8 @@ def merge_rounds(rounds):
             concs = sorted({x["c"] for r in good for x in r.get(name, {}).get(tool, [])})
             for c in concs:
                 runs = [x for r in good for x in r.get(name, {}).get(tool, []) if x["c"] == c]
-                ranked = sorted(runs, key=lambda x: x.get("rps") or 0)
-                m = dict(ranked[(len(ranked) - 1) // 2])  # the lower median: a real run, not an average
+                ranked = sorted([x for x in runs if x.get("rps")] or runs, key=lambda x: x.get("rps") or 0)
+                m = dict(ranked[len(ranked) // 2 if high else (len(ranked) - 1) // 2])  # a real run, not an average
                 for key in ("failed", "non2xx", "stalled", "errors"):
                     if key in m:
                         m[key] = sum(x.get(key, 0) for x in runs)
@@ -619,6 +623,9 @@ def main():
     if args.report:
         with open(args.report) as f:
             saved = json.load(f)
+        if "rounds" in saved["meta"]:  # merged again: the rule may have changed since
+            for name, rounds in saved["meta"]["rounds"].items():
+                saved["results"][name] = merge_rounds(rounds, high=name != "toro-fs")
         saved_args = saved["meta"].get("args", {})
         for k, v in saved_args.items():
             setattr(args, k, v)
@@ -702,7 +709,7 @@ def main():
                 run_http(target, names, args, one)
                 runs.setdefault(target.name, []).append(one[target.name])
         for name, rounds in runs.items():
-            res[name] = rounds[0] if len(rounds) == 1 else merge_rounds(rounds)
+            res[name] = rounds[0] if len(rounds) == 1 else merge_rounds(rounds, high=name != "toro-fs")
         if args.rounds > 1:
             meta["rounds"] = {name: rounds for name, rounds in runs.items()}
         if "disk" in only:
@@ -732,9 +739,9 @@ def main():
               f"wrk -t 1 -d {args.wrk_duration}s --latency -H 'Connection: close' --timeout 5s\n"
               f"fail/stall = failed + non-2xx / requests not completed because ab stopped after one went "
               f"unanswered {args.ab_timeout} s; toro-hello is HelloWorldMicroservice's '/' (in the small-file rows)" +
-              (f"\n{args.rounds} rounds, the targets in turn: each cell is the run with the median req/s (the "
-               f"lower of the two middle ones), failures and stalls of all rounds added up, max ms the "
-               f"largest" if args.rounds > 1 else ""))
+              (f"\n{args.rounds} rounds, the targets in turn: each cell is the run with the median req/s among "
+               f"those that answered (of two middle ones, toro-fs the lower, the baselines the higher), failures "
+               f"and stalls of all rounds added up, max ms the largest" if args.rounds > 1 else ""))
     notes = [f"{n}: not measured: {r['not_measured']}" for n, r in res.items()
              if "not_measured" in r and not n.startswith("disk-")]
     notes += [f"{n}: a round not measured: {why}" for n, r in res.items() for why in r.get("rounds_not_measured", [])]
