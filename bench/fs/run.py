@@ -26,7 +26,8 @@ file after `echo 3 > /proc/sys/vm/drop_caches` and bench/fs/fsbench.c's same ran
 (buffered and O_DIRECT). Memory: the block cache's bound (src/fs/mount.cpp's rule on the core's
 memory that DiskSpeed prints) and the smallest -m at which StaticWebServer serves big.html.
 Numbers are printed beside their baselines, with the goals' verdicts; results.json and
-table.txt go to --out. Everything started runs in its own process group and is killed on exit.
+table.txt go to --out. On a noisy machine `--rounds 3` runs the HTTP targets in turn three times
+and keeps each cell's median run (merge_rounds). Everything started runs in its own process group and is killed on exit.
 """
 import argparse
 import array
