@@ -275,14 +275,10 @@ def run_http(target, names, args, res):
 
 def merge_rounds(rounds, high=False):
     """One target's results over --rounds runs (each a run_http result) as one: every ab/wrk cell
-    is the run with the median req/s (its p99 and MB/s with it) among the runs that answered at
-    all, with the failed, non-2xx, stalled requests and errors of all the runs added up and the
-    slowest answer of all (max_ms), and every run's req/s in "rounds_rps"; the boot time and
-    one-at-a-time rates are medians. A run with no answer (a server that hung: its stalls are
-    counted) does not pull the median to 0, which for a baseline would flatter the ratios. Runs
-    that were not measured are left out and counted in "rounds_not_measured". Between two
-    middle runs (an even number of runs that answered) the lower one, or with `high` the higher
-    one: the baselines take the higher, so that a tie never favours toro-fs in a ratio."""
+    by bench/http's median_cells (the median run among those that answered, failures of all
+    added up; of two middle runs the lower, or with `high`, for the baselines, the higher); the
+    boot time and one-at-a-time rates are medians. Runs that were not measured are left out and
+    counted in "rounds_not_measured"."""
     good = [r for r in rounds if "not_measured" not in r]
     if not good:
         return rounds[-1]
@@ -298,20 +294,8 @@ def merge_rounds(rounds, high=False):
     if died:
         out["died"] = died[0]
     for name in {k for r in good for k, v in r.items() if isinstance(v, dict) and "ab" in v}:
-        out[name] = {"ab": [], "wrk": []}
-        for tool in ("ab", "wrk"):
-            concs = sorted({x["c"] for r in good for x in r.get(name, {}).get(tool, [])})
-            for c in concs:
-                runs = [x for r in good for x in r.get(name, {}).get(tool, []) if x["c"] == c]
-                ranked = sorted([x for x in runs if x.get("rps")] or runs, key=lambda x: x.get("rps") or 0)
-                m = dict(ranked[len(ranked) // 2 if high else (len(ranked) - 1) // 2])  # a real run, not an average
-                for key in ("failed", "non2xx", "stalled", "errors"):
-                    if key in m:
-                        m[key] = sum(x.get(key, 0) for x in runs)
-                if "max_ms" in m:
-                    m["max_ms"] = max(x.get("max_ms", 0) for x in runs)
-                m["rounds_rps"] = [x.get("rps") for x in runs]
-                out[name][tool].append(m)
+        out[name] = {tool: http.median_cells([r.get(name, {}).get(tool, []) for r in good], high)
+                     for tool in ("ab", "wrk")}
     return out
 
 

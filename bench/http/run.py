@@ -715,6 +715,40 @@ def measure_load(target, args, results):
     log(f"  ab -n 200 -c 1 after the load: {r['after'].get('rps', 0):.0f} req/s")
 
 
+def median_cells(rounds, high=False):
+    """ab or wrk cells (each with "c" and "rps") of several rounds of one target as one list, a
+    cell per concurrency: the run with the median req/s among the runs that answered at all (a
+    server that hung does not pull the median to 0, which for a baseline would flatter every
+    ratio), with the failed, non-2xx and stalled requests and errors of every run added up, the
+    slowest answer of all (max_ms), and each run's req/s in "rounds_rps". Between two middle
+    runs the lower, or with `high` the higher: baselines take the higher, so that a tie never
+    favours the Toro image they are compared with. (bench/fs uses it too.)"""
+    out = []
+    for c in sorted({x["c"] for cells in rounds for x in cells}):
+        runs = [x for cells in rounds for x in cells if x["c"] == c]
+        ranked = sorted([x for x in runs if x.get("rps")] or runs, key=lambda x: x.get("rps") or 0)
+        m = dict(ranked[len(ranked) // 2 if high else (len(ranked) - 1) // 2])  # a real run, not an average
+        for key in ("failed", "non2xx", "stalled", "errors"):
+            if key in m:
+                m[key] = sum(x.get(key, 0) for x in runs)
+        if "max_ms" in m:
+            m["max_ms"] = max(x.get("max_ms", 0) for x in runs)
+        m["rounds_rps"] = [x.get("rps") for x in runs]
+        out.append(m)
+    return out
+
+
+def merge_load_rounds(first, later, high):
+    """measure_load's results of a target over --rounds (`first` the whole first one, `later` the
+    load of the others) as one, in place: ab and wrk by median_cells; died if any round died."""
+    rounds = [first] + later
+    for tool in ("ab", "wrk"):
+        first[tool] = median_cells([r.get(tool, []) for r in rounds], high)
+    if any(r.get("died") for r in rounds):
+        first["died"] = True
+    first["rounds"] = len(rounds)
+
+
 def measure_idle(target, seconds):
     time.sleep(1.0)
     c0, t0 = target.cpu_seconds(), time.monotonic()
@@ -914,6 +948,12 @@ def report(res, meta, args):
     row(" kicks/req", [fmt(per_request(n, "virtio_queue_notify"), "{:.1f}") for n in names])
     row(" virtio notifies/req", [fmt(per_request(n, "virtio_notify"), "{:.1f}") for n in names])
     lines.append("")
+    spread = [(n, tool, x) for n in names for tool in ("ab", "wrk") for x in res[n].get(tool, [])
+              if len(x.get("rounds_rps", [])) > 1 and x["c"] in (10, 100)]
+    if spread:
+        lines.append("Every round's req/s at 10 and 100 connections, in the order run (the table shows the median):")
+        lines += [f"  {n:13} {tool:3} c={x['c']}: " + " ".join(fmt(v) for v in x["rounds_rps"]) for n, tool, x in spread]
+        lines.append("")
 
     # Goals: Toro (a) on each card against nginx-host, in this run.
     goals = []
@@ -1049,6 +1089,9 @@ def main():
     p.add_argument("--two-core-machine", default="q35", choices=["pc", "q35"])
     p.add_argument("--nginx-workers", type=int, default=1)
     p.add_argument("--boots", type=int, default=5, help="boots of Toro for the median first-200 time")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="ab and wrk runs of every target, taken in turn after the first pass (which also measures "
+                        "boots, idle, CPU and exits): each cell is the median run, failures of all rounds added up")
     p.add_argument("--idle-seconds", type=float, default=5.0)
     p.add_argument("--no-mem-bisect", action="store_true")
     p.add_argument("--no-exits", action="store_true", help="skip the traced boot that counts exits per request")
@@ -1094,7 +1137,7 @@ def main():
 
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     meta = {"started": started, "command": " ".join(sys.argv),
-            "args": {k: getattr(args, k) for k in ("n", "ab_conc", "wrk_conc", "wrk_duration", "ab_timeout")}, "load_before": os.getloadavg(),
+            "args": {k: getattr(args, k) for k in ("n", "ab_conc", "wrk_conc", "wrk_duration", "ab_timeout", "rounds")}, "load_before": os.getloadavg(),
             "host": os.uname().release, "cpus": os.cpu_count()}
     meta["tree"] = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
                                   text=True).stdout.strip()
@@ -1177,6 +1220,24 @@ def main():
                 log(f"  exits per request (ab -n 1000 -c 1, traced): {fmt(e.get('exits'), '{:.1f}')}; "
                     + ", ".join(f"{k} {v:.2f}" for k, v in sorted(e.items()) if k not in ("exits", "requests")))
 
+        later = {}
+        for k in range(1, args.rounds):
+            for t in targets:
+                if "not_measured" in res.get(t.name, {}):
+                    continue
+                log(f"== {t.name}, round {k + 1} of {args.rounds}")
+                one = {}
+                try:
+                    if t.start(timeout=120 if isinstance(t, LinuxGuest) else 30):
+                        measure_load(t, args, one)
+                    else:
+                        log(f"  did not answer HTTP (see {t.name}.log)")
+                finally:
+                    t.stop()
+                later.setdefault(t.name, []).append(one.get(t.name, {}))
+        for name, rounds in later.items():
+            merge_load_rounds(res[name], rounds, high=not name.startswith("toro"))
+
         if "toro" in only and not args.no_mem_bisect:
             log("== smallest -m that serves (toro-e1000)")
             m, tried = smallest_mem(elf, outdir, args.verbose)
@@ -1194,7 +1255,10 @@ def main():
               f"running at the start; QEMU backlog shim: {meta.get('backlog_shim', 'none')}\nab -n {args.n} -s {args.ab_timeout} -r; wrk -t 1 -d {args.wrk_duration}s "
               f"--latency -H 'Connection: close' --timeout 5s\nab fail/stall = failed + non-2xx / requests not completed because "
               f"ab stopped after one went unanswered {args.ab_timeout} s (ab -s); wrk errors = socket errors (incl. "
-              f"5 s timeouts) + non-2xx; a wrk answer slower than {STALL_MS / 1000:.0f} s counts as stalled in the goals")
+              f"5 s timeouts) + non-2xx; a wrk answer slower than {STALL_MS / 1000:.0f} s counts as stalled in the goals" +
+              (f"\nab and wrk: {args.rounds} rounds, the targets in turn; each cell is the median run of those that "
+               f"answered (of two middle ones, Toro the lower, the baselines the higher), failures of all rounds "
+               f"added up" if args.rounds > 1 else ""))
     text = header + "\n\n" + table + ("\n" + "\n".join(notes) if notes else "") + "\n"
     print(text)
     with open(os.path.join(outdir, "table.txt"), "w") as f:
