@@ -534,7 +534,7 @@ def report(res, meta, args):
         r = res.get("toro-fs", {}).get(name, {})
         for a in r.get("ab", []):
             seen += 1
-            if a["failed"] or a["non2xx"] or a["stalled"]:
+            if a["failed"] or a["non2xx"] or a["stalled"] or a.get("rounds_without_answer"):
                 bad.append(f"{FILES[name][0]} ab c={a['c']}: {a['failed']} failed, {a['non2xx']} non-2xx, "
                            f"{a['stalled']} stalled")
         for w in r.get("wrk", []):
@@ -542,11 +542,13 @@ def report(res, meta, args):
             # run (c answers in flight at rps answers a second: c / rps each). 100 connections
             # sharing ~45 MB/s take ~2.3 s per 1 MiB answer however fair the server is.
             fair_ms = w["c"] / w["rps"] * 1000 if w.get("rps") else 0
-            if w["errors"] or w["non2xx"] or w.get("max_ms", 0) >= max(http.STALL_MS, 3 * fair_ms) or not w.get("rps"):
+            if w["errors"] or w["non2xx"] or w.get("max_ms", 0) >= max(http.STALL_MS, 3 * fair_ms) or not w.get("rps") \
+                    or w.get("rounds_without_answer"):
                 bad.append(f"{FILES[name][0]} wrk c={w['c']}: {w['errors']} errors, {w['non2xx']} non-2xx, "
                            f"max {http.fmt(w.get('max_ms'))} ms")
     if "died" in res.get("toro-fs", {}):
         bad.append(f"the VM ended {res['toro-fs']['died']}")
+    bad += [f"a round not measured: {why}" for why in res.get("toro-fs", {}).get("rounds_not_measured", [])]
     complete = seen == len(args.ab_conc) + len(args.big_ab_conc)
     goals.append(("NOT MEASURED" if not seen else "MET    " if not bad and complete else "NOT MET") +
                  f" toro-fs: no failed or stalled request up to c={max(args.ab_conc + args.big_ab_conc)}: " +

@@ -734,14 +734,21 @@ def median_cells(rounds, high=False):
         if "max_ms" in m:
             m["max_ms"] = max(x.get("max_ms", 0) for x in runs)
         m["rounds_rps"] = [x.get("rps") for x in runs]
+        silent = sum(1 for x in runs if not x.get("rps"))
+        if silent:
+            m["rounds_without_answer"] = silent  # the goals count them as failures
         out.append(m)
     return out
 
 
 def merge_load_rounds(first, later, high):
     """measure_load's results of a target over --rounds (`first` the whole first one, `later` the
-    load of the others) as one, in place: ab and wrk by median_cells; died if any round died."""
+    load of the others) as one, in place: ab and wrk by median_cells; died if any round died; a
+    round whose boot did not answer is counted in "rounds_not_answering"."""
     rounds = [first] + later
+    silent = sum(1 for r in later if r.get("not_answering"))
+    if silent:
+        first["rounds_not_answering"] = silent
     for tool in ("ab", "wrk"):
         first[tool] = median_cells([r.get(tool, []) for r in rounds], high)
     if any(r.get("died") for r in rounds):
@@ -985,6 +992,11 @@ def report(res, meta, args):
         missing = [c for c in args.ab_conc if ab_at(res, n, c) is None]
         if missing:
             bad.append(f"not run at c={missing}")
+        for tool in ("ab", "wrk"):
+            bad += [f"{tool} c={x['c']}: no answer at all in {x['rounds_without_answer']} round(s)"
+                    for x in res[n].get(tool, []) if x.get("rounds_without_answer")]
+        if res[n].get("rounds_not_answering"):
+            bad.append(f"{res[n]['rounds_not_answering']} round(s) in which it did not answer after boot")
         goal(f"{n} no failed or stalled request up to c={max(args.ab_conc)}", not bad, "; ".join(bad) or "none")
         w = wrk_at(res, n, 100)
         if w and w.get("p99_ms") is not None:
@@ -1232,6 +1244,7 @@ def main():
                         measure_load(t, args, one)
                     else:
                         log(f"  did not answer HTTP (see {t.name}.log)")
+                        one[t.name] = {"not_answering": True}
                 finally:
                     t.stop()
                 later.setdefault(t.name, []).append(one.get(t.name, {}))

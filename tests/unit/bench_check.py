@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""What the benchmarks' verdicts rest on, in bench/http/run.py (bench/fs uses the same):
+
+- the count of exits per request (count_trace) from QEMU trace lines: every guest MMIO or
+  I/O-port access, every interrupt delivered and every virtqueue kick count once, a device's own
+  write (an MSI, cpu -1) not at all. A kick QEMU took through an ioeventfd is traced only as
+  virtio_queue_notify; one it took through the memory ops (ioeventfd=off) as a write to the
+  device's region and then virtio_queue_notify: both are one exit.
+- the median of --rounds (median_cells): a real run, not an average; a round without an answer
+  left out of the median but counted; failures added up; of two middle runs the lower for Toro,
+  the higher for a baseline.
+
+Usage: bench_check.py SOURCE_ROOT"""
+import importlib.util
+import os
+import sys
+
+MSI = "memory_region_ops_write cpu -1 mr 0x1 addr 0xfee00000 value 0x0 size 4 name 'apic-msi'"
+IRQ = "apic_deliver_irq dest 0 dest_mode 0 delivery_mode 0 vector 0 trigger_mode 0"
+EOI = "memory_region_ops_write cpu 0 mr 0x1 addr 0xfee000b0 value 0x0 size 4 name 'apic-msi'"
+NOTIFY = "virtio_notify vdev 0x2 vq 0x3"
+KICK = "virtio_queue_notify vdev 0x2 n 1 vq 0x4"
+KICK_WRITE = "memory_region_ops_write cpu 0 mr 0x5 addr 0xc030 value 0x1 size 2 name 'virtio-pci'"
+ISR_READ = "memory_region_ops_read cpu 0 mr 0x5 addr 0xc033 value 0x1 size 1 name 'virtio-pci'"
+
+
+def main():
+    root = sys.argv[1]
+    spec = importlib.util.spec_from_file_location("bench_http", os.path.join(root, "bench", "http", "run.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cases = [
+        ("an interrupt (the MSI write is the device's) and its EOI", [MSI, IRQ, NOTIFY, EOI], 2),
+        ("a kick through an ioeventfd", [KICK], 1),
+        ("a kick through the memory ops (ioeventfd=off)", [KICK_WRITE, KICK], 1),
+        ("a kick through an ioeventfd after an EOI", [EOI, KICK], 2),
+        ("an ISR read, then a kick through an ioeventfd", [ISR_READ, KICK], 2),
+        ("two kicks, the second through an ioeventfd", [KICK_WRITE, KICK, KICK], 2),
+        ("a timestamped line (-trace with the pid@time prefix)", ["1234@1.5:" + KICK], 1),
+    ]
+    failed = 0
+    for what, lines, want in cases:
+        got = bench.count_trace(lines).get("exits", 0)
+        ok = got == want
+        failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: {got} exits (want {want})")
+
+    def cell(rps, **more):
+        return dict({"c": 10, "rps": rps, "failed": 0, "stalled": 0}, **more)
+    medians = [
+        ("three rounds: the middle run", [[cell(10)], [cell(30)], [cell(20)]], False, {"rps": 20}),
+        ("a round without an answer: left out, counted", [[cell(10)], [cell(0, stalled=5)], [cell(30)]], False,
+         {"rps": 10, "stalled": 5, "rounds_without_answer": 1}),
+        ("two middle runs, Toro: the lower", [[cell(10)], [cell(30)]], False, {"rps": 10}),
+        ("two middle runs, a baseline: the higher", [[cell(10)], [cell(30)]], True, {"rps": 30}),
+        ("failures of every round added up", [[cell(10, failed=1)], [cell(20, failed=2)], [cell(30)]], False,
+         {"rps": 20, "failed": 3}),
+        ("wrk's slowest answer: the largest of all rounds", [[cell(10, max_ms=5)], [cell(20, max_ms=900)],
+                                                             [cell(30, max_ms=7)]], False, {"rps": 20, "max_ms": 900}),
+    ]
+    for what, rounds, high, want in medians:
+        got = bench.median_cells(rounds, high)
+        ok = len(got) == 1 and all(got[0].get(k) == v for k, v in want.items()) and \
+            ("rounds_without_answer" in want or "rounds_without_answer" not in got[0])
+        failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: {got}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
