@@ -2,7 +2,7 @@
 """bench/fs: disks and files (issue #12), StaticWebServer against nginx on the host and a Linux
 guest serving the same files, in one run.
 
-  python3 bench/fs/run.py [--build-dir build] [--quick] [--only toro,hello,nginx,linux,disk,mem]
+  python3 bench/fs/run.py [--build-dir build] [--quick] [--only toro,hello,nginx,linux,disk,mem] [--rounds N]
 
 The site: a folder generated here (small.html 4 KiB, big.html 1 MiB, disk.bin 64 MiB, fixed
 pseudo-random contents) made into one partitioned FAT image by tools/diskimage.py. Every VM:
@@ -425,6 +425,11 @@ def cell(res, target, name, tool, c):
     return next((x for x in res.get(target, {}).get(name, {}).get(tool, []) if x["c"] == c), None)
 
 
+def silent_rounds(x):
+    n = x.get("rounds_without_answer")
+    return f", no answer at all in {n} round(s)" if n else ""
+
+
 def report(res, meta, args):
     names = [n for n in ["toro-fs", "nginx-host", "linux-fs", "toro-hello"] if n in res]
     lines = []
@@ -536,7 +541,7 @@ def report(res, meta, args):
             seen += 1
             if a["failed"] or a["non2xx"] or a["stalled"] or a.get("rounds_without_answer"):
                 bad.append(f"{FILES[name][0]} ab c={a['c']}: {a['failed']} failed, {a['non2xx']} non-2xx, "
-                           f"{a['stalled']} stalled")
+                           f"{a['stalled']} stalled" + silent_rounds(a))
         for w in r.get("wrk", []):
             # Stalled: slower than a second, and than three times an answer's fair share of the
             # run (c answers in flight at rps answers a second: c / rps each). 100 connections
@@ -545,7 +550,7 @@ def report(res, meta, args):
             if w["errors"] or w["non2xx"] or w.get("max_ms", 0) >= max(http.STALL_MS, 3 * fair_ms) or not w.get("rps") \
                     or w.get("rounds_without_answer"):
                 bad.append(f"{FILES[name][0]} wrk c={w['c']}: {w['errors']} errors, {w['non2xx']} non-2xx, "
-                           f"max {http.fmt(w.get('max_ms'))} ms")
+                           f"max {http.fmt(w.get('max_ms'))} ms" + silent_rounds(w))
     if "died" in res.get("toro-fs", {}):
         bad.append(f"the VM ended {res['toro-fs']['died']}")
     bad += [f"a round not measured: {why}" for why in res.get("toro-fs", {}).get("rounds_not_measured", [])]
@@ -582,7 +587,7 @@ def main():
     p.add_argument("--wrk-conc", default="1,10,100")
     p.add_argument("--wrk-duration", type=int, default=5)
     p.add_argument("--sequential", type=int, default=200, help="requests one at a time per diagnostic path")
-    p.add_argument("--rounds", type=int, default=1,
+    p.add_argument("--rounds", type=http.positive, default=1,
                    help="HTTP runs of every target, taken in turn (toro, nginx, linux, hello, toro, ...): each "
                         "cell is the run with the median req/s, failures of all runs added up (a busy machine "
                         "moves one run by a third; taking the targets in turn lets each see the same drift)")
@@ -594,7 +599,8 @@ def main():
     p.add_argument("--disk-timeout", type=int, default=600, help="seconds for each in-guest disk run")
     p.add_argument("--backlog-shim", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--quick", action="store_true", help="-n 200, --n-big 50, ab c=1,10,100, wrk 1 s, no -m bisection")
-    p.add_argument("--report", metavar="RESULTS_JSON", help="print the table of a saved run, measure nothing")
+    p.add_argument("--report", metavar="RESULTS_JSON", help="print the table of a saved run (merging its rounds "
+                                                             "again), measure nothing; without the run's header")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
     if args.quick:

@@ -275,7 +275,7 @@ LOADGEN = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*?)\) s
 
 def tcp_segments(pcap):
     """The IPv4 TCP segments of a pcap file (Ethernet frames, as QEMU's filter-dump writes them),
-    in order: dicts with sport, dport, flags (the TCP flag byte: FIN 0x01, SYN 0x02, RST 0x04,
+    in order: dicts with sport, dport, seq, flags (the TCP flag byte: FIN 0x01, SYN 0x02, RST 0x04,
     PSH 0x08, ACK 0x10) and payload."""
     import struct
     with open(pcap, "rb") as f:
@@ -295,9 +295,9 @@ def tcp_segments(pcap):
         tcp = frame[14 + ihl:14 + total]
         if len(tcp) < 20:
             continue
-        sport, dport = struct.unpack(">HH", tcp[:4])
+        sport, dport, seq = struct.unpack(">HHI", tcp[:8])
         doff = (tcp[12] >> 4) * 4
-        out.append({"sport": sport, "dport": dport, "flags": tcp[13], "payload": bytes(tcp[doff:])})
+        out.append({"sport": sport, "dport": dport, "seq": seq, "flags": tcp[13], "payload": bytes(tcp[doff:])})
     return out
 
 
