@@ -127,6 +127,7 @@ uint32_t CoreHeap::refill(uint32_t c) {
         b->next = cache_[c];
         cache_[c] = b;  // the key stays: cached blocks carry it too
         ++cached_[c];
+        cached_bytes_ += kClassSize.bytes[c];
         ++got;
       }
       if (s.used == kSlabs[c].blocks) unlink_partial(a, c, slab);
@@ -142,6 +143,7 @@ void CoreHeap::uncache_one(uint32_t c) {
   FreeBlock* b = cache_[c];
   cache_[c] = b->next;
   --cached_[c];
+  cached_bytes_ -= kClassSize.bytes[c];
   const uint64_t address = reinterpret_cast<uintptr_t>(b);
   for (uint32_t i = 0; i < arena_count_; ++i) {
     if (address - views_[i].base < views_[i].size) {
@@ -302,6 +304,7 @@ bool CoreHeap::free_slow(uint32_t arena, void* ptr) {
       b->next = cache_[c];
       b->key = key_;
       cache_[c] = b;
+      cached_bytes_ += kClassSize.bytes[c];
       if (++cached_[c] > cache_limit(c)) flush(c);
       return true;
     }
@@ -353,12 +356,6 @@ size_t CoreHeap::usable_size(uint32_t arena, uint64_t address) const {
   if (pi.kind == PageKind::kLarge) return size_t(pa.info(pi.start).pages) * kPageSize;
   if (pi.kind == PageKind::kSlab) return class_size(pi.size_class);
   return 0;
-}
-
-uint64_t CoreHeap::cached_bytes() const {
-  uint64_t bytes = 0;
-  for (uint32_t c = 0; c < kClassCount; ++c) bytes += uint64_t(cached_[c]) * class_size(c);
-  return bytes;
 }
 
 uint64_t CoreHeap::free_page_bytes() const {

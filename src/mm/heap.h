@@ -74,6 +74,15 @@ struct SmallClassTable {
 };
 inline constexpr SmallClassTable kSmallClass{};
 
+// class_size() by table: one load where the fast paths keep CoreHeap::cached_bytes_.
+struct ClassSizeTable {
+  uint32_t bytes[kClassCount];
+  constexpr ClassSizeTable() : bytes() {
+    for (uint32_t c = 0; c < kClassCount; ++c) bytes[c] = uint32_t(class_size(c));
+  }
+};
+inline constexpr ClassSizeTable kClassSize{};
+
 // Division by a size class without a divide instruction: (offset * magic) >> 40 is exact for
 // offsets below 2^20 (a slab is at most 288 KiB) and classes of at least 16 bytes.
 constexpr uint64_t class_magic(uint32_t c) { return ((uint64_t(1) << 40) + class_size(c) - 1) / class_size(c); }
@@ -88,6 +97,7 @@ class alignas(64) CoreHeap {
     if (b == nullptr) return refill_and_allocate(c);
     cache_[c] = b->next;
     --cached_[c];
+    cached_bytes_ -= kClassSize.bytes[c];
     b->key = 0;
     return b;
   }
@@ -109,6 +119,7 @@ class alignas(64) CoreHeap {
       b->next = cache_[c];
       b->key = key_;
       cache_[c] = b;
+      cached_bytes_ += kClassSize.bytes[c];
       if (++cached_[c] > cache_limit(c)) flush(c);
       return true;
     }
@@ -167,7 +178,7 @@ class alignas(64) CoreHeap {
   void unlink_partial(Arena& a, uint32_t c, uint32_t slab);
   bool report(HeapError e, void* ptr);
   bool in_cache(uint32_t c, const void* ptr) const;
-  uint64_t cached_bytes() const;
+  uint64_t cached_bytes() const { return cached_bytes_; }
   uint64_t free_page_bytes() const;
   uint64_t largest_free() const;
   void publish();
@@ -175,6 +186,9 @@ class alignas(64) CoreHeap {
   // Hot: the caches and the arena views (owner only).
   FreeBlock* cache_[kClassCount] = {};
   uint32_t cached_[kClassCount] = {};
+  // The bytes of all cached blocks, kept with cached_ (publish() needs it at every slow path, and
+  // the sum over the classes was most of a request's allocator instructions).
+  uint64_t cached_bytes_ = 0;
   uint64_t key_;
   uint32_t arena_count_ = 0;
   ArenaView views_[kMaxArenasPerCore] = {};
