@@ -92,6 +92,7 @@ klib::Status Vfs::unmount(bool force) {
   }
   lru_head_ = lru_tail_ = nullptr;
   unreferenced_ = cached_ = 0;
+  for (CachedName& n : names_) n.ino = 0;
   fs_->unmount();
   fs_ = nullptr;
   type_ = nullptr;
@@ -166,9 +167,18 @@ void Vfs::put_inode(Inode* inode) {
   }
 }
 
-Vfs::Stats Vfs::stats() const { return {cached_, cached_ - unreferenced_}; }
+Vfs::Stats Vfs::stats() const { return {cached_, cached_ - unreferenced_, name_hits_, name_misses_}; }
 
 // --------------------------------------------------------------------------- paths
+
+// The name cache's slot for `name` in directory `dir` (FNV-1a over both), or nullptr for a name
+// too long to keep.
+Vfs::CachedName* Vfs::name_slot(uint64_t dir, const char* name, size_t length) {
+  if (length > kCachedName) return nullptr;
+  uint64_t h = 0xcbf29ce484222325ull ^ dir;
+  for (size_t i = 0; i < length; ++i) h = (h ^ uint8_t(name[i])) * 0x100000001b3ull;
+  return &names_[(h ^ (h >> 32)) % kNameSlots];
+}
 
 klib::Result<Inode*> Vfs::walk(const char* path, size_t length, Inode** parent, const char** name,
                                size_t* name_length) {
@@ -204,12 +214,24 @@ klib::Result<Inode*> Vfs::walk(const char* path, size_t length, Inode** parent, 
     if (n == 2 && path[pos] == '.' && path[pos + 1] == '.' && dir->ino == fs_->root_ino()) {
       child_ino = dir->ino;  // the root's parent is the root (FAT's root has no "..")
     } else {
-      klib::Result<uint64_t> child = fs_->lookup(*dir, path + pos, n);
-      if (!child) {
-        put_inode(dir);
-        return child.error();
+      CachedName* cached = name_slot(dir->ino, path + pos, n);
+      if (cached != nullptr && cached->ino != 0 && cached->dir == dir->ino && cached->length == n &&
+          memcmp(cached->name, path + pos, n) == 0) {
+        child_ino = cached->ino;
+        ++name_hits_;
+      } else {
+        klib::Result<uint64_t> child = fs_->lookup(*dir, path + pos, n);
+        if (!child) {
+          put_inode(dir);
+          return child.error();
+        }
+        child_ino = child.value();
+        ++name_misses_;
+        if (cached != nullptr && child_ino != 0) {
+          *cached = {dir->ino, child_ino, uint8_t(n), {}};
+          memcpy(cached->name, path + pos, n);
+        }
       }
-      child_ino = child.value();
     }
     klib::Result<Inode*> next_inode = get_inode(child_ino);
     put_inode(dir);

@@ -74,6 +74,7 @@ class Vfs {
 
   struct Stats {
     size_t cached_inodes, referenced_inodes;
+    uint64_t name_hits, name_misses;  // path components found in the name cache, or looked up
   };
   Stats stats() const;
 
@@ -113,6 +114,23 @@ class Vfs {
   Inode* lru_tail_ = nullptr;
   size_t unreferenced_ = 0;
   size_t cached_ = 0;
+  // Names: the components that lookup() found, as (directory inode, name) -> inode, direct-mapped
+  // by a hash of both. StaticWebServer stats and opens the file of every request, and FAT's
+  // directory scan (long names assembled and compared without case, the short name beside)
+  // was a tenth of its instructions per request. Only found names are kept: no filesystem call
+  // removes or renames an entry, so a found name stays right for the mount; a name not found
+  // may be created next, and is looked up every time. Names longer than kCachedName are not
+  // kept. Emptied by unmount (a new volume reuses inode numbers).
+  static constexpr size_t kNameSlots = 64;
+  static constexpr size_t kCachedName = 40;
+  struct CachedName {
+    uint64_t dir, ino;  // ino 0: an empty slot
+    uint8_t length;
+    char name[kCachedName];
+  };
+  CachedName* name_slot(uint64_t dir, const char* name, size_t length);
+  CachedName names_[kNameSlots] = {};
+  uint64_t name_hits_ = 0, name_misses_ = 0;
   Slot* slots_ = nullptr;
   size_t slot_capacity_ = 0;
   size_t open_count_ = 0;

@@ -170,4 +170,69 @@ TEST_F(VfsTest, AHandleOfAnEarlierMountIsNotValidAfterARemount) {
   EXPECT_TRUE(vfs.close(fresh));
 }
 
+TEST_F(VfsTest, FoundNamesAreLookedUpOnceAndOthersEveryTime) {
+  fs::Inode st;
+  ASSERT_TRUE(vfs.stat("/dir/file", &st));
+  const uint64_t ino = st.ino;
+  const int lookups = ram.lookups;
+  // The same components again, however the path spells its slashes: from the name cache.
+  ASSERT_TRUE(vfs.stat("/dir/file", &st));
+  ASSERT_TRUE(vfs.stat("//dir//file", &st));
+  Handle h = vfs.open("/dir/file", fs::kReadOnly).value();
+  EXPECT_TRUE(vfs.close(h));
+  EXPECT_EQ(ram.lookups, lookups);
+  EXPECT_EQ(st.ino, ino);
+  EXPECT_GE(vfs.stats().name_hits, 6u);
+  // A name that was not found is asked again, so a file created meanwhile is seen.
+  EXPECT_EQ(vfs.stat("/dir/later", &st).error(), klib::Error::kNotFound);
+  EXPECT_EQ(vfs.stat("/dir/later", &st).error(), klib::Error::kNotFound);
+  EXPECT_EQ(ram.lookups, lookups + 2);
+  Handle c = vfs.create("/dir/later").value();
+  EXPECT_TRUE(vfs.close(c));
+  ASSERT_TRUE(vfs.stat("/dir/later", &st));
+  EXPECT_EQ(st.mode, fs::kInodeReg);
+  // Names too long to keep still resolve, by lookup each time.
+  const std::string longname = "/dir/" + std::string(60, 'n');
+  ram.create_path(longname, fs::kInodeReg, "x");
+  const int before = ram.lookups;
+  ASSERT_TRUE(vfs.stat(longname.c_str(), &st));
+  ASSERT_TRUE(vfs.stat(longname.c_str(), &st));
+  EXPECT_EQ(ram.lookups, before + 2);  // "dir" from the cache, the long name looked up twice
+  // Many names in one directory share 64 slots: every one still resolves to its own inode.
+  for (int i = 0; i < 300; ++i) ram.create_path("/dir/g" + std::to_string(i), fs::kInodeReg, std::string(i, 'x'));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(vfs.stat(("/dir/g" + std::to_string(i)).c_str(), &st));
+      ASSERT_EQ(st.size, uint64_t(i));
+    }
+  }
+  // One name in many directories (more than the slots, so some share one): each its own file.
+  for (int i = 0; i < 100; ++i) {
+    ram.create_path("/d" + std::to_string(i), fs::kInodeDir);
+    ram.create_path("/d" + std::to_string(i) + "/index.html", fs::kInodeReg, std::string(i, 'y'));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(vfs.stat(("/d" + std::to_string(i) + "/index.html").c_str(), &st));
+      ASSERT_EQ(st.size, uint64_t(i));
+    }
+  }
+}
+
+TEST_F(VfsTest, TheNameCacheIsEmptiedByUnmount) {
+  fs::Inode st;
+  ASSERT_TRUE(vfs.stat("/dir/file", &st));
+  ASSERT_TRUE(vfs.unmount(true));
+  // The next volume has other inodes behind the same names.
+  ram.nodes.clear();
+  ram.nodes[1] = {fs::kInodeDir, "", {}};
+  ram.next_ino = 50;
+  ram.create_path("/dir", fs::kInodeDir);
+  ram.create_path("/dir/file", fs::kInodeReg, "another volume");
+  ASSERT_TRUE(vfs.mount(kRamType, disk, {}));
+  ASSERT_TRUE(vfs.stat("/dir/file", &st));
+  EXPECT_EQ(st.size, 14u);
+  EXPECT_EQ(st.ino, 51u);
+}
+
 }  // namespace
