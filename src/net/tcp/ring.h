@@ -2,7 +2,7 @@
 //
 //   net::tcp::BufferPool pool{allocate, release, ctx};
 //   net::tcp::Ring r;  r.init(&pool, 16384);   // may hold up to 16 KiB; no memory yet
-//   r.write(data, n);  r.copy_out(offset, out, m);  r.consume(k);  r.read(out, m);
+//   r.write(data, n);  r.copy_out(offset, out, m);  r.contiguous(offset, m);  r.consume(k);  r.read(out, m);
 //   r.release_if_empty();                      // drained: the memory goes back to the pool
 //
 // The ring has a limit (what the connection promised: the receive window, the send buffer)
@@ -109,6 +109,13 @@ class Ring {
     memcpy(out, mem_ + start, first);
     memcpy(out + first, mem_, n - first);
     return n;
+  }
+  // The n bytes starting `offset` bytes after the head as one pointer into the ring (valid until
+  // the ring is next changed), or nullptr when they wrap around its end or are not all there.
+  const uint8_t* contiguous(uint32_t offset, uint32_t n) const {
+    if (n == 0 || offset >= size_ || n > size_ - offset) return nullptr;
+    const uint32_t start = (head_ + offset) % cap_;
+    return n <= cap_ - start ? mem_ + start : nullptr;
   }
   void consume(uint32_t n) {
     if (n > size_) n = size_;

@@ -520,6 +520,24 @@ TEST(TcpConnection, ResetForAStraySegment) {
   EXPECT_FALSE(reset_for(in, &out));
 }
 
+// The send buffer is a ring: a segment whose bytes wrap around its end is gathered, the others
+// leave straight from it; the peer sees one stream either way.
+TEST(TcpConnection, DataThatWrapsAroundTheSendRingLeavesInOrder) {
+  Peer p;
+  p.handshake();
+  std::string a(3000, ' '), b(2500, ' ');
+  for (size_t i = 0; i < a.size(); ++i) a[i] = char('a' + i % 26);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = char('A' + i % 23);
+  EXPECT_EQ(p.send(a), 3000u);
+  EXPECT_EQ(p.pool.bytes, 4096);
+  p.acked_upto += 2000;
+  p.deliver(kAck);
+  EXPECT_EQ(p.send(b), 2500u);  // from ring offset 3000 on: past the end at 4096, and wrapped
+  EXPECT_EQ(p.pool.bytes, 4096);
+  EXPECT_EQ(p.sent_data(), a + b);
+  for (const Sent& e : p.out) EXPECT_LE(e.data.size(), 1460u);
+}
+
 // Memory follows use (issue #10): no buffer memory until data arrives or is queued, the
 // receive buffer grows with what is unread and goes back once it is read, the send buffer
 // goes back once everything is acknowledged.
