@@ -74,7 +74,7 @@ class Vfs {
 
   struct Stats {
     size_t cached_inodes, referenced_inodes;
-    uint64_t name_hits, name_misses;  // path components found in the name cache, or looked up
+    uint64_t name_hits, name_misses;  // path components found in the name cache, or found by lookup()
   };
   Stats stats() const;
 
@@ -120,7 +120,10 @@ class Vfs {
   // was a tenth of its instructions per request. Only found names are kept: no filesystem call
   // removes or renames an entry, so a found name stays right for the mount; a name not found
   // may be created next, and is looked up every time. Names longer than kCachedName are not
-  // kept. Emptied by unmount (a new volume reuses inode numbers).
+  // kept. Emptied by unmount (a new volume reuses inode numbers). Known exception (FAT, not
+  // fixed yet): a new file's short alias (NAME~1.EXT) is checked against short names only, so it
+  // can equal an older file's long name; in deleted slots before that file, FAT's lookup then
+  // finds the new one first while this cache keeps the old one until unmount.
   static constexpr size_t kNameSlots = 64;
   static constexpr size_t kCachedName = 40;
   struct CachedName {
