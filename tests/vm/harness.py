@@ -270,7 +270,7 @@ def http_get(host, port, path, timeout, trickle=False):
 
 
 LOADGEN = re.compile(r"loadgen: requests (\d+) ok (\d+) failed (\d+) \((.*?)\) seconds ([\d.]+) rps (\d+) "
-                     r"longest_ms ([\d.]+) max_gap_ms ([\d.]+)")
+                     r"longest_ms ([\d.]+) max_gap_ms ([\d.]+) .*? loaded_gap_ms ([\d.]+) in_flight_in_max_gap (\d+)")
 
 
 def tcp_segments(pcap):
@@ -303,8 +303,9 @@ def tcp_segments(pcap):
 
 def run_loadgen(loadgen, port, requests, concurrency, timeout=600):
     """tests/vm/loadgen against 127.0.0.1:port, every answer compared with HELLO: a dict of its
-    numbers (requests, ok, failed, kinds, seconds, rps, longest_ms, max_gap_ms), None if it
-    printed none, and what it printed."""
+    numbers (requests, ok, failed, kinds, seconds, rps, longest_ms, max_gap_ms, loaded_gap_ms:
+    the longest gap while every slot was busy, gap_in_flight: requests waiting across the longest
+    gap), None if it printed none, and what it printed."""
     with tempfile.NamedTemporaryFile() as expect:
         expect.write(HELLO)
         expect.flush()
@@ -315,7 +316,8 @@ def run_loadgen(loadgen, port, requests, concurrency, timeout=600):
     if m is None:
         return None, text
     return {"requests": int(m[1]), "ok": int(m[2]), "failed": int(m[3]), "kinds": m[4], "seconds": float(m[5]),
-            "rps": int(m[6]), "longest_ms": float(m[7]), "max_gap_ms": float(m[8])}, text
+            "rps": int(m[6]), "longest_ms": float(m[7]), "max_gap_ms": float(m[8]),
+            "loaded_gap_ms": float(m[9]), "gap_in_flight": int(m[10])}, text
 
 
 # -------------------------------------------------------------------------------------------

@@ -6,8 +6,15 @@
 //   loadgen HOST PORT REQUESTS CONCURRENCY TIMEOUT_MS EXPECT_FILE
 //
 // Prints one line: requests, ok, failed (by kind), seconds, requests/s, the slowest request, the
-// longest time without an answer (from the start, or from an answer) and when it began, and the
-// time to the first answer, in ms. Exit status 0 if it ran (judging is the caller's).
+// longest time without an answer (from the start, or from an answer) and when it began, the time
+// to the first answer, in ms; then the longest time without an answer while the load was full
+// (requests still waiting to start, so every slot busy) and how many requests were in flight
+// during the longest gap. Exit status 0 if it ran (judging is the caller's).
+//
+// Why both gaps: once the last request has started, the slots drain, and the run's tail can be
+// a few requests the server deliberately refused (a SYN dropped when it is out of memory, which
+// the client's TCP or QEMU's slirp sends again 1-3 s later). A gap there is that retry timer,
+// not a stalled server; a gap while all CONCURRENCY requests are waiting is the server's.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,8 +66,10 @@ int main(int argc, char** argv) {
   struct Conn* conns = calloc((size_t)concurrency, sizeof *conns);
   const int ep = epoll_create1(0);
   long started = 0, done = 0, ok = 0, failed[kKinds] = {0};
-  uint64_t longest = 0, max_gap = 0, max_gap_at = 0, first_answer = 0;
+  uint64_t longest = 0, max_gap = 0, max_gap_at = 0, first_answer = 0, loaded_gap = 0;
+  long gap_in_flight = 0, in_flight_after_answer = 0;
   const uint64_t begin = now_us();
+  uint64_t load_full_until = 0;  // when the last request started (0: not yet)
   uint64_t last_answer = begin;
 
   for (int i = 0; i < concurrency; ++i) conns[i].fd = -1;
@@ -88,6 +97,7 @@ int main(int argc, char** argv) {
       struct epoll_event e = {.events = EPOLLOUT | EPOLLIN, .data.u32 = (uint32_t)i};
       epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
     }
+    if (started == total && load_full_until == 0) load_full_until = now_us();
     if (done == total) break;
     struct epoll_event events[256];
     const int n = epoll_wait(ep, events, 256, 10);
@@ -139,8 +149,12 @@ int main(int argc, char** argv) {
         if (t - last_answer > max_gap) {
           max_gap = t - last_answer;
           max_gap_at = last_answer - begin;
+          gap_in_flight = started - done;
         }
+        const uint64_t full_end = load_full_until != 0 && load_full_until < t ? load_full_until : t;
+        if (full_end > last_answer && full_end - last_answer > loaded_gap) loaded_gap = full_end - last_answer;
         last_answer = t;
+        in_flight_after_answer = started - done - 1;  // without this one
       } else if (kind >= 0) {
         ++failed[kind];
       }
@@ -164,13 +178,20 @@ int main(int argc, char** argv) {
   if (end - last_answer > max_gap && ok != 0) {
     max_gap = end - last_answer;
     max_gap_at = last_answer - begin;
+    gap_in_flight = in_flight_after_answer;  // the run ended in the gap: these ended in failures
+  }
+  if (load_full_until > last_answer && load_full_until - last_answer > loaded_gap) {
+    loaded_gap = load_full_until - last_answer;
   }
   long bad = 0;
   for (int k = 0; k < kKinds; ++k) bad += failed[k];
   printf("loadgen: requests %ld ok %ld failed %ld (", total, ok, bad);
   for (int k = 0; k < kKinds; ++k) printf("%s%s %ld", k ? ", " : "", kKindNames[k], failed[k]);
-  printf(") seconds %.2f rps %.0f longest_ms %.1f max_gap_ms %.1f (from %.1f ms on) first_ms %.1f\n",
-         (double)(end - begin) / 1e6, (double)ok / ((double)(end - begin) / 1e6), (double)longest / 1e3,
-         (double)max_gap / 1e3, (double)max_gap_at / 1e3, (double)first_answer / 1e3);
+  printf(
+      ") seconds %.2f rps %.0f longest_ms %.1f max_gap_ms %.1f (from %.1f ms on) first_ms %.1f"
+      " loaded_gap_ms %.1f in_flight_in_max_gap %ld\n",
+      (double)(end - begin) / 1e6, (double)ok / ((double)(end - begin) / 1e6), (double)longest / 1e3,
+      (double)max_gap / 1e3, (double)max_gap_at / 1e3, (double)first_answer / 1e3, (double)loaded_gap / 1e3,
+      gap_in_flight);
   return 0;
 }
