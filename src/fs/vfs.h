@@ -120,10 +120,11 @@ class Vfs {
   // was a tenth of its instructions per request. Only found names are kept: no filesystem call
   // removes or renames an entry, so a found name stays right for the mount; a name not found
   // may be created next, and is looked up every time. Names longer than kCachedName are not
-  // kept. Emptied by unmount (a new volume reuses inode numbers). Known exception (FAT, not
-  // fixed yet): a new file's short alias (NAME~1.EXT) is checked against short names only, so it
-  // can equal an older file's long name; in deleted slots before that file, FAT's lookup then
-  // finds the new one first while this cache keeps the old one until unmount.
+  // kept. Emptied by unmount (a new volume reuses inode numbers). This relies on each name
+  // answering for one entry: FAT checks a new file's short alias (NAME~N.EXT) against long names
+  // as well as short ones, so the alias cannot equal an older file's long name (which, in
+  // deleted slots before that file, would make FAT's lookup find the new file while this cache
+  // kept the old one).
   static constexpr size_t kNameSlots = 64;
   static constexpr size_t kCachedName = 40;
   struct CachedName {

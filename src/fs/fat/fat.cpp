@@ -445,7 +445,8 @@ class Volume final : public FileSystem {
   template <class F>
   Result<uint32_t> scan_named(uint32_t first, uint32_t start, F&& visit, Cursor* cursor = nullptr);
   Result<uint64_t> find(uint32_t first, const char* name, size_t length);
-  Result<uint32_t> free_tail(uint32_t first, const uint8_t* base, size_t base_n, const uint8_t* ext);
+  Result<uint32_t> free_tail(uint32_t first, const uint8_t* base, size_t base_n, const uint8_t* ext, uint32_t from);
+  Result<bool> alias_taken(uint32_t first, const uint8_t* sn);
   Result<uint32_t> free_slots(uint32_t first, uint32_t count);
   Result<uint64_t> put_entry(uint32_t first, uint32_t index, const uint8_t* entry);
   Result<uint64_t> parent_of(Inode& dir);
@@ -1203,9 +1204,11 @@ Result<bool> Volume::read_dir(Inode& dir, uint64_t* cookie, DirEntry* entry) {
   return found;
 }
 
-// The smallest ~N tail that no short name of the directory has with this basis, in one scan
-// (a directory holds at most 65536 entries, so one of 1 .. 65537 is free).
-Result<uint32_t> Volume::free_tail(uint32_t first, const uint8_t* base, size_t base_n, const uint8_t* ext) {
+// The smallest ~N tail from `from` on that no short name of the directory has with this basis,
+// in one scan (a directory holds at most 65536 entries, so one of 1 .. 65537 is free; kNoSpace
+// if none from `from` on is).
+Result<uint32_t> Volume::free_tail(uint32_t first, const uint8_t* base, size_t base_n, const uint8_t* ext,
+                                   uint32_t from) {
   constexpr uint32_t kTails = kMaxDirEntries + 2;
   uint8_t* used = static_cast<uint8_t*>(memory_.allocate(kTails / 8 + 1, 16));
   if (used == nullptr) return Error::kNoMemory;
@@ -1228,11 +1231,30 @@ Result<uint32_t> Volume::free_tail(uint32_t first, const uint8_t* base, size_t b
     used[tail / 8] = uint8_t(used[tail / 8] | 1 << (tail % 8));
     return Step::kNext;
   });
-  uint32_t tail = 1;
+  uint32_t tail = from;
   while (tail < kTails && ((used[tail / 8] >> (tail % 8)) & 1) != 0) ++tail;
   memory_.release(used);
   if (!r) return r.error();
+  if (tail >= kTails) return Error::kNoSpace;
   return tail;
+}
+
+// Whether an alias (11 bytes, ASCII: alias_basis makes it so) is already a name in the
+// directory, long or short. free_tail() sees only short names, and an older file may have a long
+// name spelled like the alias ("report~1.txt"); two entries answering one name would make the
+// lookup depend on slot order (and the VFS's name cache keep the other one).
+Result<bool> Volume::alias_taken(uint32_t first, const uint8_t* sn) {
+  char name[12];
+  size_t n = 0;
+  for (size_t i = 0; i < 8 && sn[i] != ' '; ++i) name[n++] = char(sn[i]);
+  if (sn[8] != ' ') {
+    name[n++] = '.';
+    for (size_t i = 8; i < 11 && sn[i] != ' '; ++i) name[n++] = char(sn[i]);
+  }
+  Result<uint64_t> found = find(first, name, n);
+  if (found) return true;
+  if (found.error() != Error::kNotFound) return found.error();
+  return false;
 }
 
 // The index of `count` consecutive free entries, growing the directory by zeroed clusters when
@@ -1339,9 +1361,17 @@ Result<uint64_t> Volume::create(Inode& dir, const char* name, size_t length, uin
     uint8_t base[8], ext[3];
     size_t base_n;
     alias_basis(q, qn, base, &base_n, ext);
-    Result<uint32_t> tail = free_tail(first, base, base_n, ext);
-    if (!tail) return tail.error();
-    make_alias(base, base_n, ext, tail.value(), sn);
+    // The smallest tail free among short names that is no long name either (collisions with
+    // long names are rare: each costs two more scans).
+    for (uint32_t from = 1;;) {
+      Result<uint32_t> tail = free_tail(first, base, base_n, ext, from);
+      if (!tail) return tail.error();
+      make_alias(base, base_n, ext, tail.value(), sn);
+      Result<bool> taken = alias_taken(first, sn);
+      if (!taken) return taken.error();
+      if (!taken.value()) break;
+      from = tail.value() + 1;
+    }
   }
   const uint32_t lfn_count = need_long ? uint32_t((qn + 12) / 13) : 0;
   Result<uint32_t> slot = free_slots(first, lfn_count + 1);
