@@ -256,9 +256,19 @@ TEST(Heap, UserDataEqualToTheKeyIsNotADoubleFree) {
   t.heap.free(0, a);
   const uint64_t key = a->key;  // a freed block carries its heap's key
   auto* b = static_cast<mm::FreeBlock*>(t.heap.allocate(0, 32));
+  EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 32u);
   b->key = key;  // the user stores that very value
-  EXPECT_TRUE(t.heap.free(0, b));
+  EXPECT_TRUE(t.heap.free(0, b));  // free_fast leaves it to free_slow, which pushes it on the cache
   EXPECT_TRUE(t.errors.seen.empty());
+  // The push counts the block as cached: nothing in use, and every other count still adds up.
+  EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 0u);
+  EXPECT_EQ(t.heap.allocate(0, 32), b);  // the cache hands it out again
+  EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 32u);
+  EXPECT_TRUE(t.heap.free(0, b));
+  EXPECT_FALSE(t.heap.free(0, b));  // and a second free of it is a double free again
+  ASSERT_EQ(t.errors.seen.size(), 1u);
+  EXPECT_EQ(t.errors.seen[0].first, mm::HeapError::kDoubleFree);
+  EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 0u);
 }
 
 TEST(Heap, NeverHandedOutBlockIsReported) {
