@@ -120,9 +120,14 @@ void PageArena::free_span(uint32_t first) {
   push_free(first, pages);
 }
 
+static_assert(PageArena::kBins <= 64 * 2, "nonempty_ has a bit per bin");
+
 uint32_t PageArena::largest_free_span() const {
-  for (int b = int(kBins) - 1; b >= 0; --b) {
-    if (!(nonempty_[b / 64] & (uint64_t(1) << (b % 64)))) continue;
+  // The highest non-empty bin holds the largest spans: the top set bit of the bitmap, not a
+  // walk down the empty bins (publish() asks at every large allocation and free).
+  for (int w = 1; w >= 0; --w) {
+    if (nonempty_[w] == 0) continue;
+    const uint32_t b = uint32_t(w) * 64 + 63 - uint32_t(__builtin_clzll(nonempty_[w]));
     uint32_t best = 0;
     for (uint32_t s = bins_[b]; s != kNoPage; s = info_[s].next) {
       if (info_[s].pages > best) best = info_[s].pages;

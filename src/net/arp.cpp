@@ -63,13 +63,16 @@ void Stack::learn(Ipv4 ip, const Mac& mac) {
     }
   }
   *slot = {ip, mac, now_ ? now_() : 0, true};
-  release_pending(ip, mac);
+  if (pending_count_ != 0) release_pending(ip, mac);  // every IPv4 frame from a neighbour comes here
 }
 
 void Stack::hold(const uint8_t* frame, size_t length, Ipv4 hop) {
   const uint64_t now = now_ ? now_() : 0;
   for (auto& p : pending_) {
-    if (p.used && now - p.stamp > kPendingMs) p.used = false;  // its ARP request went unanswered
+    if (p.used && now - p.stamp > kPendingMs) {  // its ARP request went unanswered
+      p.used = false;
+      --pending_count_;
+    }
   }
   Pending* slot = &pending_[0];
   for (auto& p : pending_) {
@@ -79,7 +82,11 @@ void Stack::hold(const uint8_t* frame, size_t length, Ipv4 hop) {
     }
     if (p.stamp < slot->stamp) slot = &p;  // all taken: the oldest makes room
   }
-  if (slot->used) ++counters_.dropped_no_arp;
+  if (slot->used) {
+    ++counters_.dropped_no_arp;
+  } else {
+    ++pending_count_;
+  }
   slot->used = true;
   slot->hop = hop;
   slot->stamp = now;
@@ -92,6 +99,7 @@ void Stack::release_pending(Ipv4 hop, const Mac& mac) {
   for (auto& p : pending_) {
     if (!p.used || !(p.hop == hop)) continue;
     p.used = false;
+    --pending_count_;
     if (now - p.stamp > kPendingMs) continue;  // too late: the sender has moved on
     put_mac(p.frame, mac);
     transmit(p.frame, p.length);

@@ -180,6 +180,7 @@ class Stack {
   static constexpr size_t kPendingFrames = 4;
   static constexpr uint64_t kPendingMs = 1000;
   Pending pending_[kPendingFrames] = {};
+  uint32_t pending_count_ = 0;  // slots in use: learn() skips release_pending() when 0
   void hold(const uint8_t* frame, size_t length, Ipv4 hop);
   void release_pending(Ipv4 hop, const Mac& mac);
   EchoReply echo_[kEchoQueue] = {};

@@ -79,7 +79,7 @@ class LegacyPciTransport final : public VirtioTransport {
     io_.write16(14, q);
     return io_.read16(12);
   }
-  bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
+  [[gnu::cold]] bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;  // once per queue: for size
   void notify(uint16_t q) override { io_.write16(16, q); }
   // Device configuration at 20, or at 24 with MSI-X on (its two vector registers come first).
   uint8_t config8(uint32_t offset) override { return io_.read8((msix_ ? 24 : 20) + offset); }
@@ -115,7 +115,7 @@ class LegacyMmioTransport final : public VirtioTransport {
     io_.write32(0x30, q);
     return uint16_t(io_.read32(0x34));
   }
-  bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
+  [[gnu::cold]] bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;  // once per queue: for size
   void notify(uint16_t q) override { io_.write32(0x50, q); }
   uint8_t config8(uint32_t offset) override { return io_.read8(0x100 + offset); }
   void ack_interrupt() override { io_.write32(0x64, io_.read32(0x60)); }  // InterruptACK what is pending
@@ -153,7 +153,7 @@ class ModernPciTransport final : public VirtioTransport {
     common_.write16(0x16, q);
     return common_.read16(0x18);
   }
-  bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;
+  [[gnu::cold]] bool set_queue(uint16_t q, uint16_t size, uint64_t phys) override;  // once per queue: for size
   void notify(uint16_t q) override;
   uint8_t config8(uint32_t offset) override { return device_.read8(offset); }
   void ack_interrupt() override {

@@ -257,7 +257,7 @@ TEST(Heap, UserDataEqualToTheKeyIsNotADoubleFree) {
   const uint64_t key = a->key;  // a freed block carries its heap's key
   auto* b = static_cast<mm::FreeBlock*>(t.heap.allocate(0, 32));
   EXPECT_EQ(t.heap.stats(0, 0).bytes_in_use, 32u);
-  b->key = key;  // the user stores that very value
+  b->key = key;                    // the user stores that very value
   EXPECT_TRUE(t.heap.free(0, b));  // free_fast leaves it to free_slow, which pushes it on the cache
   EXPECT_TRUE(t.errors.seen.empty());
   // The push counts the block as cached: nothing in use, and every other count still adds up.

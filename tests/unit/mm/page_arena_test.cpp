@@ -66,8 +66,20 @@ TEST(PageArena, TooSmall) {
   EXPECT_TRUE(a.init(m.start(), m.start() + 3 * 4096));
 }
 
+// The largest free span found by walking every span from the first page (the arena keeps it
+// by bins; this does not use them).
+uint32_t LargestFreeByWalking(const mm::PageArena& a) {
+  uint32_t best = 0;
+  for (uint32_t p = 0; p < a.page_count(); p += a.info(p).pages) {
+    if (a.info(p).kind == mm::PageKind::kFree && a.info(p).pages > best) best = a.info(p).pages;
+  }
+  return best;
+}
+
 // Random allocate/free for a while, then everything is released: the arena must be one span
-// again (coalescing leaves no permanent fragmentation).
+// again (coalescing leaves no permanent fragmentation); all along, the largest free span is the
+// one a walk over every span finds, in whichever bin it lies (exact sizes up to 64 pages, ranges
+// beyond).
 TEST(PageArena, RandomSoakCoalescesCompletely) {
   ArenaMemory m(4096);
   mm::PageArena a;
@@ -88,6 +100,9 @@ TEST(PageArena, RandomSoakCoalescesCompletely) {
       a.free_span(live[k]);
       live[k] = live.back();
       live.pop_back();
+    }
+    if (i % 50 == 0) {
+      ASSERT_EQ(a.largest_free_span(), LargestFreeByWalking(a)) << "step " << i;
     }
   }
   for (uint32_t s : live) a.free_span(s);

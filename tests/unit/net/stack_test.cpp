@@ -146,6 +146,22 @@ TEST_F(StackTest, HeldFramesExpire) {
   auto reply = arp(2, kGwMac, absent, kOurIp);
   s.receive_frame(reply.data(), reply.size());
   EXPECT_EQ(g_sent.size(), before);  // the frames for .77 had expired
+  // The gateway's frame is still held (the stack counts its held frames to skip the search when
+  // there are none: expired, pushed out and released ones all leave the count right).
+  auto gw_reply = arp(2, kGwMac, kGw, kOurIp);
+  s.receive_frame(gw_reply.data(), gw_reply.size());
+  ASSERT_EQ(g_sent.size(), before + 1);
+  EXPECT_EQ(memcmp(&g_sent.back()[0], kGwMac.b, 6), 0);
+  EXPECT_EQ(net::load16(&g_sent.back()[12]), 0x0800);
+  // Held again after everything was released: a reply still finds it. (.77 is known now.)
+  const net::Ipv4 other = net::Ipv4::from_bytes(10, 0, 2, 78);
+  EXPECT_TRUE(s.send_echo_request(other, 0, 9, data, 1));
+  ASSERT_EQ(g_sent.size(), before + 2);  // only the ARP request
+  EXPECT_EQ(net::load16(&g_sent.back()[12]), 0x0806);
+  reply = arp(2, kGwMac, other, kOurIp);
+  s.receive_frame(reply.data(), reply.size());
+  ASSERT_EQ(g_sent.size(), before + 3);
+  EXPECT_EQ(net::load16(&g_sent.back()[34 + 6]), 9);
 }
 
 TEST_F(StackTest, AnswersEchoRequestsAndQueuesEchoReplies) {
@@ -256,11 +272,12 @@ uint16_t checksum_reference(const uint8_t* data, size_t length, uint32_t initial
 }
 
 TEST(Checksum, SameAsTheWordLoopForEveryLengthAlignmentAndInitialSum) {
-  // The eight-bytes-a-step sum against the reference: every length to 300 (each tail: 4, 2
-  // and an odd byte), every start offset within a word, partial sums (a pseudo-header's)
+  // The 64-bytes-a-step sum against the reference: every length to 300 (each tail: 4, 2
+  // and an odd byte, up to four 64-byte blocks), a full segment's and a 4 KiB one's lengths,
+  // every start offset within a word, partial sums (a pseudo-header's)
   // including ones that carry, and the data that make one's-complement corner cases: all
   // zeros (the only input that sums to 0) and all ones (carries at every step).
-  std::vector<uint8_t> buf(320);
+  std::vector<uint8_t> buf(4200);
   uint32_t seed = 12345;
   const uint32_t initials[] = {0, 1, 0xFFFF, 0x1FFFE, 0x2A3B4, 0xFFFFFFFF - 0xFFFF};
   for (int pattern = 0; pattern < 3; ++pattern) {
@@ -269,7 +286,10 @@ TEST(Checksum, SameAsTheWordLoopForEveryLengthAlignmentAndInitialSum) {
       b = pattern == 0 ? uint8_t(seed >> 16) : pattern == 1 ? 0 : 0xFF;
     }
     for (size_t offset = 0; offset < 8; ++offset) {
-      for (size_t length = 0; length <= 300; ++length) {
+      std::vector<size_t> lengths;
+      for (size_t length = 0; length <= 300; ++length) lengths.push_back(length);
+      lengths.insert(lengths.end(), {1459, 1460, 1500, 4095, 4096, 4097});
+      for (size_t length : lengths) {
         for (uint32_t initial : initials) {
           ASSERT_EQ(net::checksum(buf.data() + offset, length, initial),
                     checksum_reference(buf.data() + offset, length, initial))
