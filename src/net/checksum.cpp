@@ -26,31 +26,24 @@ inline uint64_t load_word(const uint8_t* p) {
   return w;
 }
 
-// Sums whole 64-byte blocks into *sum; returns the bytes left (under 64). On x86-64 an `adc`
-// chain: the carry of each addition goes into the next and the last one into the next block
-// (a carry out of bit 63 is worth 2^64 = 1 in one's complement, so adding it in later is the
-// same end-around carry), 8 loads and additions a block against 3 instructions a word for the
-// compare-and-add of add_carry(). `__builtin_ia32_addcarryx_u64` is the compiler's builtin
-// behind <adxintrin.h>'s _addcarry_u64: a plain ADC, no ADX instruction and no inline asm.
+// Sums whole 64-byte blocks into *sum; returns the bytes left (under 64). add_carry() compiles
+// to add, cmp, adc. A bare adc chain (the compiler's __builtin_ia32_addcarryx_u64) ran 1.4k
+// fewer guest instructions per StaticWebServer answer, but the vCPU thread was no faster for it
+// in three A/B runs under TCG (bench/RESULTS.md, 2026-12-05), so the portable form stays.
 inline size_t sum_blocks(const uint8_t*& data, size_t length, uint64_t* sum) {
-#if defined(__x86_64__)
-  unsigned long long s = *sum;
-  unsigned char carry = 0;
+  uint64_t s = *sum;
   for (; length >= 64; data += 64, length -= 64) {
     // Written out: the kernel's flags leave an inner loop rolled (and its words on the stack).
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data), &s);
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data + 8), &s);
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data + 16), &s);
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data + 24), &s);
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data + 32), &s);
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data + 40), &s);
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data + 48), &s);
-    carry = __builtin_ia32_addcarryx_u64(carry, s, load_word(data + 56), &s);
+    s = add_carry(s, load_word(data));
+    s = add_carry(s, load_word(data + 8));
+    s = add_carry(s, load_word(data + 16));
+    s = add_carry(s, load_word(data + 24));
+    s = add_carry(s, load_word(data + 32));
+    s = add_carry(s, load_word(data + 40));
+    s = add_carry(s, load_word(data + 48));
+    s = add_carry(s, load_word(data + 56));
   }
-  *sum = add_carry(s, carry);
-#else
-  for (; length >= 8; data += 8, length -= 8) *sum = add_carry(*sum, load_word(data));
-#endif
+  *sum = s;
   return length;
 }
 
