@@ -6,7 +6,6 @@
 #include <kernel/memory.h>
 #include <kernel/percpu.h>
 #include <kernel/shutdown.h>
-#include <lib/divider.h>
 #include <sched/mailbox.h>
 #include <sched/run_queue.h>
 #include <sched/scheduler.h>
@@ -54,8 +53,6 @@ using Box = Mailbox<CreateRequest*, 32>;
 uint32_t g_core_count = 1;
 Box* g_boxes = nullptr;  // g_boxes[from * g_core_count + to]
 Timing g_timing;
-// now_ms() and now_us() without a `div` each (lib/divider.h): set with g_timing, read-only after.
-klib::Divider g_cycles_per_ms, g_cycles_per_us;
 
 CoreSched& me() { return *kernel::this_cpu()->sched; }
 CoreSched& of(uint32_t core) { return *kernel::percpu(core).sched; }
@@ -250,8 +247,6 @@ void init_core_state(uint32_t core) {
 
 void init(uint32_t cores, const Timing& timing) {
   g_timing = timing;
-  g_cycles_per_ms = klib::Divider(timing.tsc_hz / 1000);
-  g_cycles_per_us = klib::Divider(timing.tsc_hz / 1000000);
   g_core_count = cores == 0 ? 1 : cores;
   for (uint32_t core = 0; core < g_core_count; ++core) {
     void* memory = kernel::allocate_for(core, sizeof(CoreSched), alignof(CoreSched));
@@ -278,8 +273,8 @@ bool core_running(uint32_t core) {
          of(core).running.load(std::memory_order_acquire);
 }
 uint64_t tsc_hz() { return g_timing.tsc_hz; }
-uint64_t now_ms() { return g_cycles_per_ms.divide(arch::rdtsc()); }
-uint64_t now_us() { return g_cycles_per_us.divide(arch::rdtsc()); }
+uint64_t now_ms() { return arch::rdtsc() / (g_timing.tsc_hz / 1000); }
+uint64_t now_us() { return arch::rdtsc() / (g_timing.tsc_hz / 1000000); }
 
 Thread* create_thread(uint32_t core, size_t stack_size, ThreadFunc func, void* arg, bool is_main) {
   if (func == nullptr || !core_running(core)) return nullptr;
