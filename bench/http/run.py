@@ -356,6 +356,7 @@ def vm_base(elf, smp, mem, machine="pc", append=""):
 
 
 ARGS_BUILD_DIR = [os.path.join(ROOT, "build")]
+TORO_APPEND = [""]  # ",busypoll=200": --toro-append, added to the Toro VMs' kernel parameters
 
 
 def find_shim(build_dir, mode):
@@ -477,7 +478,7 @@ class Toro(Target):
 
     def command(self, ports):
         card = "e1000" if self.nic == "e1000" else "virtionet"
-        return vm_base(self.elf, 1, self.mem, machine=self.machine, append=f"10.0.2.15,{card}") \
+        return vm_base(self.elf, 1, self.mem, machine=self.machine, append=f"10.0.2.15,{card}{TORO_APPEND[0]}") \
             + nic_args(self.nic, ports, 8080)
 
 
@@ -492,7 +493,8 @@ class ToroTwoCores(Target):
 
     def command(self, ports):
         card = "e1000" if self.nic == "e1000" else "virtionet"
-        return vm_base(self.elf, 2, self.mem, machine=self.machine, append=f"{card},hello") + nic_args(self.nic, ports, 8080)
+        return vm_base(self.elf, 2, self.mem, machine=self.machine, append=f"{card},hello{TORO_APPEND[0]}") \
+            + nic_args(self.nic, ports, 8080)
 
 
 class NginxHost(Target):
@@ -1130,6 +1132,8 @@ def main():
     p.add_argument("--no-exits", action="store_true", help="skip the traced boot that counts exits per request")
     p.add_argument("--exits-conc", type=positive, default=1,
                    help="ab's concurrency in the traced boot (default 1, what the exits goal reads)")
+    p.add_argument("--toro-append", default="", metavar="PARAMS",
+                   help="kernel parameters added to the Toro VMs' (comma list, e.g. busypoll=200)")
     p.add_argument("--quick", action="store_true", help="a short run: -n 200, ab c=1,10,100, wrk 1 s, 1 boot")
     p.add_argument("--report", metavar="RESULTS_JSON", help="print the table and plot of a saved run, measure nothing")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -1139,6 +1143,7 @@ def main():
             if getattr(args, key) == p.get_default(key):
                 setattr(args, key, quick)
         args.no_mem_bisect = True
+    TORO_APPEND[0] = "," + args.toro_append if args.toro_append else ""
     args.ab_conc = [int(x) for x in str(args.ab_conc).split(",")]
     args.wrk_conc = [int(x) for x in str(args.wrk_conc).split(",")]
     if args.report:
@@ -1289,7 +1294,8 @@ def main():
     notes = [f"{n}: not measured: {r['not_measured']}" for n, r in res.items() if "not_measured" in r]
     header = (f"bench/http, {started}, tree {meta['tree']}, {meta['cpus']} host CPUs, load average {meta['load_before'][0]:.2f} at the "
               f"start and {meta['load_after'][0]:.2f} at the end, {meta['other_qemus_at_start']} other QEMU(s) "
-              f"running at the start; QEMU backlog shim: {meta.get('backlog_shim', 'none')}\nab -n {args.n} -s {args.ab_timeout} -r; wrk -t 1 -d {args.wrk_duration}s "
+              f"running at the start; QEMU backlog shim: {meta.get('backlog_shim', 'none')}" +
+              (f"; Toro's kernel parameters also: {args.toro_append}" if args.toro_append else "") + f"\nab -n {args.n} -s {args.ab_timeout} -r; wrk -t 1 -d {args.wrk_duration}s "
               f"--latency -H 'Connection: close' --timeout 5s\nab fail/stall = failed + non-2xx / requests not completed because "
               f"ab stopped after one went unanswered {args.ab_timeout} s (ab -s); wrk errors = socket errors (incl. "
               f"5 s timeouts) + non-2xx; a wrk answer slower than {STALL_MS / 1000:.0f} s counts as stalled in the goals" +

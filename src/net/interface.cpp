@@ -118,10 +118,30 @@ constexpr uint64_t kDefaultTcpPercent = 50;
   const tcp::TcpCounters& c = iface.tcp.counters();
   kernel::printk(
       "netstat: Core#%d heap in use %d free %d; tcp %d of %d bytes (buffers %d), %d connections, %d orphans, "
-      "%d time-wait, pressure %d; refused %d, reclaimed %d/%d/%d, orphans expired %d; frames not sent %d\n",
+      "%d time-wait, pressure %d; refused %d, reclaimed %d/%d/%d, orphans expired %d; frames not sent %d; "
+      "interrupts %d\n",
       iface.core, h.bytes_in_use, h.bytes_free, m.used, m.limit, m.buffers, m.connections, m.orphans, m.time_wait,
       m.pressure ? 1 : 0, c.memory_refused, c.reclaimed_orphans, c.reclaimed_time_wait, c.reclaimed_idle,
-      c.orphans_expired, slot.frames_lost);
+      c.orphans_expired, slot.frames_lost, slot.interrupts_seen.load(std::memory_order_relaxed));
+}
+
+// busypoll=MICROSECONDS: after the last frame the packet thread keeps polling the card, with the
+// card's receive interrupts left off, for this long before it turns them on and sleeps (Linux's
+// net.core.busy_poll). A client's next frame that arrives within the window then costs no
+// interrupt (a delivery, an EOI, and on virtio-net the MSI QEMU sends per frame while the vCPU
+// wakes: the exits issue 16 counts); the core spins instead of halting for that long after
+// every frame, which a host with CPUs to spare can afford and a crowded one cannot (bench/
+// RESULTS.md, "Busy polling"). Off by default; at most 100 ms.
+constexpr uint64_t kMaxBusyPollUs = 100 * 1000;
+[[gnu::cold]] uint64_t busy_poll_us(const char* card) {
+  const char* setting = kernel::kernel_params().value("busypoll");
+  uint64_t us = 0;
+  if (setting != nullptr && (!klib::parse_amount(setting, 0, &us) || us > kMaxBusyPollUs)) {
+    kernel::printk("DedicateNetwork: busypoll=%p is not 0 to %d us; not polling\n", setting, kMaxBusyPollUs);
+    us = 0;
+  }
+  if (us != 0) kernel::printk("%p: busy polling %d us after each frame (busypoll=)\n", card, us);
+  return us;
 }
 
 // How long the packet thread may sleep before TCP has work (delayed ACKs, retransmissions).
@@ -151,6 +171,8 @@ intptr_t packet_thread(void* arg) {
   int missed = 0;
   int rearmed_idle = 0;  // rearm() said "frames" but poll took none, this many times in a row
   const uint64_t netstat_ms = netstat_interval_ms();
+  const uint64_t busy_us = busy_poll_us(iface->name);
+  uint64_t last_frame_us = 0;
   uint64_t next_netstat = netstat_ms == 0 ? UINT64_MAX : now_ms();
   for (;;) {
     if (now_ms() >= next_netstat) {
@@ -193,6 +215,7 @@ intptr_t packet_thread(void* arg) {
     }  // the doorbell rings here
     if (any) {
       rearmed_idle = 0;
+      if (busy_us != 0) last_frame_us = now_us();
       // Let the core's services take what arrived before the next batch.
       socket::wake_services(iface->sockets);
       sched::yield();
@@ -203,6 +226,10 @@ intptr_t packet_thread(void* arg) {
     // shortens it); without, it polls.
     if (!slot->interrupts) {
       sched::sleep_ms(1);
+    } else if (busy_us != 0 && now_us() - last_frame_us < busy_us) {
+      // busypoll=: the next poll finds the client's next frame; the interrupts stay off (they
+      // went off with the last one's ack) and the core's other threads run between polls.
+      sched::yield();
     } else if (iface->nic->rearm()) {
       // Frames came while the card's interrupts were off (the handler's ack turned them off,
       // drivers/net/nic.h): take them now, asleep nothing would announce them. After a yield;

@@ -248,6 +248,22 @@ def verdict(ok):
 # -------------------------------------------------------------------------------------------
 # The guest's services, from the host.
 
+def first_hello(port, path="/first", timeout=10):
+    """HelloWorldMicroservice's first answer on 127.0.0.1:port, asked up to 50 times 0.1 s apart
+    (QEMU's forwarder may accept before the guest's service is up): HELLO, or the last answer
+    (None after an error)."""
+    answer = None
+    for _ in range(50):
+        try:
+            answer = http_get("127.0.0.1", port, path, timeout)
+        except OSError:
+            answer = None
+        if answer == HELLO:
+            break
+        time.sleep(0.1)
+    return answer
+
+
 def http_get(host, port, path, timeout, trickle=False):
     """GET `path` and return the whole answer up to the server's close; OSError on failure or
     when `timeout` (seconds, for the whole exchange) runs out. trickle: one byte per 10 ms."""

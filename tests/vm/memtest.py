@@ -46,16 +46,7 @@ def main():
             if mem >= 4:
                 checks[f"a {mem} MiB VM serves"] = False
             return report(checks, vm)
-        first = None
-        for _ in range(50):  # QEMU's forwarder may accept before the guest's service is up
-            try:
-                first = harness.http_get("127.0.0.1", port, "/first", 10)
-            except OSError:
-                first = None
-            if first == harness.HELLO:
-                break
-            time.sleep(0.1)
-        checks["first request, exact bytes"] = first == harness.HELLO
+        checks["first request, exact bytes"] = harness.first_hello(port) == harness.HELLO
         result, printed = harness.run_loadgen(loadgen, port, requests, concurrency)
         print(printed, flush=True)
         if result is None:
