@@ -6,10 +6,13 @@ utime + stime of each QEMU thread (the I/O thread, which runs slirp and the devi
 vCPU thread) per 1000 requests, from /proc/PID/task/*/stat.
 
   python3 bench/ab/run.py OLD.elf NEW.elf [--app hello|sws] [--nic virtio|e1000] [--rounds 3] [--machine q35|pc]
+                         [--append-new PARAMS]
 
 hello: HelloWorldMicroservice's '/' (bench/http's VM); sws: StaticWebServer's /small.html from
 bench/fs's image (build/bench-fs/site.img: run bench/fs once first). Copy the two ELFs out of the
-build folder before building the other one. Numbers in bench/RESULTS.md ("The doorbell left to
+build folder before building the other one. --append-new adds kernel parameters to the second
+image's boots only (HelloWorldMicroservice), so one image can be measured against itself with a
+setting: `bench/ab/run.py X.elf X.elf --append-new busypoll=200`. Numbers in bench/RESULTS.md ("The doorbell left to
 the packet thread", "Busy polling the receive ring") came from this procedure.
 """
 import argparse
@@ -43,8 +46,12 @@ def main():
     p.add_argument("--nic", choices=["virtio", "e1000"], default="virtio")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--machine", choices=["q35", "pc"], default="q35")
+    p.add_argument("--append-new", default="", metavar="PARAMS",
+                   help="kernel parameters for the second image's boots (comma list; hello only)")
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     args = p.parse_args()
+    if args.append_new and args.app != "hello":
+        p.error("--append-new is for --app hello")
     fs = load("bench_fs", os.path.join(ROOT, "bench", "fs", "run.py"))
     http = fs.http
     http.ARGS_BUILD_DIR[0] = os.path.abspath(args.build_dir)
@@ -55,7 +62,8 @@ def main():
     hz = os.sysconf("SC_CLK_TCK")
     try:
         for k in range(args.rounds):
-            for elf in args.elfs:
+            for i, elf in enumerate(args.elfs):
+                http.TORO_APPEND[0] = "," + args.append_new if i == 1 and args.append_new else ""
                 if args.app == "sws":
                     t = fs.StaticWebServer(outdir, False, elf, os.path.join(args.build_dir, "bench-fs", "site.img"), 256)
                     path = "/small.html"
@@ -63,7 +71,7 @@ def main():
                     t = http.Toro(outdir, False, elf, args.nic, 256)
                     path = "/"
                 if not t.start(60):
-                    print(f"round {k + 1} {os.path.basename(elf)}: no answer (see {outdir})")
+                    print(f"round {k + 1} {os.path.basename(elf)}{http.TORO_APPEND[0]}: no answer (see {outdir})")
                     continue
                 try:
                     port = t.ports[0]
@@ -76,7 +84,7 @@ def main():
                 finally:
                     t.stop()
                 cpu = [(after[tid] - before.get(tid, 0)) * 1000 / hz / 10 for tid in sorted(after, key=int)]
-                print(f"round {k + 1} {os.path.basename(elf)}: req/s c=1 {http.fmt(rps[1])} c=10 {http.fmt(rps[10])} "
+                print(f"round {k + 1} {os.path.basename(elf)}{http.TORO_APPEND[0]}: req/s c=1 {http.fmt(rps[1])} c=10 {http.fmt(rps[10])} "
                       f"c=100 {http.fmt(rps[100])}; QEMU threads at c=10, ms per 1000 requests: "
                       + " ".join(f"{c:.0f}" for c in cpu if c >= 1), flush=True)
     finally:
