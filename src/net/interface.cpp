@@ -131,7 +131,8 @@ constexpr uint64_t kDefaultTcpPercent = 50;
 // interrupt (a delivery, an EOI, and on virtio-net the MSI QEMU sends per frame while the vCPU
 // wakes: the exits issue 16 counts); the core spins instead of halting for that long after
 // every frame, which a host with CPUs to spare can afford and a crowded one cannot (bench/
-// RESULTS.md, "Busy polling"). Off by default; at most 100 ms.
+// RESULTS.md, "busypoll="). Off by default; at most 100 ms. e1000 keeps its interrupts on
+// (masking them per wake cost more exits than the window saved there).
 constexpr uint64_t kMaxBusyPollUs = 100 * 1000;
 [[gnu::cold]] uint64_t busy_poll_us(const char* card) {
   const char* setting = kernel::kernel_params().value("busypoll");
@@ -227,8 +228,9 @@ intptr_t packet_thread(void* arg) {
     if (!slot->interrupts) {
       sched::sleep_ms(1);
     } else if (busy_us != 0 && now_us() - last_frame_us < busy_us) {
-      // busypoll=: the next poll finds the client's next frame; the interrupts stay off (they
-      // went off with the last one's ack) and the core's other threads run between polls.
+      // busypoll=: the next poll finds the client's next frame; virtio-net's interrupts stay
+      // off (they went off with the last one's ack) and the core's other threads run between
+      // polls.
       sched::yield();
     } else if (iface->nic->rearm()) {
       // Frames came while the card's interrupts were off (the handler's ack turned them off,

@@ -206,7 +206,7 @@ class Tcp {
   void unschedule(Socket* s);
   void run_timers(uint64_t now);
   uint64_t next_wheel_deadline() const;
-  // Only under memory pressure (SYN cookies): cold, for size.
+  // SYN cookies, only with the SYN queue full or memory short: cold, for size.
   [[gnu::cold]] void send_cookie(Listener* l, Ipv4 remote, const Segment& syn, uint64_t now);
   [[gnu::cold]] bool accept_cookie(Listener* l, Ipv4 remote, const Segment& ack, uint64_t now);
   uint16_t ephemeral_port(Ipv4 remote, uint16_t remote_port);
