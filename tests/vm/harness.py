@@ -231,6 +231,12 @@ class Vm:
         return self.out.decode(errors="replace")
 
 
+def cpu_seconds(pid):
+    """utime + stime of process `pid` so far, in seconds (/proc/PID/stat)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def report(checks):
     """Prints one line per check, `ok   NAME` or `FAIL NAME`; 0 when there are checks and all
     passed, else 1 (the script's exit code)."""

@@ -14,11 +14,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
 def main():
     elf = sys.argv[3]
     seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 10
@@ -29,9 +24,9 @@ def main():
     try:
         qemu.wait_for(start, seconds + 60)
         time.sleep(0.5)  # past the boot's own work
-        cpu0, wall0 = cpu_seconds(qemu.pid), time.monotonic()
+        cpu0, wall0 = harness.cpu_seconds(qemu.pid), time.monotonic()
         qemu.wait_for(end, seconds + 60)
-        cpu1, wall1 = cpu_seconds(qemu.pid), time.monotonic()
+        cpu1, wall1 = harness.cpu_seconds(qemu.pid), time.monotonic()
         status = qemu.wait(30)
     finally:
         qemu.stop()
