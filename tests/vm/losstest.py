@@ -120,9 +120,37 @@ def echo_phase(toro, build_dir, elf, wire, megabytes, small, checks):
     return vm
 
 
+def print_connection(pcap, path):
+    """The frames the guest's card saw of the request for `path` (a failed one), from QEMU's
+    record: on the guest's side of the wire, so what the wire lost towards the guest is missing
+    and what it lost from the guest is shown."""
+    try:
+        segments = harness.tcp_segments(pcap)
+    except (OSError, ValueError) as e:
+        print(f"  {path}: no frames ({e})")
+        return
+    ports = {g["sport"] for g in segments if g["dport"] == 8080 and g["payload"].startswith(f"GET {path} ".encode())}
+    if not ports:
+        print(f"  {path}: its request never reached the guest")
+    for port in ports:
+        print(f"  {path}: the frames of client port {port}, as the guest's card saw them:")
+        for g in segments:
+            if port in (g["sport"], g["dport"]):
+                way = "in " if g["dport"] == 8080 else "out"
+                print(f"    {way} flags 0x{g['flags']:02x} seq {g['seq']} len {len(g['payload'])}")
+
+
 def http_phase(toro, build_dir, elf, wire, checks):
+    # The card's frames are recorded (QEMU filter-dump), so that a failed request can be shown.
+    pcap = f"{os.environ['TORO_PCAP']}-HelloWorldMicroservice.pcap" if os.environ.get("TORO_PCAP") else \
+        os.path.join(build_dir, "losstest-http.pcap")
+    options = [] if os.environ.get("TORO_PCAP") else ["--pcap", pcap]
+    if os.path.exists(pcap):
+        os.unlink(pcap)
     vm = harness.Vm.toro(toro, build_dir, "HelloWorldMicroservice", elf,
-                         ["--nic", "e1000", "--netdev", wire.netdev, "--append", f"{GUEST},e1000", "--timeout", "150"])
+                         ["--nic", "e1000", "--netdev", wire.netdev, "--append", f"{GUEST},e1000", "--timeout", "150"]
+                         + options)
+    failed = []
     try:
         if not vm.wait_for("listening on port 8080", 30):
             checks["HelloWorldMicroservice came up"] = False
@@ -130,21 +158,25 @@ def http_phase(toro, build_dir, elf, wire, checks):
         start = time.monotonic()
         seq = [fetch(f"/seq{i}") for i in range(20)]
         print(f"20 sequential requests in {time.monotonic() - start:.1f} s", flush=True)
-        for r in seq:
+        for i, r in enumerate(seq):
             if r != EXPECTED:
                 print("  got:", r)
+                failed.append(f"/seq{i}")
         checks["20 sequential HTTP requests over the lossy link, exact bytes"] = all(r == EXPECTED for r in seq)
         start = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
             par = list(pool.map(lambda i: fetch(f"/par{i}"), range(20)))
         print(f"20 parallel requests in {time.monotonic() - start:.1f} s", flush=True)
-        for r in par:
+        for i, r in enumerate(par):
             if r != EXPECTED:
                 print("  got:", r)
+                failed.append(f"/par{i}")
         checks["20 parallel HTTP requests over the lossy link, exact bytes"] = all(r == EXPECTED for r in par)
         checks["service still answers"] = fetch("/last") == EXPECTED
     finally:
         vm.stop()
+    for path in failed:
+        print_connection(pcap, path)
     return vm
 
 
