@@ -2,7 +2,7 @@
 """bench/fs: disks and files (issue #12), StaticWebServer against nginx on the host and a Linux
 guest serving the same files, in one run.
 
-  python3 bench/fs/run.py [--build-dir build] [--quick] [--only toro,hello,nginx,linux,disk,mem] [--rounds N]
+  python3 bench/fs/run.py [--build-dir build] [--quick] [--only toro,hello,answer,nginx,linux,disk,mem] [--rounds N]
 
 The site: a folder generated here (small.html 4 KiB, big.html 1 MiB, disk.bin 64 MiB, fixed
 pseudo-random contents) made into one partitioned FAT image by tools/diskimage.py. Every VM:
@@ -13,6 +13,12 @@ command lines, backlog shim and load generators, imported from bench/http/run.py
 
   toro-fs      apps/StaticWebServer (-append 10.0.2.15,virtionet,fat,virtioblk,0,quiet)
   toro-hello   apps/HelloWorldMicroservice, virtio-net (the "80 % of HelloWorldMicroservice" goal)
+  mem-service  bench/vm/MemoryAnswer: StaticWebServer's /small.html answer (the same header and
+               4096 bytes) from memory, by a network service (HelloWorldMicroservice's model)
+  mem-threads  the same with blocking sockets and a thread per connection (StaticWebServer's
+               model); with toro-hello and toro-fs they split StaticWebServer's gap to
+               HelloWorldMicroservice into its three parts: 4 KiB more to send, a thread per
+               connection, the files (the "decomposition" lines of the report)
   nginx-host   nginx on the host, 1 worker, bench/fs/nginx.conf with root = the site folder
   linux-fs     bench/http's Linux guest (Debian's cloud kernel + nginx in an initramfs) with
                virtio_blk and vfat, the image's partition mounted read-only, nginx serving it
@@ -63,7 +69,9 @@ http = _import("bench_http", os.path.join(ROOT, "bench", "http", "run.py"))
 # The site: name -> (path, size). small and big are served, disk is DiskSpeed's file.
 FILES = {"small": ("/small.html", 4096), "big": ("/big.html", 1 << 20), "disk": ("/disk.bin", 64 << 20)}
 # What is requested: the site's files, and HelloWorldMicroservice's "/".
-SERVED = {"small": FILES["small"], "big": FILES["big"], "hello": ("/", len(http.BODY))}
+SERVED = {"small": FILES["small"], "big": FILES["big"], "hello": ("/", len(http.BODY)), "answer": ("/", 4096)}
+# The targets that answer "/" in the small-file rows, and what they answer.
+OWN_ANSWER = {"toro-hello": "hello", "mem-service": "answer", "mem-threads": "answer"}
 SEED = 0x9E3779B97F4A7C15  # DiskSpeed's and fsbench.c's xorshift64 seed
 RANDOM_READS = 2000
 MASK = (1 << 64) - 1
@@ -168,6 +176,23 @@ class StaticWebServer(ServesSite, http.Toro):
     def command(self, ports):
         return http.vm_base(self.elf, 1, self.mem, machine=self.machine, append=TORO_APPEND) \
             + http.nic_args("virtio", ports, 80) + disk_args(self.image)
+
+
+class MemoryAnswer(http.Toro):
+    """bench/vm/MemoryAnswer: StaticWebServer's /small.html answer from memory on port 80, by a
+    network service (mem-service) or by a thread per connection (mem-threads)."""
+    exact = (b"HTTP/1.0 200\r\nContent-type: Text/html\r\nContent-length: 4096\r\nConnection: close\r\n"
+             b"Server: ToroHttpServer\r\n\r\n" + bytes(ord("a") + i % 26 for i in range(4096)))
+
+    def __init__(self, outdir, verbose, elf, mem, threads):
+        super().__init__(outdir, verbose, elf, "virtio", mem)
+        self.threads = threads
+        self.name = "mem-threads" if threads else "mem-service"
+
+    def command(self, ports):
+        append = "virtionet" + (",threads" if self.threads else "")
+        return http.vm_base(self.elf, 1, self.mem, machine=self.machine, append=append) \
+            + http.nic_args("virtio", ports, 80)
 
 
 class NginxFiles(ServesSite, http.NginxHost):
@@ -431,7 +456,7 @@ def silent_rounds(x):
 
 
 def report(res, meta, args):
-    names = [n for n in ["toro-fs", "nginx-host", "linux-fs", "toro-hello"] if n in res]
+    names = [n for n in ["toro-fs", "nginx-host", "linux-fs", "toro-hello", "mem-service", "mem-threads"] if n in res]
     lines = []
     w0 = 34
     head = "".ljust(w0) + "".join(n.rjust(13) for n in names)
@@ -443,10 +468,10 @@ def report(res, meta, args):
     for name in ("small", "big"):
         path, size = FILES[name]
         hello = name == "small"  # HelloWorldMicroservice's "/" beside the small file
-        cols = [n for n in names if n != "toro-hello" or hello]
+        cols = [n for n in names if n not in OWN_ANSWER or hello]
         for tool, concs in (("ab", args.big_ab_conc if name == "big" else args.ab_conc), ("wrk", args.wrk_conc)):
             for c in concs:
-                cs = [cell(res, n, name if n != "toro-hello" else "hello", tool, c) if n in cols else None
+                cs = [cell(res, n, OWN_ANSWER.get(n, name), tool, c) if n in cols else None
                       for n in names]
                 row(f"{path} {tool} c={c} req/s", [http.fmt((x or {}).get("rps")) for x in cs])
                 if name == "big":
@@ -463,7 +488,7 @@ def report(res, meta, args):
         row(f"{p} one at a time req/s", [http.fmt(res[n].get("sequential", {}).get(p)) for n in names])
     row("first 200 s", [http.fmt(res[n].get("boot_s"), "{:.3f}") for n in names])
     lines.append("")
-    spread = [(n, name, tool, x) for n in names for name in ("small", "hello") for tool in ("ab", "wrk")
+    spread = [(n, name, tool, x) for n in names for name in ("small", "hello", "answer") for tool in ("ab", "wrk")
               for x in res[n].get(name, {}).get(tool, []) if len(x.get("rounds_rps", [])) > 1 and x["c"] <= 100]
     if spread:
         lines.append("Every round's req/s of the small-file cells, in the order run (the table shows the median):")
@@ -514,13 +539,13 @@ def report(res, meta, args):
             verdict = "MET    " if all(ok for _, ok, _ in cells) else "NOT MET"
         goals.append(f"{verdict} {text}: " + "; ".join(f"{lab} {det}" for lab, _, det in cells))
 
-    def ratio_cells(name, other, other_name, want, per_mb=False):
+    def ratio_cells(name, other, other_name, want, per_mb=False, mine="toro-fs"):
         out = []
         for tool, concs in (("ab", args.big_ab_conc if name == "big" else args.ab_conc), ("wrk", args.wrk_conc)):
             for c in concs:
                 if c > 100:
                     continue  # ab c=1000 is for failures and stalls only
-                t, b = cell(res, "toro-fs", name, tool, c), cell(res, other, other_name, tool, c)
+                t, b = cell(res, mine, name, tool, c), cell(res, other, other_name, tool, c)
                 if not t or not b or not t.get("rps") or not b.get("rps"):
                     out.append((f"{tool} c={c}", None, "-"))
                     continue
@@ -560,6 +585,15 @@ def report(res, meta, args):
                  ("; ".join(bad) or ("none" if complete else "not every cell ran")))
     lines.append("Goals (issue #12; baselines in the same run):")
     lines += ["  " + g for g in goals]
+    # StaticWebServer's gap to HelloWorldMicroservice in its three parts, when the memory answers ran.
+    steps = [("4 KiB more to send (mem-service / toro-hello)", "mem-service", "answer", "toro-hello", "hello"),
+             ("a thread per connection (mem-threads / mem-service)", "mem-threads", "answer", "mem-service", "answer"),
+             ("the files (toro-fs / mem-threads)", "toro-fs", "small", "mem-threads", "answer")]
+    if any(n in res for n in ("mem-service", "mem-threads")):
+        lines.append("Decomposition of the small-file ratio to HelloWorldMicroservice (req/s ratios; same run):")
+        for label, mine, mine_name, other, other_name in steps:
+            cells = ratio_cells(mine_name, other, other_name, 0, mine=mine)
+            lines.append(f"  {label}: " + "; ".join(f"{lab} {det}" for lab, _, det in cells))
     if d.get("seq_mbps") and dl.get("dd_mbps"):
         lines.append(f"  (no goal) in-guest sequential read: toro {d['seq_mbps']:.1f} MB/s, Linux dd "
                      f"{dl['dd_mbps']:.1f} MB/s = {d['seq_mbps'] / dl['dd_mbps']:.2f}x")
@@ -576,8 +610,9 @@ def main():
     p.add_argument("--build-dir", default=os.environ.get("TORO_BUILD_DIR", os.path.join(ROOT, "build")))
     p.add_argument("--out", help="results folder (default BUILD/bench-fs/results)")
     p.add_argument("--cache", help="kernel packages (default BUILD/bench-http/cache, shared with bench/http)")
-    p.add_argument("--only", default="toro,hello,nginx,linux,disk,mem",
-                   help="comma list of toro (StaticWebServer), hello (HelloWorldMicroservice), nginx, linux, "
+    p.add_argument("--only", default="toro,hello,answer,nginx,linux,disk,mem",
+                   help="comma list of toro (StaticWebServer), hello (HelloWorldMicroservice), answer (mem-service "
+                        "and mem-threads: bench/vm/MemoryAnswer), nginx, linux, "
                         "disk (in-guest reads), mem (smallest -m)")
     p.add_argument("-n", type=int, default=2000, help="ab requests per concurrency, small file")
     p.add_argument("--n-big", type=int, default=200, help="ab requests per concurrency, 1 MiB file (at least c)")
@@ -655,10 +690,12 @@ def main():
     res = {}
     try:
         progs = {"swsrv": "apps/StaticWebServer/StaticWebServer.elf", "hello": "apps/HelloWorldMicroservice/"
-                 "HelloWorldMicroservice.elf", "disk": "bench/vm/DiskSpeed/DiskSpeed.elf"}
+                 "HelloWorldMicroservice.elf", "disk": "bench/vm/DiskSpeed/DiskSpeed.elf",
+                 "answer": "bench/vm/MemoryAnswer/MemoryAnswer.elf"}
         need = [progs["swsrv"]] if only & {"toro", "mem"} else []
         need += [progs["hello"]] if "hello" in only else []
         need += [progs["disk"]] if "disk" in only else []
+        need += [progs["answer"]] if "answer" in only else []
         if need:
             http.build(args.build_dir, need)
         elf = {k: os.path.join(args.build_dir, v) for k, v in progs.items()}
@@ -693,6 +730,9 @@ def main():
             hello = http.Toro(outdir, args.verbose, elf["hello"], "virtio", args.mem)
             hello.name = "toro-hello"
             targets.append((hello, ["hello"]))
+        if "answer" in only:
+            targets.append((MemoryAnswer(outdir, args.verbose, elf["answer"], args.mem, threads=False), ["answer"]))
+            targets.append((MemoryAnswer(outdir, args.verbose, elf["answer"], args.mem, threads=True), ["answer"]))
         runs = {}
         for k in range(args.rounds):
             if args.rounds > 1:

@@ -9,6 +9,9 @@
 - the median of --rounds (median_cells): a real run, not an average; a round without an answer
   left out of the median but counted; failures added up; of two middle runs the lower for Toro,
   the higher for a baseline.
+- bench/fs's report: the memory answers' '/' in the small-file rows beside StaticWebServer's
+  /small.html, and the decomposition of StaticWebServer's ratio to HelloWorldMicroservice, each
+  step its own pair of targets.
 
 Usage: bench_check.py SOURCE_ROOT"""
 import importlib.util
@@ -64,7 +67,35 @@ def main():
             ("rounds_without_answer" in want or "rounds_without_answer" not in got[0])
         failed += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {what}: {got}")
+
+    failed += check_fs_report(root)
     return 1 if failed else 0
+
+
+def check_fs_report(root):
+    spec = importlib.util.spec_from_file_location("bench_fs", os.path.join(root, "bench", "fs", "run.py"))
+    fs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fs)
+
+    def served(name, rps):
+        return {name: {"ab": [{"c": 10, "rps": rps, "failed": 0, "non2xx": 0, "stalled": 0}], "wrk": []}}
+    res = {"toro-fs": served("small", 6000), "toro-hello": served("hello", 10000),
+           "mem-service": served("answer", 7000), "mem-threads": served("answer", 6300)}
+    args = type("Args", (), {"ab_conc": [10], "big_ab_conc": [10], "wrk_conc": [], "mem": 256})()
+    text = fs.report(res, {}, args)
+    want = ["/small.html ab c=10 req/s".ljust(34) + "".join(str(x).rjust(13) for x in (6000, 10000, 7000, 6300)),
+            "4 KiB more to send (mem-service / toro-hello): ab c=10 0.70x",
+            "a thread per connection (mem-threads / mem-service): ab c=10 0.90x",
+            "the files (toro-fs / mem-threads): ab c=10 0.95x",
+            "small files >= 80 % of HelloWorldMicroservice's req/s: ab c=10 0.60x"]
+    failed = 0
+    for line in want:
+        ok = any(line in x for x in text.splitlines())
+        failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} bench/fs report: {line!r}")
+    if failed:
+        print(text)
+    return failed
 
 
 if __name__ == "__main__":
