@@ -190,7 +190,7 @@ intptr_t packet_thread(void* arg) {
     size_t taken = 0;
     // What the batch and the timers send (ACKs, answers to SYNs, the next segments of a send
     // that an ACK let out) reaches the card with one doorbell, before anything sleeps or yields.
-    bool any;
+    bool any, ticked;
     {
       Stack::Burst burst(&iface->stack);
       while (taken < 64) {
@@ -212,7 +212,8 @@ intptr_t packet_thread(void* arg) {
         }
       }
       timed_wake = false;
-      if (iface->tcp.next_deadline() <= now_us()) iface->tcp.tick();
+      ticked = iface->tcp.next_deadline() <= now_us();
+      if (ticked) iface->tcp.tick();
     }  // the doorbell rings here
     if (any) {
       rearmed_idle = 0;
@@ -222,6 +223,9 @@ intptr_t packet_thread(void* arg) {
       sched::yield();
       continue;
     }
+    // A timer may have ended what a blocking call waits for (a connect given up, a connection
+    // reset after its retransmissions): its thread looks now, not at its wait's bound.
+    if (ticked) socket::wake_services(iface->sockets);
     // With the interrupt routed here the thread sleeps until the handler resumes it (the long
     // sleep only bounds a wake-up lost between the check and the sleep, and TCP's next timer
     // shortens it); without, it polls.

@@ -288,8 +288,9 @@ inline bool StreamSocket::select(int64_t timeout_ms, bool blocking) {
       event_ = Event::kClose;
       return false;
     }
-    if (kKernel.now_ms() >= deadline) return false;
-    detail::wait_for_network(here_);
+    const uint64_t now = kKernel.now_ms();
+    if (now >= deadline) return false;
+    detail::wait_for_network(here_, deadline - now);
   }
 }
 
