@@ -113,13 +113,17 @@ class UdpSocket : public Socket {
   };
   bool recv(void* out, size_t n, bool blocking, From* from);
   // True as soon as a datagram waits, false after `timeout_ms` without one.
-  bool select(int64_t timeout_ms);
+  bool select(int64_t timeout_ms);  // stream.cpp
   // Unbinds and frees the socket. Errors: kBusy (bound on another core than `here`: the stack
   // is its core's alone; nothing is done).
   klib::Status close(const Sockets* here);
   const Sockets* owner() const { return owner_; }
 
  private:
+  // A blocking recv's or select's wait: for the packet thread's wake-up, up to `max_ms` (and
+  // detail::kWaitBoundMs); a millisecond if the socket is not bound (stream.cpp, out of line:
+  // SysSocketRecv inlines recv for both kinds of socket).
+  void wait(uint64_t max_ms);
   UdpPort port_;
   Sockets* owner_ = nullptr;
 };
@@ -154,20 +158,7 @@ namespace detail {
 // every millisecond. (Every waiter used to look every millisecond: an idle StaticWebServer, its
 // accept() waiting, took a timer interrupt each millisecond, 6-7 % of a host core under TCG.)
 constexpr uint64_t kWaitBoundMs = 50;
-inline void wait_for_network(Sockets* here, uint64_t max_ms = kWaitBoundMs) {
-  const uint64_t self = kKernel.current_thread != nullptr ? kKernel.current_thread() : 0;
-  int slot = -1;
-  for (int k = 0; self != 0 && k < Sockets::kMaxBlocked; ++k) {
-    if (here->blocked[k] == 0) {
-      slot = k;
-      here->blocked[k] = self;
-      break;
-    }
-  }
-  if (slot < 0 || max_ms == 0) max_ms = 1;
-  kKernel.sleep_ms(max_ms < kWaitBoundMs ? max_ms : kWaitBoundMs);
-  if (slot >= 0 && here->blocked[slot] == self) here->blocked[slot] = 0;
-}
+void wait_for_network(Sockets* here, uint64_t max_ms = kWaitBoundMs);  // stream.cpp
 // Waits up to 500 ms for the ARP entry of `to`'s next hop (its request is on its way).
 inline void wait_for_next_hop(Sockets* here, Ipv4 to) {
   Mac m;
@@ -189,21 +180,13 @@ inline klib::Status UdpSocket::bind(Sockets* here, uint32_t port) {
   Datagram d;
   while (!port_.pop(&d)) {
     if (!blocking) return false;
-    kKernel.sleep_ms(1);
+    wait(UINT64_MAX);
   }
   from->length = d.length < n ? d.length : n;
   memcpy(out, d.data, from->length);
   from->ip = d.from;
   from->port = d.from_port;
   return true;
-}
-
-inline bool UdpSocket::select(int64_t timeout_ms) {
-  for (int64_t ms = 0; ms <= timeout_ms; ++ms) {
-    if (port_.count != 0) return true;
-    kKernel.sleep_ms(1);
-  }
-  return port_.count != 0;
 }
 
 inline klib::Status UdpSocket::close(const Sockets* here) {
@@ -235,11 +218,13 @@ inline klib::Status send_echo(Sockets* here, Ipv4 to, uint16_t id, uint16_t seq,
 }
 
 inline bool receive_echo(Sockets* here, EchoReply* out, uint64_t wait_ms) {
-  for (uint64_t ms = 0; ms <= wait_ms; ++ms) {
-    if (here->stack->pop_echo_reply(out)) return true;
-    kKernel.sleep_ms(1);
+  const uint64_t deadline = kKernel.now_ms() + wait_ms;
+  while (!here->stack->pop_echo_reply(out)) {
+    const uint64_t now = kKernel.now_ms();
+    if (now >= deadline) return false;
+    detail::wait_for_network(here, deadline - now);
   }
-  return false;
+  return true;
 }
 
 inline klib::Result<Mac> resolve(Sockets* here, Ipv4 ip) {
