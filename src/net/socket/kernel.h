@@ -26,11 +26,15 @@ intptr_t service_main(void* service) {
   sv->start<Up>();
   for (;;) {
     // A pass that ran callbacks yields and goes again; an idle one sleeps so the core can halt.
-    // The packet thread wakes it when frames arrive; the sleep bounds timeouts' lateness.
+    // The packet thread wakes it when frames arrive or TCP's timers ran (wake_services); the
+    // sleep lasts until the next DoTimeOut is due, 50 ms at most (what nothing wakes). It slept
+    // 5 ms each time, a timer interrupt every 5 ms for an idle service.
     if (sv->dispatch<Up>()) {
       sched::yield();
     } else {
-      sched::sleep_ms(5);
+      const uint64_t now = sched::now_ms(), next = sv->next_deadline_ms();
+      const uint64_t ms = next <= now ? 1 : next - now;
+      sched::sleep_ms(ms < detail::kWaitBoundMs ? ms : detail::kWaitBoundMs);
     }
   }
 }

@@ -126,6 +126,9 @@ class Service {
   // is called again next pass. Returns whether any callback ran.
   template <class Up>
   bool dispatch();
+  // When the earliest DoTimeOut of its waiting sockets is due, as the last pass left them
+  // (UINT64_MAX: none waits with a deadline).
+  uint64_t next_deadline_ms() const { return next_deadline_ms_; }
   // The service whose DoInit or callback runs on this thread, or nullptr.
   static Service* current() { return current_; }
   Sockets* sockets() const { return here_; }
@@ -141,6 +144,7 @@ class Service {
   Sockets* here_;
   StreamSocket* server_ = nullptr;   // the listener
   StreamSocket* clients_ = nullptr;  // accepted and connecting sockets
+  uint64_t next_deadline_ms_ = UINT64_MAX;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +360,7 @@ bool Service::dispatch() {
     }
   }
   const uint64_t now = kKernel.now_ms();
+  uint64_t next_deadline = UINT64_MAX;
   for (StreamSocket** link = &clients_; *link != nullptr;) {
     StreamSocket* cs = *link;
     if (!cs->closed_) {
@@ -398,9 +403,11 @@ bool Service::dispatch() {
       Up::free(cs->handle_);
       kKernel.release(cs);
     } else {
+      if (cs->event_ == Event::kWaiting && cs->deadline_ms_ < next_deadline) next_deadline = cs->deadline_ms_;
       link = &cs->next_;
     }
   }
+  next_deadline_ms_ = next_deadline;
   return work;
 }
 
