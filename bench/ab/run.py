@@ -54,11 +54,8 @@ def main():
         p.error("--append-new is for --app hello")
     fs = load("bench_fs", os.path.join(ROOT, "bench", "fs", "run.py"))
     http = fs.http
-    http.ARGS_BUILD_DIR[0] = os.path.abspath(args.build_dir)
-    http.SHIM[:] = http.find_shim(args.build_dir, "auto")
     http.Toro.machine = args.machine  # StaticWebServer's target is a Toro too
-    outdir = os.path.join(args.build_dir, "bench-ab")
-    os.makedirs(outdir, exist_ok=True)
+    outdir = fs.borrowed_by(args.build_dir, "bench-ab")
     hz = os.sysconf("SC_CLK_TCK")
     try:
         for k in range(args.rounds):

@@ -157,6 +157,16 @@ def good_file(data, body):
     return head.split(b"\r\n")[0].split(b" ")[1:2] == [b"200"] and rest == body
 
 
+def borrowed_by(build_dir, outname):
+    """For the tools that borrow these targets (bench/ab, bench/insns): bench/http's build folder
+    and backlog shim set as bench/fs sets them, and an output folder of their own (its path)."""
+    http.ARGS_BUILD_DIR[0] = os.path.abspath(build_dir)
+    http.SHIM[:] = http.find_shim(build_dir, "auto")
+    outdir = os.path.join(build_dir, outname)
+    os.makedirs(outdir, exist_ok=True)
+    return outdir
+
+
 class ServesSite:
     """A target serving the site: probed on small.html, whose body must be exact."""
     path = FILES["small"][0]

@@ -140,10 +140,7 @@ def main():
         p.error("-n and -c must be at least 1")
     fs = load("bench_fs", os.path.join(ROOT, "bench", "fs", "run.py"))
     http = fs.http
-    http.ARGS_BUILD_DIR[0] = os.path.abspath(args.build_dir)
-    http.SHIM[:] = http.find_shim(args.build_dir, "auto")
-    outdir = os.path.join(args.build_dir, "bench-insns")
-    os.makedirs(outdir, exist_ok=True)
+    outdir = fs.borrowed_by(args.build_dir, "bench-insns")
     if args.app == "sws":
         elf = args.elf or os.path.join(args.build_dir, "apps", "StaticWebServer", "StaticWebServer.elf")
         t = fs.StaticWebServer(outdir, False, elf, os.path.join(args.build_dir, "bench-fs", "site.img"), 256)

@@ -12,6 +12,9 @@
 - bench/fs's report: the memory answers' '/' in the small-file rows beside StaticWebServer's
   /small.html, and the decomposition of StaticWebServer's ratio to HelloWorldMicroservice, each
   step its own pair of targets.
+- bench/ab/pair.py: the ratio of a pair is B/A of that pair (not of the medians), and a pair with
+  a run that measured nothing is left out; the timeline of a connection: its frames in the
+  order seen, each step's median gap, connections of another shape and the first ones left out.
 
 Usage: bench_check.py SOURCE_ROOT"""
 import importlib.util
@@ -69,6 +72,7 @@ def main():
         print(f"{'ok  ' if ok else 'FAIL'} {what}: {got}")
 
     failed += check_fs_report(root)
+    failed += check_pair(root)
     return 1 if failed else 0
 
 
@@ -95,6 +99,58 @@ def check_fs_report(root):
         print(f"{'ok  ' if ok else 'FAIL'} bench/fs report: {line!r}")
     if failed:
         print(text)
+    return failed
+
+
+def frame(out, sport, dport, flags, payload):
+    """An Ethernet/IPv4/TCP frame between the guest (10.0.2.15) and the host (10.0.2.2)."""
+    import struct
+    guest, host = bytes([10, 0, 2, 15]), bytes([10, 0, 2, 2])
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 40 + payload, 0, 0, 64, 6, 0, guest if out else host,
+                     host if out else guest)
+    tcp = struct.pack(">HHIIBBHHH", sport, dport, 0, 0, 5 << 4, flags, 1000, 0, 0)
+    return b"\0" * 12 + b"\x08\x00" + ip + tcp + b"x" * payload
+
+
+def pcap(frames):
+    import struct
+    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    for usec, data in frames:
+        out += struct.pack("<IIII", usec // 1000000, usec % 1000000, len(data), len(data)) + data
+    return out
+
+
+def check_pair(root):
+    spec = importlib.util.spec_from_file_location("bench_pair", os.path.join(root, "bench", "ab", "pair.py"))
+    pair = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pair)
+    failed = 0
+
+    def verdict(ok, what, got):
+        print(f"{'ok  ' if ok else 'FAIL'} bench/ab/pair.py: {what}: {got}")
+        return not ok
+    # B/A of each pair: 3.0, 0.5, 1.0 -> median 1.0, where the medians' ratio would say 30/20 = 1.5
+    # (without the fourth pair, which measured nothing: left out of the ratio, not of the medians).
+    s = pair.summarize([10, 20, 30, 25], [30, 10, 30, 0])
+    failed += verdict(s["ratio"] == 1.0 and s["pairs"] == 3 and s["a"] == 22.5 and s["b"] == 20,
+                      "per-pair ratio, a pair without a run left out", s)
+    s = pair.summarize([100, 100, 100, 100], [50, 60, 70, 80])
+    failed += verdict(abs(s["ratio"] - 0.65) < 1e-9 and s["q1"] < s["ratio"] < s["q3"], "quartiles around the median", s)
+    # Three connections of one shape (SYN in, SYN-ACK out, 5 bytes in, answer and FIN out), one
+    # of another (a reset); the gaps of the second step: 10, 30, 20 us -> median 20.
+    frames = []
+    for k, (syn, sa_gap) in enumerate([(0, 10), (1000, 30), (2000, 20)]):
+        port = 40000 + k
+        frames += [(syn, frame(False, port, 80, 2, 0)), (syn + sa_gap, frame(True, 80, port, 18, 0)),
+                   (syn + sa_gap + 5, frame(False, port, 80, 24, 5)), (syn + sa_gap + 105, frame(True, 80, port, 25, 7))]
+    frames += [(3000, frame(False, 50000, 80, 2, 0)), (3001, frame(True, 80, 50000, 4, 0))]
+    tl = pair.timeline(pair.tcp_frames(pcap(frames)), skip=0)
+    want = ("<S", ">SA", "<PA5", ">FPA7")
+    failed += verdict(tl is not None and tl["shape"] == want and tl["count"] == 3 and tl["total"] == 4
+                      and [round(g, 6) for g in tl["gaps_us"]] == [0, 20, 5, 100] and round(tl["syn_to_syn_us"]) == 1000,
+                      "a connection's steps, their median gaps, another shape left out", tl)
+    tl = pair.timeline(pair.tcp_frames(pcap(frames)), skip=1)
+    failed += verdict(tl is not None and round(tl["gaps_us"][1], 6) == 25, "the first connections skipped", tl)
     return failed
 
 
