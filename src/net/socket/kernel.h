@@ -53,12 +53,14 @@ klib::Status run_service(Service& sv) {
 // The packet thread, after a batch of frames: every service of `here` runs before the next one.
 inline void wake_services(Sockets& here) {
   for (int k = 0; k < here.service_count; ++k) sched::resume(static_cast<sched::Thread*>(here.service_threads[k]));
-  for (uint64_t& id : here.blocked) {
-    if (id == 0) continue;
-    if (sched::Thread* t = sched::from_id(id)) {
+  if (here.blocked_count == 0) return;
+  for (Sockets::Blocked& b : here.blocked) {
+    if (b.thread == 0 || !b.has_news()) continue;
+    if (sched::Thread* t = sched::from_id(b.thread)) {
       sched::resume(t);
     } else {
-      id = 0;  // a waiter that died waiting
+      b.thread = 0;  // a waiter that died waiting (the rest is read only while thread is set)
+      --here.blocked_count;
     }
   }
 }

@@ -20,30 +20,6 @@ klib::Result<Socket*> Socket::create(Kind kind, void* handle) {
   return static_cast<Socket*>(new (memory) UdpSocket());
 }
 
-// Out of line: every blocking call shares it (socket.h says what it does).
-void detail::wait_for_network(Sockets* here, uint64_t max_ms) {
-  const uint64_t self = kKernel.current_thread != nullptr ? kKernel.current_thread() : 0;
-  int slot = -1;
-  for (int k = 0; self != 0 && k < Sockets::kMaxBlocked; ++k) {
-    if (here->blocked[k] == 0) {
-      slot = k;
-      here->blocked[k] = self;
-      break;
-    }
-  }
-  if (slot < 0 || max_ms == 0) max_ms = 1;
-  kKernel.sleep_ms(max_ms < detail::kWaitBoundMs ? max_ms : detail::kWaitBoundMs);
-  if (slot >= 0 && here->blocked[slot] == self) here->blocked[slot] = 0;
-}
-
-void UdpSocket::wait(uint64_t max_ms) {
-  if (owner_ != nullptr) {
-    detail::wait_for_network(owner_, max_ms);  // a datagram comes in a batch of frames
-  } else {
-    kKernel.sleep_ms(1);  // not bound: nothing comes, the wait is the caller's to end
-  }
-}
-
 bool UdpSocket::select(int64_t timeout_ms) {
   const uint64_t deadline = kKernel.now_ms() + uint64_t(timeout_ms < 0 ? 0 : timeout_ms);
   while (port_.count == 0) {

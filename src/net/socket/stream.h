@@ -207,7 +207,7 @@ klib::Result<StreamSocket*> StreamSocket::accept(bool blocking) {
         return s;
       }
     }
-    detail::wait_for_network(here_);
+    detail::wait_for_network(here_, &listener_->events);
   }
 }
 
@@ -223,7 +223,7 @@ inline klib::Status StreamSocket::connect(Sockets* here, Ipv4 remote, uint32_t p
       const tcp::State s = c->conn.state();
       if (detail::open_state(s)) return {};
       if (s == tcp::State::kClosed) return klib::Error::kClosed;
-      detail::wait_for_network(here);
+      detail::wait_for_network(here, &c->events);
     }
   }
   connecting_ = true;
@@ -259,7 +259,7 @@ inline uint32_t StreamSocket::send(const void* data, uint32_t n, bool blocking) 
   };
   uint32_t done = burst(0);
   while (blocking && done < n && detail::open_state(conn_->conn.state())) {
-    detail::wait_for_network(here_);
+    detail::wait_for_network(here_, &conn_->events);
     done += burst(done);
   }
   return done;
@@ -294,7 +294,7 @@ inline bool StreamSocket::select(int64_t timeout_ms, bool blocking) {
     }
     const uint64_t now = kKernel.now_ms();
     if (now >= deadline) return false;
-    detail::wait_for_network(here_, deadline - now);
+    detail::wait_for_network(here_, conn_ != nullptr ? &conn_->events : nullptr, deadline - now);
   }
 }
 

@@ -307,8 +307,10 @@ bool Tcp::accept_queue_full() const {
   return false;
 }
 
-// Keeps a listener's counts and accept queue in step with its connections' states.
+// Keeps a listener's counts and accept queue in step with its connections' states. Every input,
+// timer and reset of a socket passes here: its event count moves.
 void Tcp::note_state(Socket* s, State before) {
+  ++s->events;
   const State after = s->conn.state();
   if (before == after || s->listener == nullptr || s->accepted) return;
   Listener* l = s->listener;
@@ -327,6 +329,7 @@ void Tcp::enqueue(Listener* l, Socket* s) {
   (l->ready_tail != nullptr ? l->ready_tail->ready_next : l->ready_head) = s;
   l->ready_tail = s;
   ++l->ready;
+  ++l->events;
 }
 
 Listener* Tcp::listen(uint16_t port, unsigned backlog) {

@@ -62,7 +62,10 @@ struct Socket {
   List list = List::kActive;
   bool accepted = false;  // the application holds it
   bool released = false;  // the application let go: freed once closed
-  void* user = nullptr;   // the owner's cookie (the socket API's record)
+  // Counts what happened to it that a blocked thread may wait for (a segment taken in, a timer
+  // that ran, a reset: note_state). The socket layer wakes a waiter only when it moved.
+  uint32_t events = 0;
+  void* user = nullptr;  // the owner's cookie (the socket API's record)
 };
 
 struct Listener {
@@ -70,6 +73,7 @@ struct Listener {
   unsigned backlog = 0;
   unsigned half_open = 0;        // SYN-RECEIVED
   unsigned ready = 0;            // established, not yet accepted
+  uint32_t events = 0;           // counts connections that joined the accept queue (as Socket's)
   uint64_t cookies_until = 0;    // ACKs are checked for SYN cookies until then (µs)
   Socket* ready_head = nullptr;  // the accept queue, oldest first
   Socket* ready_tail = nullptr;

@@ -45,6 +45,10 @@ void yield_cpu() {
   g_before_yield = nullptr;
   if (fn != nullptr) fn(g_before_yield_ctx);
 }
+// kKernel.current_thread's answer: 0 (none) leaves blocking waits off the core's list of
+// waiters, as before the scheduler runs; a test that looks at the list sets an id.
+uint64_t g_thread_id = 0;
+uint64_t k_current_thread() { return g_thread_id; }
 void k_sleep_ms(uint64_t ms) {
   yield_cpu();
   g_slept_ms += ms;
@@ -57,8 +61,8 @@ void k_sleep_ms(uint64_t ms) {
 
 }  // namespace
 
-const net::socket::Kernel net::socket::kKernel = {k_allocate, k_release, k_now_ms,
-                                                  k_sleep_ms, nullptr,   k_run_before_yield};
+const net::socket::Kernel net::socket::kKernel = {k_allocate, k_release,        k_now_ms,
+                                                  k_sleep_ms, k_current_thread, k_run_before_yield};
 
 namespace {
 
@@ -393,6 +397,38 @@ TEST_F(SocketTest, BlockingSelectTimesOutThenSeesThePeerClose) {
   EXPECT_LT(g_now / 1000 - closing, 100u);
   char b[4];
   EXPECT_EQ(w.s->recv(b, sizeof b), 0u);
+  w.finish();
+}
+
+// A blocked thread is listed with its own connection's event count: the packet thread's wake
+// (kernel.h, wake_services) resumes it for that connection's segments, not another's.
+TEST_F(SocketTest, AWaiterHasNewsFromItsOwnConnectionOnly) {
+  ListenerWorld w;
+  w.accept_one();
+  tcp::Socket* c2 = w.n.client.connect(kServerIp, 80);
+  ns::StreamSocket* s2 = w.l->accept<TestUp>(true).value();
+  ASSERT_NE(s2, nullptr);
+  std::vector<int> news;  // per sleep of the waiter: its place's has_news(), -1 if not listed
+  w.after_sleep = [&] {
+    int seen = -1;
+    for (const ns::Sockets::Blocked& b : w.server.blocked) {
+      if (b.thread == 7) seen = b.has_news();
+    }
+    news.push_back(seen);
+    if (news.size() == 1) w.send(w.c, "ping");  // its own data comes in the next sleep
+  };
+  w.send(c2, "other");  // the other connection's data comes in the first sleep
+  g_thread_id = 7;
+  EXPECT_TRUE(w.s->select(1000, true));
+  g_thread_id = 0;
+  w.after_sleep = nullptr;
+  EXPECT_EQ(news, (std::vector<int>{0, 1}));
+  EXPECT_EQ(w.server.blocked_count, 0);  // its place given back
+  EXPECT_EQ(read_all(s2), "other");
+  EXPECT_EQ(read_all(w.s), "ping");
+  TestUp::free(s2->handle());
+  EXPECT_TRUE(s2->close());
+  w.n.client.release(c2);
   w.finish();
 }
 

@@ -283,6 +283,45 @@ TEST(TcpTable, TimeWaitAcksAnEarlierConnectionsFinWithThatConnectionsNumbers) {
   EXPECT_EQ(l->half_open, 1u);
 }
 
+// The counts a blocked thread waits on (the socket layer wakes it when its count moved): a
+// listener's moves when a connection joins its accept queue; a connection's moves with its own
+// segments and timers, not with another connection's.
+TEST(TcpTable, EventCountsMoveForTheirOwnSocketOnly) {
+  Net n;
+  Listener* l = n.server.listen(80, 8);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->events, 0u);
+  Socket* c1 = n.client.connect(kServerIp, 80);
+  Socket* c2 = n.client.connect(kServerIp, 80);
+  n.run(1'000'000);
+  EXPECT_EQ(l->events, 2u);  // two handshakes done
+  Socket* s1 = n.server.accept(l);
+  Socket* s2 = n.server.accept(l);
+  ASSERT_NE(s1, nullptr);
+  ASSERT_NE(s2, nullptr);
+  n.run(1'000'000);
+  const uint32_t e1 = s1->events, e2 = s2->events;
+  const std::string data = "GET /";
+  n.client.send(c1, reinterpret_cast<const uint8_t*>(data.data()), uint32_t(data.size()));
+  n.run(1'000'000);
+  EXPECT_GT(s1->events, e1);  // its segment
+  EXPECT_EQ(s2->events, e2);  // the other's: nothing
+  EXPECT_EQ(l->events, 2u);   // not the listener's either
+  // A timer: the server's data to a client that no longer hears (RTO, then retransmissions).
+  n.loss_percent = 100;
+  const uint32_t before_timer = s2->events;
+  n.server.send(s2, reinterpret_cast<const uint8_t*>(data.data()), uint32_t(data.size()));
+  n.run(3'000'000);
+  EXPECT_GT(s2->events, before_timer);
+  n.loss_percent = 0;
+  n.server.release(s1);
+  n.server.release(s2);
+  n.client.release(c1);
+  n.client.release(c2);
+  n.run(200'000'000);
+  n.server.unlisten(l);
+}
+
 TEST(TcpTable, RefusedWithoutAListener) {
   Net n;
   Socket* c = n.client.connect(kServerIp, 81);
