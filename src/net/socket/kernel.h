@@ -53,14 +53,20 @@ klib::Status run_service(Service& sv) {
 // The packet thread, after a batch of frames: every service of `here` runs before the next one.
 inline void wake_services(Sockets& here) {
   for (int k = 0; k < here.service_count; ++k) sched::resume(static_cast<sched::Thread*>(here.service_threads[k]));
-  if (here.blocked_count == 0) return;
+  // Waiters take the first free places, so the scan ends soon after the last listed one.
+  int left = here.blocked_count;
   for (Sockets::Blocked& b : here.blocked) {
-    if (b.thread == 0 || !b.has_news()) continue;
-    if (sched::Thread* t = sched::from_id(b.thread)) {
-      sched::resume(t);
-    } else {
-      b.thread = 0;  // a waiter that died waiting (the rest is read only while thread is set)
+    if (left == 0) break;
+    if (b.thread == 0) continue;
+    --left;
+    sched::Thread* t = sched::from_id(b.thread);
+    if (t == nullptr) {
+      // A waiter that died waiting (SysKillThread ends a sleeping thread when it next runs):
+      // its place is freed here, news or not (the rest is read only while thread is set).
+      b.thread = 0;
       --here.blocked_count;
+    } else if (b.has_news()) {
+      sched::resume(t);
     }
   }
 }
