@@ -134,7 +134,7 @@ class UdpSocket : public Socket {
 
  private:
   // A blocking recv's or select's wait: for the packet thread's wake-up, up to `max_ms` (and
-  // detail::kWaitBoundMs); a millisecond if the socket is not bound (stream.cpp, out of line:
+  // detail::kWaitBoundMs); a millisecond if the socket is not bound (wait.cpp, out of line:
   // SysSocketRecv inlines recv for both kinds of socket).
   void wait(uint64_t max_ms);
   UdpPort port_;
@@ -174,7 +174,7 @@ namespace detail {
 // StaticWebServer, its accept() waiting, took a timer interrupt each millisecond, 6-7 % of a
 // host core under TCG.)
 constexpr uint64_t kWaitBoundMs = 50;
-void wait_for_network(Sockets* here, const uint32_t* events, uint64_t max_ms = kWaitBoundMs);  // stream.cpp
+void wait_for_network(Sockets* here, const uint32_t* events, uint64_t max_ms = kWaitBoundMs);  // wait.cpp
 // Waits up to 500 ms for the ARP entry of `to`'s next hop (its request is on its way).
 inline void wait_for_next_hop(Sockets* here, Ipv4 to) {
   Mac m;
