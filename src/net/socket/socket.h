@@ -61,15 +61,15 @@ struct Sockets {
   // Threads waiting in a blocking call (accept, connect, send, select, UDP's recv, an echo), by
   // thread id, each with the event count of what it waits on (tcp::Socket::events or
   // tcp::Listener::events) as it was when it began to wait. After a batch of frames or a run of
-  // TCP's timers the packet thread wakes those whose count moved (and those without a count),
-  // so a blocking socket answers at once, and a hundred threads waiting on quiet connections
-  // are not all run for a frame that is another's. Ids, not pointers: a waiter killed in its
-  // wait leaves an id that names no thread (the wake skips it, the next waiter reuses the
-  // place). One core's table, touched by that core's threads only (cooperative: no lock); when
-  // it is full a waiter looks every millisecond. `events` points into the TCP record of the
-  // socket waited on, which lives until that socket is closed; a socket closed while another
-  // thread is blocked on it leaves that thread's call on freed records (its own StreamSocket
-  // too), as it always did: one thread per blocking socket, as in Toro.
+  // TCP's timers the packet thread wakes those whose count moved (and those without a count), so a
+  // blocking socket answers at once, and a hundred threads waiting on quiet connections are not all
+  // run for a frame that is another's. Ids, not pointers: a waiter killed in its wait leaves an id
+  // that names no thread (the wake frees its place for the next waiter). One core's table, touched
+  // by that core's threads only (cooperative: no lock); when it is full a waiter looks every
+  // millisecond. `events` points into the TCP record of the socket waited on, which lives until
+  // that socket is closed; a socket closed while another thread is blocked on it leaves that
+  // thread's call on freed records (its own StreamSocket too), as it always did: one thread per
+  // blocking socket, as in Toro.
   struct Blocked {
     uint64_t thread = 0;
     const uint32_t* events = nullptr;  // nullptr: woken after every batch
@@ -166,13 +166,12 @@ namespace detail {
 // A blocking call's wait for the network, on the waiter's list meanwhile: ended by the packet
 // thread after a batch of frames or a run of TCP's timers (wake_services) that moved `*events`
 // (any, when `events` is nullptr), which is when what a blocking call waits for can change;
-// otherwise after kWaitBoundMs, or `max_ms` if less (a select's time left). The caller looked
-// at its condition just before: nothing else ran on this core since (cooperative), so the count
-// read here is the one it saw. The bound only catches what no frame or timer brings (another
-// thread of the core closing the socket). A waiter the full list has no place for is not woken:
-// it looks every millisecond. (Every waiter used to look every millisecond: an idle
-// StaticWebServer, its accept() waiting, took a timer interrupt each millisecond, 6-7 % of a
-// host core under TCG.)
+// otherwise after kWaitBoundMs, or `max_ms` if less (a select's time left). The caller looked at
+// its condition just before: nothing else ran on this core since (cooperative), so the count read
+// here is the one it saw. The bound only catches what no frame or timer brings. A waiter the full
+// list has no place for is not woken: it looks every millisecond. (Every waiter used to look every
+// millisecond: an idle StaticWebServer, its accept() waiting, took a timer interrupt each
+// millisecond, 6-7 % of a host core under TCG.)
 constexpr uint64_t kWaitBoundMs = 50;
 void wait_for_network(Sockets* here, const uint32_t* events, uint64_t max_ms = kWaitBoundMs);  // wait.cpp
 // Waits up to 500 ms for the ARP entry of `to`'s next hop (its request is on its way).

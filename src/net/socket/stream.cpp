@@ -1,5 +1,5 @@
-// Sockets: what has several callers (the API, accept() and the service dispatcher) and the waits
-// of blocking calls; the rest is inline in socket.h and stream.h.
+// Sockets: what has several callers (the API, accept() and the service dispatcher) and UDP's
+// select; the waits of blocking calls are in wait.cpp, the rest inline in socket.h and stream.h.
 #include <net/socket/stream.h>
 
 namespace net::socket {
